@@ -1,0 +1,124 @@
+//! The access guard in front of every route: pages send signed-out visitors to sign-in and
+//! non-admins to "no access"; server functions answer 401 / 403 and never run. It is the first
+//! line; server functions still call `require_admin`, so a route mounted outside the guard fails
+//! closed.
+use super::service::{access_for, Access};
+use super::SESSION_USER_KEY;
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use sea_orm::DatabaseConnection;
+use tower_sessions::Session;
+
+/// Paths anyone may reach: the sign-in page and its server functions, and static assets.
+pub fn is_public(path: &str) -> bool {
+    matches!(
+        path,
+        "/login" | "/api/login" | "/api/logout" | "/favicon.ico" | "/robots.txt"
+    ) || path.starts_with("/pkg/")
+}
+
+fn is_server_fn(path: &str) -> bool {
+    path.starts_with("/api/")
+}
+
+pub async fn guard(
+    State(db): State<DatabaseConnection>,
+    session: Session,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let path = req.uri().path().to_string();
+    if is_public(&path) {
+        return next.run(req).await;
+    }
+    let user_id = match session.get::<i32>(SESSION_USER_KEY).await {
+        Ok(id) => id,
+        Err(e) => {
+            tracing::warn!(error = %e, "unreadable session");
+            None
+        }
+    };
+    let access = match access_for(&db, user_id).await {
+        Ok(a) => a,
+        Err(e) => {
+            return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
+        }
+    };
+    match access {
+        Access::Admin(admin) => {
+            req.extensions_mut().insert(admin);
+            next.run(req).await
+        }
+        Access::NotAdmin if is_server_fn(&path) => refuse(StatusCode::FORBIDDEN),
+        Access::NotAdmin if path == "/no-access" => next.run(req).await,
+        Access::NotAdmin => Redirect::to("/no-access").into_response(),
+        Access::SignedOut if is_server_fn(&path) => refuse(StatusCode::UNAUTHORIZED),
+        Access::SignedOut => {
+            let target = req
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_else(|| "/".into());
+            let to = if target == "/" || target == "/no-access" {
+                "/login".to_string()
+            } else {
+                format!("/login?next={}", urlencode(&target))
+            };
+            Redirect::to(&to).into_response()
+        }
+    }
+}
+
+fn refuse(status: StatusCode) -> Response {
+    let err = if status == StatusCode::UNAUTHORIZED {
+        crate::error::AppError::Unauthorized
+    } else {
+        crate::error::AppError::Forbidden
+    };
+    // The body is the serialised AppError, so the browser shows the same message as any other
+    // server-function failure.
+    let body = serde_json::to_string(&err).unwrap_or_default();
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_sign_in_and_assets_are_public() {
+        for p in ["/login", "/api/login", "/api/logout", "/pkg/console.wasm"] {
+            assert!(is_public(p), "{p}");
+        }
+        for p in [
+            "/",
+            "/segments",
+            "/api/list_segments",
+            "/login/../segments",
+            "/pkgx",
+            "/no-access",
+        ] {
+            assert!(!is_public(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn next_parameter_is_encoded() {
+        assert_eq!(urlencode("/segments?q=a b&x"), "/segments%3Fq%3Da%20b%26x");
+    }
+}

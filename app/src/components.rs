@@ -1,0 +1,99 @@
+//! Small pieces shared by the pages: the admin layout, the pager, error display.
+use crate::auth::SignOutButton;
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos_router::components::{Outlet, A};
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn AdminLayout() -> impl IntoView {
+    let me = Resource::new(|| (), |_| crate::auth::who_am_i());
+    view! {
+        <header class="topbar">
+            <span class="brand">"Site admin"</span>
+            <nav aria-label="Site admin">
+                <A href="/segments">"User segments"</A>
+                <A href="/users">"Users"</A>
+            </nav>
+            <span class="whoami">
+                <Suspense>
+                    {move || Suspend::new(async move {
+                        me.await.map(|a| view! { <span>"Signed in as " <strong>{a.username}</strong></span> }).ok()
+                    })}
+                </Suspense>
+            </span>
+            <SignOutButton />
+        </header>
+        <main class="content">
+            <Outlet />
+        </main>
+    }
+}
+
+/// Reads `?page=` (1-based) and `?q=` from the URL, so listings can be bookmarked and shared.
+pub fn use_page_and_search() -> (Memo<u64>, Memo<String>) {
+    let query = use_query_map();
+    let page = Memo::new(move |_| {
+        query
+            .read()
+            .get("page")
+            .and_then(|p| p.parse::<u64>().ok())
+            .unwrap_or(1)
+            .max(1)
+    });
+    let search = Memo::new(move |_| query.read().get("q").unwrap_or_default());
+    (page, search)
+}
+
+/// "Previous / Page x of y / Next" links that keep the search term.
+#[component]
+pub fn Pager(
+    base: String,
+    search: String,
+    page: u64,
+    pages: u64,
+    total: u64,
+    noun: &'static str,
+) -> impl IntoView {
+    let href = move |p: u64| {
+        let mut h = format!("{base}?page={p}");
+        if !search.is_empty() {
+            h.push_str("&q=");
+            h.push_str(&encode_query(&search));
+        }
+        h
+    };
+    let prev = (page > 1).then(|| href(page - 1));
+    let next = (page < pages).then(|| href(page + 1));
+    view! {
+        <nav class="pager" aria-label="Pages">
+            {prev.map(|h| view! { <A href=h>"Previous page"</A> })}
+            <span>{format!("Page {page} of {pages} ({total} {noun})")}</span>
+            {next.map(|h| view! { <A href=h>"Next page"</A> })}
+        </nav>
+    }
+}
+
+#[component]
+pub fn ErrorMessage(error: AppError) -> impl IntoView {
+    let sign_in = matches!(error, AppError::Unauthorized);
+    view! {
+        <p class="error" role="alert">
+            {error.to_string()}
+            {sign_in.then(|| view! { " " <a href="/login">"Sign in"</a> })}
+        </p>
+    }
+}
+
+pub fn encode_query(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}

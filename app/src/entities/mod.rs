@@ -1,0 +1,13 @@
+//! SeaORM entities, one per table of the `migrations` crate. Server only.
+pub mod account;
+pub mod course;
+pub mod course_group;
+pub mod enrol_instance;
+pub mod enrolment;
+pub mod group_member;
+pub mod segment;
+pub mod segment_member;
+pub mod session;
+pub mod upload_batch;
+pub mod upload_change;
+pub mod user;

@@ -1,0 +1,329 @@
+//! Segment and membership queries and mutations. Every function takes `&impl ConnectionTrait`
+//! so callers compose them inside one transaction (bulk upload, sync).
+use crate::domain::{MemberRow, Page, SegmentDraft, SegmentSummary, Username};
+use crate::entities::{segment, segment_member, user};
+use crate::error::AppError;
+use crate::search;
+use chrono::Utc;
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
+};
+
+const MEMBER_COUNT: &str =
+    "(SELECT COUNT(*) FROM segment_members sm WHERE sm.segment_id = segments.id)";
+
+#[derive(Debug, FromQueryResult)]
+struct SummaryRow {
+    id: i32,
+    id_number: String,
+    name: String,
+    description: String,
+    visible: bool,
+    members: i64,
+}
+
+impl From<SummaryRow> for SegmentSummary {
+    fn from(r: SummaryRow) -> Self {
+        SegmentSummary {
+            id: r.id,
+            id_number: r.id_number,
+            name: r.name,
+            description: r.description,
+            visible: r.visible,
+            members: r.members,
+        }
+    }
+}
+
+pub struct Query;
+
+impl Query {
+    /// Segments whose name or ID number contains `search`, by name, with member counts.
+    pub async fn list(
+        db: &impl ConnectionTrait,
+        search: &str,
+        page: u64,
+        per_page: u64,
+    ) -> Result<Page<SegmentSummary>, AppError> {
+        let mut q = segment::Entity::find();
+        let term = search.trim();
+        if !term.is_empty() {
+            q = q.filter(
+                Condition::any()
+                    .add(search::contains(
+                        (segment::Entity, segment::Column::Name),
+                        term,
+                    ))
+                    .add(search::contains(
+                        (segment::Entity, segment::Column::IdNumber),
+                        term,
+                    )),
+            );
+        }
+        let total = q.clone().count(db).await?;
+        let page = page.max(1);
+        let items = q
+            .select_only()
+            .columns([
+                segment::Column::Id,
+                segment::Column::IdNumber,
+                segment::Column::Name,
+                segment::Column::Description,
+                segment::Column::Visible,
+            ])
+            .column_as(Expr::cust(MEMBER_COUNT), "members")
+            .order_by_asc(segment::Column::Name)
+            .order_by_asc(segment::Column::Id)
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+            .into_model::<SummaryRow>()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        Ok(Page {
+            items,
+            total,
+            page,
+            per_page,
+        })
+    }
+
+    pub async fn get(db: &impl ConnectionTrait, id: i32) -> Result<SegmentSummary, AppError> {
+        segment::Entity::find_by_id(id)
+            .select_only()
+            .columns([
+                segment::Column::Id,
+                segment::Column::IdNumber,
+                segment::Column::Name,
+                segment::Column::Description,
+                segment::Column::Visible,
+            ])
+            .column_as(Expr::cust(MEMBER_COUNT), "members")
+            .into_model::<SummaryRow>()
+            .one(db)
+            .await?
+            .map(Into::into)
+            .ok_or_else(|| AppError::NotFound(format!("Segment {id}")))
+    }
+
+    /// Every segment, by ID number (CLI listing).
+    pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<SegmentSummary>, AppError> {
+        Ok(segment::Entity::find()
+            .select_only()
+            .columns([
+                segment::Column::Id,
+                segment::Column::IdNumber,
+                segment::Column::Name,
+                segment::Column::Description,
+                segment::Column::Visible,
+            ])
+            .column_as(Expr::cust(MEMBER_COUNT), "members")
+            .order_by_asc(segment::Column::IdNumber)
+            .into_model::<SummaryRow>()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// Members of a segment, by username, optionally filtered.
+    pub async fn members(
+        db: &impl ConnectionTrait,
+        segment_id: i32,
+        search: &str,
+        page: u64,
+        per_page: u64,
+    ) -> Result<Page<MemberRow>, AppError> {
+        let mut q = user::Entity::find()
+            .inner_join(segment_member::Entity)
+            .filter(segment_member::Column::SegmentId.eq(segment_id));
+        let term = search.trim();
+        if !term.is_empty() {
+            q = q.filter(
+                Condition::any()
+                    .add(search::contains(
+                        (user::Entity, user::Column::Username),
+                        term,
+                    ))
+                    .add(search::contains(
+                        (user::Entity, user::Column::Firstname),
+                        term,
+                    ))
+                    .add(search::contains(
+                        (user::Entity, user::Column::Lastname),
+                        term,
+                    ))
+                    .add(search::contains((user::Entity, user::Column::Email), term)),
+            );
+        }
+        let total = q.clone().count(db).await?;
+        let page = page.max(1);
+        let items = q
+            .order_by_asc(user::Column::Username)
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|u| MemberRow {
+                user_id: u.id,
+                fullname: format!("{} {}", u.firstname, u.lastname).trim().to_string(),
+                username: u.username,
+                email: u.email,
+            })
+            .collect();
+        Ok(Page {
+            items,
+            total,
+            page,
+            per_page,
+        })
+    }
+}
+
+/// What adding one member by hand did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddMemberOutcome {
+    Added,
+    AlreadyMember,
+}
+
+pub struct Mutation;
+
+impl Mutation {
+    pub async fn create(db: &impl ConnectionTrait, draft: &SegmentDraft) -> Result<i32, AppError> {
+        let now = Utc::now();
+        let model = segment::ActiveModel {
+            id_number: Set(draft.id_number.as_str().to_string()),
+            name: Set(draft.name.as_str().to_string()),
+            description: Set(draft.description.clone()),
+            visible: Set(draft.visible),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        };
+        match segment::Entity::insert(model).exec(db).await {
+            Ok(res) => Ok(res.last_insert_id),
+            Err(e) => Err(id_number_conflict(e, draft)),
+        }
+    }
+
+    pub async fn update(
+        db: &impl ConnectionTrait,
+        id: i32,
+        draft: &SegmentDraft,
+    ) -> Result<(), AppError> {
+        let existing = segment::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("Segment {id}")))?;
+        let mut model: segment::ActiveModel = existing.into();
+        model.id_number = Set(draft.id_number.as_str().to_string());
+        model.name = Set(draft.name.as_str().to_string());
+        model.description = Set(draft.description.clone());
+        model.visible = Set(draft.visible);
+        model.updated_at = Set(Utc::now());
+        model
+            .update(db)
+            .await
+            .map(|_| ())
+            .map_err(|e| id_number_conflict(e, draft))
+    }
+
+    /// Deletes a segment and, through the schema's cascades, its memberships and instances.
+    pub async fn delete(db: &impl ConnectionTrait, id: i32) -> Result<(), AppError> {
+        let res = segment::Entity::delete_by_id(id).exec(db).await?;
+        if res.rows_affected == 0 {
+            return Err(AppError::NotFound(format!("Segment {id}")));
+        }
+        Ok(())
+    }
+
+    /// Adds many users to a segment in one statement; returns how many were new members.
+    pub async fn add_members(
+        db: &impl ConnectionTrait,
+        segment_id: i32,
+        user_ids: &[i32],
+    ) -> Result<u64, AppError> {
+        if user_ids.is_empty() {
+            return Ok(0);
+        }
+        let now = Utc::now();
+        let mut added = 0;
+        // Bounded chunks keep each statement under SQLite's bound-parameter limit.
+        for chunk in user_ids.chunks(5_000) {
+            let rows = chunk.iter().map(|&user_id| segment_member::ActiveModel {
+                segment_id: Set(segment_id),
+                user_id: Set(user_id),
+                added_at: Set(now),
+            });
+            added += segment_member::Entity::insert_many(rows)
+                .on_conflict(
+                    OnConflict::columns([
+                        segment_member::Column::SegmentId,
+                        segment_member::Column::UserId,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
+                )
+                .exec_without_returning(db)
+                .await?;
+        }
+        Ok(added)
+    }
+
+    /// Adds one user, named by username, to a segment (the members page).
+    pub async fn add_member_by_username(
+        db: &impl ConnectionTrait,
+        segment_id: i32,
+        username: &str,
+    ) -> Result<AddMemberOutcome, AppError> {
+        let name = Username::parse(username).map_err(|e| AppError::Invalid(e.to_string()))?;
+        segment::Entity::find_by_id(segment_id)
+            .one(db)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("Segment {segment_id}")))?;
+        let user = user::Entity::find()
+            .filter(user::Column::Username.eq(name.as_str()))
+            .one(db)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("User \"{name}\"")))?;
+        Ok(match Self::add_members(db, segment_id, &[user.id]).await? {
+            0 => AddMemberOutcome::AlreadyMember,
+            _ => AddMemberOutcome::Added,
+        })
+    }
+
+    /// Removes users from a segment; returns how many memberships existed and were removed.
+    pub async fn remove_members(
+        db: &impl ConnectionTrait,
+        segment_id: i32,
+        user_ids: &[i32],
+    ) -> Result<u64, AppError> {
+        let mut removed = 0;
+        for chunk in user_ids.chunks(5_000) {
+            removed += segment_member::Entity::delete_many()
+                .filter(segment_member::Column::SegmentId.eq(segment_id))
+                .filter(segment_member::Column::UserId.is_in(chunk.iter().copied()))
+                .exec(db)
+                .await?
+                .rows_affected;
+        }
+        Ok(removed)
+    }
+}
+
+fn id_number_conflict(err: sea_orm::DbErr, draft: &SegmentDraft) -> AppError {
+    match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => AppError::Conflict(format!(
+            "A segment with ID number \"{}\" already exists.",
+            draft.id_number
+        )),
+        _ => err.into(),
+    }
+}

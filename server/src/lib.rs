@@ -1,0 +1,138 @@
+//! The axum application: Leptos pages and server functions behind sessions and the access guard.
+//! Split from `main.rs` so integration tests spawn the real app on a random port.
+use app::auth::guard::guard;
+use app::auth::session_store::DbSessionStore;
+use app::{shell, App};
+use axum::extract::{FromRef, Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
+use sea_orm::DatabaseConnection;
+use std::net::SocketAddr;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+pub mod cli;
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: DatabaseConnection,
+}
+
+/// Leptos options for the site built by cargo-leptos (`target/site` unless `LEPTOS_SITE_ROOT`).
+pub fn leptos_options(listen: SocketAddr) -> LeptosOptions {
+    let site_root = std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".into());
+    let env = match std::env::var("LEPTOS_ENV").as_deref() {
+        Ok("PROD") | Ok("prod") | Ok("production") => leptos::config::Env::PROD,
+        _ => leptos::config::Env::DEV,
+    };
+    LeptosOptions::builder()
+        .output_name("console")
+        .site_root(site_root)
+        .site_pkg_dir("pkg")
+        .site_addr(listen)
+        .env(env)
+        .build()
+}
+
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Mark the session cookie `Secure` (set when the console is served over TLS).
+    pub cookie_secure: bool,
+}
+
+impl WebConfig {
+    pub fn from_env() -> Self {
+        Self {
+            cookie_secure: matches!(
+                std::env::var("COOKIE_SECURE").as_deref(),
+                Ok("1") | Ok("true") | Ok("yes")
+            ),
+        }
+    }
+}
+
+pub fn router(db: DatabaseConnection, leptos_options: LeptosOptions, web: &WebConfig) -> Router {
+    let routes = generate_route_list(App);
+    let state = AppState {
+        leptos_options,
+        db: db.clone(),
+    };
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(db.clone()))
+        .with_name("console_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Strict)
+        .with_secure(web.cookie_secure)
+        .with_expiry(Expiry::OnInactivity(time::Duration::hours(8)));
+    Router::new()
+        .route(
+            "/api/{*fn_name}",
+            get(server_fn_handler).post(server_fn_handler),
+        )
+        .leptos_routes_with_handler(routes, get(page_handler))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(db, guard))
+        .layer(sessions)
+        .with_state(state)
+}
+
+async fn server_fn_handler(State(state): State<AppState>, req: Request) -> impl IntoResponse {
+    handle_server_fns_with_context(move || provide_context(state.db.clone()), req).await
+}
+
+async fn page_handler(State(state): State<AppState>, req: Request) -> Response {
+    let options = state.leptos_options.clone();
+    let handler = leptos_axum::render_app_to_stream_with_context(
+        move || provide_context(state.db.clone()),
+        move || shell(options.clone()),
+    );
+    handler(req).await.into_response()
+}
+
+/// Serves until the listener fails or the process is told to stop.
+pub async fn serve(
+    db: DatabaseConnection,
+    listener: tokio::net::TcpListener,
+    web: WebConfig,
+) -> std::io::Result<()> {
+    let addr = listener.local_addr()?;
+    let app = router(db.clone(), leptos_options(addr), &web);
+    tokio::spawn(delete_expired_sessions(db));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+async fn delete_expired_sessions(db: DatabaseConnection) {
+    use tower_sessions::session_store::ExpiredDeletion;
+    let store = DbSessionStore::new(db);
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        if let Err(e) = store.delete_expired().await {
+            tracing::warn!(error = %e, "could not delete expired sessions");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,47 @@
+use clap::Parser;
+use server::cli::{self, Cli, CliError, Command};
+use std::net::SocketAddr;
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    if let Err(e) = run(cli).await {
+        eprintln!("error: {e}");
+        std::process::exit(e.exit_code());
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), CliError> {
+    let url = app::db::database_url();
+    let db = app::db::connect_and_migrate(&url).await?;
+    let default_listen = || -> SocketAddr {
+        std::env::var("LISTEN_ADDR")
+            .ok()
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| ([127, 0, 0, 1], 3000).into())
+    };
+    match cli.command.unwrap_or(Command::Serve {
+        listen: default_listen(),
+    }) {
+        Command::Serve { listen } => {
+            let listener = tokio::net::TcpListener::bind(listen).await?;
+            tracing::info!(
+                "admin console listening on http://{}",
+                listener.local_addr()?
+            );
+            server::serve(db, listener, server::WebConfig::from_env()).await?;
+        }
+        Command::Migrate => println!("migrations applied"),
+        Command::SeedDemo => cli::seed_demo(&db).await?,
+        Command::CreateAdmin { username } => cli::create_admin(&db, &username).await?,
+        Command::Segment { command } => cli::segment(&db, command).await?,
+    }
+    Ok(())
+}

@@ -1,0 +1,293 @@
+//! Access rules of SPEC 1 over real HTTP: pages redirect, server functions answer 401 / 403 and
+//! do nothing, sign-in and sign-out behave.
+mod common;
+use common::*;
+use sea_orm::{EntityTrait, PaginatorTrait};
+
+#[tokio::test]
+async fn signed_out_pages_redirect_to_sign_in() {
+    let app = spawn_app().await;
+    let c = client();
+    for (path, expected) in [
+        ("/segments", "/login?next=/segments"),
+        ("/users?q=a", "/login?next=/users%3Fq%3Da"),
+        ("/", "/login"),
+    ] {
+        let res = c.get(format!("{}{path}", app.addr)).send().await.unwrap();
+        assert!(res.status().is_redirection(), "{path}: {}", res.status());
+        assert_eq!(res.headers()["location"], expected, "{path}");
+    }
+    let login = c.get(format!("{}/login", app.addr)).send().await.unwrap();
+    assert_eq!(login.status(), 200);
+    let body = login.text().await.unwrap();
+    assert!(body.contains("Sign in to the admin console"));
+}
+
+#[tokio::test]
+async fn every_server_function_refuses_a_signed_out_caller_and_a_non_admin() {
+    let app = spawn_app().await;
+    create_admin(&app.db).await;
+    // A user with a password but no site-admin role.
+    app::auth::service::create_or_reset_admin(&app.db, "learner", PASSWORD)
+        .await
+        .unwrap();
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, QueryFilter};
+    let learner = app::entities::user::Entity::find()
+        .filter(app::entities::user::Column::Username.eq("learner"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut acc: app::entities::account::ActiveModel =
+        app::entities::account::Entity::find_by_id(learner.id)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .into();
+    acc.site_admin = Set(false);
+    acc.update(&app.db).await.unwrap();
+
+    let paths: Vec<_> = leptos::server_fn::axum::server_fn_paths().collect();
+    assert!(paths.len() >= 10, "server functions registered: {paths:?}");
+    let public = ["/api/login", "/api/logout"];
+
+    let outsider = client();
+    let non_admin = client();
+    let res = sign_in(&non_admin, &app, "learner", PASSWORD).await;
+    assert_eq!(res.headers()["location"], "/no-access");
+
+    for (path, method) in &paths {
+        if public.contains(path) {
+            continue;
+        }
+        for (who, c, status) in [
+            ("signed out", &outsider, 401),
+            ("non-admin", &non_admin, 403),
+        ] {
+            let res = c
+                .request(method.clone(), format!("{}{path}", app.addr))
+                .form(&[
+                    ("id", "1"),
+                    ("segment_id", "1"),
+                    ("user_id", "1"),
+                    ("id_number", "x"),
+                    ("name", "x"),
+                    ("description", ""),
+                    ("username", "admin"),
+                    ("search", ""),
+                    ("page", "1"),
+                    ("prefix", "a"),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), status, "{who} calling {path}");
+        }
+    }
+    // Nothing was created or deleted by the refused calls.
+    assert_eq!(
+        app::entities::segment::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap(),
+        0
+    );
+
+    // Non-admin pages show "no access".
+    let res = non_admin
+        .get(format!("{}/segments", app.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["location"], "/no-access");
+    let res = non_admin
+        .get(format!("{}/no-access", app.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("only site administrators"));
+}
+
+#[tokio::test]
+async fn sign_in_sets_a_strict_http_only_cookie_and_sign_out_ends_the_session() {
+    let app = spawn_app().await;
+    create_admin(&app.db).await;
+    let c = client();
+
+    let bad = sign_in(&c, &app, ADMIN, "wrong password").await;
+    assert!(!bad.status().is_success());
+    assert!(bad
+        .text()
+        .await
+        .unwrap()
+        .contains("Incorrect username or password"));
+    assert_eq!(
+        call(&c, &app, "list_segments", &[("search", ""), ("page", "1")])
+            .await
+            .status(),
+        401
+    );
+
+    let ok = sign_in(&c, &app, " Admin ", PASSWORD).await;
+    assert!(
+        ok.status().is_redirection() || ok.status().is_success(),
+        "{}",
+        ok.status()
+    );
+    let cookie = ok.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("console_session="), "{cookie}");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Strict"), "{cookie}");
+    let session_value = cookie.split(';').next().unwrap().to_string();
+
+    let page = c
+        .get(format!("{}/segments", app.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("User segments"));
+    assert_eq!(
+        call(&c, &app, "list_segments", &[("search", ""), ("page", "1")])
+            .await
+            .status(),
+        200
+    );
+
+    // Signing in again issues a new session id (no fixation).
+    let again = sign_in(&c, &app, ADMIN, PASSWORD).await;
+    let second = again.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_ne!(second, session_value);
+
+    call(&c, &app, "logout", &[]).await;
+    assert_eq!(
+        call(&c, &app, "list_segments", &[("search", ""), ("page", "1")])
+            .await
+            .status(),
+        401
+    );
+    // The old cookie, replayed by hand, is dead on the server too.
+    let replay = reqwest::Client::new()
+        .post(format!("{}/api/list_segments", app.addr))
+        .header("cookie", second)
+        .form(&[("search", ""), ("page", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 401);
+}
+
+#[tokio::test]
+async fn an_admin_manages_segments_through_server_functions() {
+    let app = spawn_app().await;
+    create_admin(&app.db).await;
+    let c = client();
+    sign_in(&c, &app, ADMIN, PASSWORD).await;
+
+    let res = call(
+        &c,
+        &app,
+        "create_segment",
+        &[
+            ("id_number", "007"),
+            ("name", "Bond"),
+            ("description", ""),
+            ("visible", "on"),
+        ],
+    )
+    .await;
+    assert!(
+        res.status().is_redirection() || res.status().is_success(),
+        "{}",
+        res.status()
+    );
+    let dup = call(
+        &c,
+        &app,
+        "create_segment",
+        &[
+            ("id_number", " 007 "),
+            ("name", "Again"),
+            ("description", ""),
+        ],
+    )
+    .await;
+    assert!(dup.text().await.unwrap().contains("already exists"));
+
+    let list: serde_json::Value = call(
+        &c,
+        &app,
+        "list_segments",
+        &[("search", "bon"), ("page", "1")],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["items"][0]["id_number"], "007");
+    let id = list["items"][0]["id"].as_i64().unwrap().to_string();
+
+    let added: serde_json::Value = call(
+        &c,
+        &app,
+        "add_member",
+        &[("segment_id", &id), ("username", "ADMIN")],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(added, "Added admin to the segment.");
+    let again: serde_json::Value = call(
+        &c,
+        &app,
+        "add_member",
+        &[("segment_id", &id), ("username", "admin")],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(again, "admin is already a member.");
+    let unknown = call(
+        &c,
+        &app,
+        "add_member",
+        &[("segment_id", &id), ("username", "nobody")],
+    )
+    .await;
+    assert!(unknown.text().await.unwrap().contains("nobody"));
+
+    let seg: serde_json::Value = call(&c, &app, "get_segment", &[("id", &id)])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seg["members"], 1);
+    assert_eq!(
+        call(&c, &app, "delete_segment", &[("id", &id)])
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        app::entities::segment_member::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap(),
+        0
+    );
+}

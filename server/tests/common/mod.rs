@@ -1,0 +1,135 @@
+//! Test support: a fresh database per test and the real app on a random port.
+#![allow(dead_code)]
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+
+pub struct TestDb {
+    pub db: DatabaseConnection,
+    pub url: String,
+    // Keeps the SQLite file alive for the test's duration.
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// `TEST_DATABASE_URL=postgres://…` runs the test on a new PostgreSQL database on that server;
+/// otherwise on a new embedded SQLite file.
+pub async fn fresh_db() -> TestDb {
+    match std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+    {
+        Some(admin_url) => {
+            let name = format!("t_{:016x}", rand::random::<u64>());
+            let admin = sea_orm::Database::connect(&admin_url)
+                .await
+                .expect("connect to TEST_DATABASE_URL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create test database");
+            admin.close().await.ok();
+            let url = replace_db_name(&admin_url, &name);
+            let db = app::db::connect_and_migrate(&url)
+                .await
+                .expect("migrate postgres");
+            TestDb {
+                db,
+                url,
+                _dir: None,
+            }
+        }
+        None => {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let url = format!("sqlite://{}/test.db?mode=rwc", dir.path().display());
+            let db = app::db::connect_and_migrate(&url)
+                .await
+                .expect("migrate sqlite");
+            TestDb {
+                db,
+                url,
+                _dir: Some(dir),
+            }
+        }
+    }
+}
+
+fn replace_db_name(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let cut = base.rfind('/').expect("database url has a path");
+    let mut out = format!("{}/{}", &base[..cut], name);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+pub struct TestApp {
+    pub addr: String,
+    pub db: DatabaseConnection,
+    pub test_db: TestDb,
+}
+
+/// Spawns the real router (guard, sessions, server functions) on 127.0.0.1:0.
+pub async fn spawn_app() -> TestApp {
+    let test_db = fresh_db().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = format!("http://{}", listener.local_addr().unwrap());
+    let db = test_db.db.clone();
+    tokio::spawn(server::serve(
+        db.clone(),
+        listener,
+        server::WebConfig {
+            cookie_secure: false,
+        },
+    ));
+    TestApp { addr, db, test_db }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub const ADMIN: &str = "admin";
+pub const PASSWORD: &str = "correct horse battery";
+
+pub async fn create_admin(db: &DatabaseConnection) -> i32 {
+    app::auth::service::create_or_reset_admin(db, ADMIN, PASSWORD)
+        .await
+        .unwrap()
+}
+
+/// Posts to a server function as a browser form would.
+pub async fn call(
+    client: &reqwest::Client,
+    app: &TestApp,
+    endpoint: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    client
+        .post(format!("{}/api/{endpoint}", app.addr))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+pub async fn sign_in(
+    client: &reqwest::Client,
+    app: &TestApp,
+    username: &str,
+    password: &str,
+) -> reqwest::Response {
+    call(
+        client,
+        app,
+        "login",
+        &[("username", username), ("password", password), ("next", "")],
+    )
+    .await
+}
