@@ -172,6 +172,25 @@ impl SegmentDraft {
     }
 }
 
+/// A plausible email address: one `@`, a non-empty local part, a dotted domain, no spaces or
+/// characters that cannot appear unquoted in an address. Deliverability is not our business.
+pub fn is_valid_email(raw: &str) -> bool {
+    const MAX: usize = 254;
+    let Some((local, domain)) = raw.split_once('@') else {
+        return false;
+    };
+    let bad = |c: char| c.is_whitespace() || c.is_control() || "@,;:<>()[]\\\"".contains(c);
+    !local.is_empty()
+        && local.len() <= 64
+        && raw.len() <= MAX
+        && !local.chars().any(bad)
+        && !domain.chars().any(bad)
+        && domain.contains('.')
+        && !domain.starts_with(['.', '-'])
+        && !domain.ends_with(['.', '-'])
+        && !domain.contains("..")
+}
+
 /// One page of a listing, with what the pager needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Page<T> {
@@ -314,6 +333,23 @@ mod tests {
         assert_eq!(ok.name.as_str(), "Sales");
         assert_eq!(ok.description, "d");
         assert!(!ok.visible);
+    }
+
+    #[test]
+    fn emails() {
+        for ok in [
+            "a@b.co",
+            "first.last+tag@sub.example.org",
+            "x_y@ex-ample.com",
+        ] {
+            assert!(is_valid_email(ok), "{ok}");
+        }
+        for bad in [
+            "", "a", "a@", "@b.co", "a@b", "a b@c.de", "a@b..co", "a@.b.co", "a@b.co.", "a@@b.co",
+            "<a@b.co>", "a@b.co;x",
+        ] {
+            assert!(!is_valid_email(bad), "{bad}");
+        }
     }
 
     #[test]

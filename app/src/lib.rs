@@ -7,6 +7,7 @@ pub mod components;
 pub mod domain;
 pub mod error;
 pub mod segments;
+pub mod upload;
 pub mod users;
 
 #[cfg(feature = "ssr")]

@@ -1,0 +1,490 @@
+//! CSV parsing for bulk uploads (SPEC 2): decoding, delimiter detection, header rules, rows.
+//! Pure Rust with no I/O, so the browser (WASM) and the server run the very same code.
+//!
+//! The `csv` crate splits records and fields. Line numbers and quote balance are worked out here
+//! from each record's byte offset, because the crate counts lines from where the previous record
+//! ended (so blank lines and CR-only endings shift its numbers) and reads an unterminated quote
+//! silently to the end of the file.
+use super::options::{DelimiterChoice, EncodingChoice};
+use crate::domain::Username;
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+/// Largest file accepted, in bytes (a million rows with several segments is about 60 MB).
+pub const MAX_FILE_BYTES: usize = 256 * 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Column {
+    Username,
+    Firstname,
+    Lastname,
+    Email,
+    /// `cohortN`: a segment ID number column.
+    Cohort(u32),
+}
+
+impl Column {
+    pub fn name(&self) -> String {
+        match self {
+            Column::Username => "username".into(),
+            Column::Firstname => "firstname".into(),
+            Column::Lastname => "lastname".into(),
+            Column::Email => "email".into(),
+            Column::Cohort(n) => format!("cohort{n}"),
+        }
+    }
+
+    fn from_header(name: &str) -> Option<Column> {
+        match name {
+            "username" => Some(Column::Username),
+            "firstname" => Some(Column::Firstname),
+            "lastname" => Some(Column::Lastname),
+            "email" => Some(Column::Email),
+            _ => {
+                let digits = name.strip_prefix("cohort")?;
+                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+                match digits.parse::<u32>() {
+                    Ok(n) if n >= 1 => Some(Column::Cohort(n)),
+                    _ => None,
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TextEncoding {
+    Utf8,
+    Windows1252,
+}
+
+impl TextEncoding {
+    pub fn label(self) -> &'static str {
+        match self {
+            TextEncoding::Utf8 => "UTF-8",
+            TextEncoding::Windows1252 => "Windows-1252",
+        }
+    }
+}
+
+/// A problem with the file as a whole: nothing from it can be committed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum FileError {
+    #[error("The file is empty.")]
+    Empty,
+    #[error("The file is {size} bytes; the largest accepted is {max} bytes. Split it into smaller files.")]
+    TooLarge { size: u64, max: u64 },
+    #[error(
+        "The file is UTF-16 text. Save it as \"CSV UTF-8\" (or plain CSV) and upload it again."
+    )]
+    Utf16,
+    #[error("The file is not valid UTF-8 (first bad byte on line {line}). Choose the Windows-1252 encoding, or save the file as CSV UTF-8.")]
+    NotUtf8 { line: u32 },
+    #[error("The header line has no \"username\" column.")]
+    NoUsernameColumn,
+    #[error("Unknown column \"{name}\" (column {column}). Allowed columns: username, firstname, lastname, email, cohort1, cohort2, …")]
+    UnknownColumn { name: String, column: u32 },
+    #[error(
+        "Column \"{name}\" appears more than once in the header (columns {first} and {second})."
+    )]
+    RepeatedColumn {
+        name: String,
+        first: u32,
+        second: u32,
+    },
+    #[error("Column {column} of the header has no name.")]
+    EmptyColumnName { column: u32 },
+    #[error("Unterminated quote: the quoted cell that starts on line {line} is never closed.")]
+    UnterminatedQuote { line: u32 },
+    #[error("Malformed quoting on line {line}: a quote character is not paired.")]
+    MalformedQuoting { line: u32 },
+}
+
+/// A byte range in `Parsed::text`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    start: u32,
+    len: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsernameCell {
+    Missing,
+    /// Outside the allowed characters (or too long); the span holds the cell as written.
+    Invalid,
+    /// Well formed; the span holds the normalised (lowercase) username.
+    Valid,
+}
+
+/// One data row, compactly: text lives in the shared arena.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// The file's own line number (header = 1).
+    pub line: u32,
+    pub username_cell: UsernameCell,
+    username: Span,
+    firstname: Option<Span>,
+    lastname: Option<Span>,
+    email: Option<Span>,
+    seg_start: u32,
+    seg_len: u32,
+    /// Non-empty cells beyond the header's columns.
+    pub extra_cells: u32,
+}
+
+/// A non-empty `cohortN` cell: which header column, which interned segment ID number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentCell {
+    pub column: u32,
+    pub segment: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parsed {
+    pub delimiter: u8,
+    pub encoding: TextEncoding,
+    /// Header columns in file order (trailing unnamed columns dropped).
+    pub columns: Vec<Column>,
+    pub rows: Vec<Row>,
+    /// Distinct segment ID numbers as written (trimmed), in first-seen order.
+    pub segment_ids: Vec<String>,
+    seg_cells: Vec<SegmentCell>,
+    text: String,
+}
+
+impl Parsed {
+    fn get(&self, s: Span) -> &str {
+        &self.text[s.start as usize..(s.start + s.len) as usize]
+    }
+
+    /// The username: normalised when valid, as written otherwise ("" when missing).
+    pub fn username(&self, row: &Row) -> &str {
+        self.get(row.username)
+    }
+
+    pub fn firstname(&self, row: &Row) -> Option<&str> {
+        row.firstname.map(|s| self.get(s))
+    }
+
+    pub fn lastname(&self, row: &Row) -> Option<&str> {
+        row.lastname.map(|s| self.get(s))
+    }
+
+    pub fn email(&self, row: &Row) -> Option<&str> {
+        row.email.map(|s| self.get(s))
+    }
+
+    pub fn segment_cells(&self, row: &Row) -> &[SegmentCell] {
+        &self.seg_cells[row.seg_start as usize..(row.seg_start + row.seg_len) as usize]
+    }
+
+    pub fn has_column(&self, c: Column) -> bool {
+        self.columns.contains(&c)
+    }
+
+    pub fn column_name(&self, index: u32) -> String {
+        self.columns
+            .get(index as usize)
+            .map(Column::name)
+            .unwrap_or_default()
+    }
+
+    pub fn delimiter_choice(&self) -> DelimiterChoice {
+        DelimiterChoice::from_byte(self.delimiter)
+    }
+}
+
+/// Decodes, detects the delimiter, checks the header and reads every row.
+pub fn parse(
+    bytes: &[u8],
+    delimiter: DelimiterChoice,
+    encoding: EncodingChoice,
+) -> Result<Parsed, FileError> {
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(FileError::TooLarge {
+            size: bytes.len() as u64,
+            max: MAX_FILE_BYTES as u64,
+        });
+    }
+    let (text, used) = decode(bytes, encoding)?;
+    let data = text.as_bytes();
+    if data.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(FileError::Empty);
+    }
+    let delim = delimiter.byte().unwrap_or_else(|| detect_delimiter(data));
+
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delim)
+        .from_reader(data);
+    let mut record = csv::ByteRecord::new();
+    let mut lines = LineCounter::new(data);
+    let mut out = Parsed {
+        delimiter: delim,
+        encoding: used,
+        columns: Vec::new(),
+        rows: Vec::new(),
+        segment_ids: Vec::new(),
+        seg_cells: Vec::new(),
+        text: String::new(),
+    };
+    let mut interned: HashMap<String, u32> = HashMap::new();
+    let mut header_seen = false;
+    // Quote balance of a record is known once the next one starts (or the file ends).
+    let mut previous: Option<(usize, u32)> = None;
+
+    loop {
+        let more = reader
+            .read_byte_record(&mut record)
+            .map_err(|_| FileError::MalformedQuoting { line: lines.line })?;
+        let start = if more {
+            record
+                .position()
+                .map(|p| p.byte() as usize)
+                .unwrap_or(data.len())
+        } else {
+            data.len()
+        };
+        if let Some((prev_start, prev_line)) = previous.take() {
+            if count_quotes(&data[prev_start..start]) % 2 == 1 {
+                return Err(if more {
+                    FileError::MalformedQuoting { line: prev_line }
+                } else {
+                    FileError::UnterminatedQuote { line: prev_line }
+                });
+            }
+        }
+        if !more {
+            break;
+        }
+        let line = lines.line_of_content_at(start);
+        previous = Some((start, line));
+
+        if record.iter().all(|f| cell(f).is_empty()) {
+            continue; // a blank line, or one of only delimiters
+        }
+        if !header_seen {
+            let names: Vec<&str> = record.iter().map(cell).collect();
+            out.columns = header(&names)?;
+            header_seen = true;
+            continue;
+        }
+        let row = read_row(&mut out, &mut interned, &record, line);
+        out.rows.push(row);
+    }
+    if !header_seen {
+        return Err(FileError::Empty);
+    }
+    Ok(out)
+}
+
+/// A field as trimmed text (the input is valid UTF-8 after decoding, and the `csv` crate only
+/// splits at ASCII bytes, so a field is always valid UTF-8).
+fn cell(field: &[u8]) -> &str {
+    std::str::from_utf8(field).unwrap_or("").trim()
+}
+
+fn read_row(
+    out: &mut Parsed,
+    interned: &mut HashMap<String, u32>,
+    record: &csv::ByteRecord,
+    line: u32,
+) -> Row {
+    let mut row = Row {
+        line,
+        username_cell: UsernameCell::Missing,
+        username: Span::default(),
+        firstname: None,
+        lastname: None,
+        email: None,
+        seg_start: out.seg_cells.len() as u32,
+        seg_len: 0,
+        extra_cells: 0,
+    };
+    for (i, field) in record.iter().enumerate() {
+        let cell = cell(field);
+        let Some(column) = out.columns.get(i).copied() else {
+            if !cell.is_empty() {
+                row.extra_cells += 1;
+            }
+            continue;
+        };
+        if cell.is_empty() {
+            continue;
+        }
+        match column {
+            Column::Username => match Username::parse(cell) {
+                Ok(name) => {
+                    row.username_cell = UsernameCell::Valid;
+                    row.username = push(&mut out.text, name.as_str());
+                }
+                Err(_) => {
+                    row.username_cell = UsernameCell::Invalid;
+                    row.username = push(&mut out.text, cell);
+                }
+            },
+            Column::Firstname => row.firstname = Some(push(&mut out.text, cell)),
+            Column::Lastname => row.lastname = Some(push(&mut out.text, cell)),
+            Column::Email => row.email = Some(push(&mut out.text, cell)),
+            Column::Cohort(_) => {
+                let segment = match interned.get(cell) {
+                    Some(&s) => s,
+                    None => {
+                        let s = out.segment_ids.len() as u32;
+                        out.segment_ids.push(cell.to_string());
+                        interned.insert(cell.to_string(), s);
+                        s
+                    }
+                };
+                out.seg_cells.push(SegmentCell {
+                    column: i as u32,
+                    segment,
+                });
+                row.seg_len += 1;
+            }
+        }
+    }
+    row
+}
+
+fn push(text: &mut String, s: &str) -> Span {
+    let start = text.len() as u32;
+    text.push_str(s);
+    Span {
+        start,
+        len: s.len() as u32,
+    }
+}
+
+fn header(cells: &[&str]) -> Result<Vec<Column>, FileError> {
+    // Spreadsheets pad rows with trailing delimiters; unnamed trailing columns are not columns.
+    let used = cells
+        .iter()
+        .rposition(|c| !c.is_empty())
+        .map_or(0, |i| i + 1);
+    let mut columns: Vec<Column> = Vec::with_capacity(used);
+    for (i, raw) in cells[..used].iter().enumerate() {
+        let number = i as u32 + 1;
+        if raw.is_empty() {
+            return Err(FileError::EmptyColumnName { column: number });
+        }
+        let name = raw.to_lowercase();
+        let column = Column::from_header(&name).ok_or_else(|| FileError::UnknownColumn {
+            name: raw.to_string(),
+            column: number,
+        })?;
+        if let Some(first) = columns.iter().position(|c| *c == column) {
+            return Err(FileError::RepeatedColumn {
+                name: column.name(),
+                first: first as u32 + 1,
+                second: number,
+            });
+        }
+        columns.push(column);
+    }
+    if !columns.contains(&Column::Username) {
+        return Err(FileError::NoUsernameColumn);
+    }
+    Ok(columns)
+}
+
+/// UTF-8 (BOM dropped); `auto` falls back to Windows-1252 for bytes that are not UTF-8.
+pub fn decode(
+    bytes: &[u8],
+    choice: EncodingChoice,
+) -> Result<(Cow<'_, str>, TextEncoding), FileError> {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(FileError::Utf16);
+    }
+    let body = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
+    let utf8 = std::str::from_utf8(body);
+    match (choice, utf8) {
+        (EncodingChoice::Utf8 | EncodingChoice::Auto, Ok(s)) => {
+            Ok((Cow::Borrowed(s), TextEncoding::Utf8))
+        }
+        (EncodingChoice::Utf8, Err(e)) => Err(FileError::NotUtf8 {
+            line: LineCounter::new(body).line_at(e.valid_up_to()),
+        }),
+        (EncodingChoice::Windows1252, _) | (EncodingChoice::Auto, Err(_)) => {
+            let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(body);
+            Ok((text, TextEncoding::Windows1252))
+        }
+    }
+}
+
+/// The candidate that occurs most often outside quotes on the header line; comma on a tie or none.
+pub fn detect_delimiter(data: &[u8]) -> u8 {
+    const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b':'];
+    let mut counts = [0usize; 4];
+    let mut in_quotes = false;
+    let start = data
+        .iter()
+        .position(|b| !matches!(b, b'\r' | b'\n'))
+        .unwrap_or(0);
+    for &b in &data[start..] {
+        match b {
+            b'"' => in_quotes = !in_quotes,
+            b'\r' | b'\n' if !in_quotes => break,
+            _ if !in_quotes => {
+                if let Some(i) = CANDIDATES.iter().position(|&c| c == b) {
+                    counts[i] += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    let best = (0..4).fold(0, |best, i| if counts[i] > counts[best] { i } else { best });
+    CANDIDATES[best]
+}
+
+fn count_quotes(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b == b'"').count()
+}
+
+/// Counts lines the way an admin's editor does: LF, CRLF and a lone CR each end a line.
+struct LineCounter<'a> {
+    data: &'a [u8],
+    cursor: usize,
+    line: u32,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(data: &'a [u8]) -> Self {
+        Self {
+            data,
+            cursor: 0,
+            line: 1,
+        }
+    }
+
+    fn advance_to(&mut self, pos: usize) {
+        let pos = pos.min(self.data.len());
+        for i in self.cursor..pos {
+            match self.data[i] {
+                b'\n' => self.line += 1,
+                b'\r' if self.data.get(i + 1) != Some(&b'\n') => self.line += 1,
+                _ => {}
+            }
+        }
+        self.cursor = self.cursor.max(pos);
+    }
+
+    /// The line of the first byte at or after `start` that is not a line ending.
+    fn line_of_content_at(&mut self, start: usize) -> u32 {
+        let content = self.data[start.min(self.data.len())..]
+            .iter()
+            .position(|b| !matches!(b, b'\r' | b'\n'))
+            .map_or(self.data.len(), |o| start + o);
+        self.advance_to(content);
+        self.line
+    }
+
+    fn line_at(mut self, pos: usize) -> u32 {
+        self.advance_to(pos);
+        self.line
+    }
+}

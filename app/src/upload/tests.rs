@@ -1,0 +1,483 @@
+//! Rules of SPEC 2 and 3, one test each, plus property tests that no input panics.
+use super::*;
+use std::collections::{HashMap, HashSet};
+
+fn p(data: &str) -> Parsed {
+    parse(data.as_bytes(), DelimiterChoice::Auto, EncodingChoice::Auto).unwrap()
+}
+
+fn err(data: &[u8]) -> FileError {
+    parse(data, DelimiterChoice::Auto, EncodingChoice::Auto).unwrap_err()
+}
+
+fn lines(parsed: &Parsed) -> Vec<u32> {
+    parsed.rows.iter().map(|r| r.line).collect()
+}
+
+fn usernames(parsed: &Parsed) -> Vec<&str> {
+    parsed.rows.iter().map(|r| parsed.username(r)).collect()
+}
+
+/// alice (id 1, in "s1"), bob (id 2, no details), segments s1=10, s2=20, "007"=30, "Sales"=40.
+fn known() -> Knowledge {
+    let mut users = HashMap::new();
+    users.insert(
+        "alice".to_string(),
+        KnownUser {
+            id: 1,
+            firstname: "Alice".into(),
+            lastname: "Smith".into(),
+            email: "alice@example.com".into(),
+        },
+    );
+    users.insert(
+        "bob".to_string(),
+        KnownUser {
+            id: 2,
+            firstname: String::new(),
+            lastname: String::new(),
+            email: String::new(),
+        },
+    );
+    let segments = [("s1", 10), ("s2", 20), ("007", 30), ("Sales", 40)]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    let memberships = HashSet::from([(10, 1)]);
+    Knowledge {
+        users,
+        segments,
+        memberships,
+    }
+}
+
+fn codes(parsed: &Parsed, report: &Report, row: usize) -> Vec<&'static str> {
+    let _ = parsed;
+    report
+        .row_outcomes(row)
+        .iter()
+        .map(|o| o.code.as_str())
+        .collect()
+}
+
+fn run(data: &str, options: UploadOptions) -> (Parsed, Report) {
+    let parsed = p(data);
+    let report = validate(&parsed, &options, &known());
+    (parsed, report)
+}
+
+// ---- SPEC 2: format ----
+
+#[test]
+fn header_names_are_trimmed_and_case_insensitive_and_bom_is_dropped() {
+    let parsed = p("\u{feff} UserName , COHORT1 ,Email\nalice,s1,a@b.co\n");
+    assert_eq!(
+        parsed.columns,
+        vec![Column::Username, Column::Cohort(1), Column::Email]
+    );
+    assert_eq!(usernames(&parsed), vec!["alice"]);
+}
+
+#[test]
+fn cohort_columns_allow_gaps_and_any_number() {
+    let parsed = p("username,cohort3,cohort1,cohort12\nalice,a,b,c\n");
+    assert_eq!(
+        parsed.columns[1..],
+        [Column::Cohort(3), Column::Cohort(1), Column::Cohort(12)]
+    );
+    assert_eq!(parsed.segment_ids, vec!["a", "b", "c"]);
+}
+
+#[test]
+fn unknown_repeated_empty_and_missing_columns_are_file_errors() {
+    assert_eq!(
+        err(b"username,cohort1,department\n"),
+        FileError::UnknownColumn {
+            name: "department".into(),
+            column: 3
+        }
+    );
+    assert_eq!(
+        err(b"username,Cohort1,cohort1\n"),
+        FileError::RepeatedColumn {
+            name: "cohort1".into(),
+            first: 2,
+            second: 3
+        }
+    );
+    assert_eq!(
+        err(b"username,cohort01,cohort1\n"),
+        FileError::RepeatedColumn {
+            name: "cohort1".into(),
+            first: 2,
+            second: 3
+        }
+    );
+    for bad in ["cohort", "cohort0", "cohortx", "cohort-1", "cohort 1"] {
+        let e = err(format!("username,{bad}\n").as_bytes());
+        assert!(
+            matches!(e, FileError::UnknownColumn { column: 2, .. }),
+            "{bad}: {e:?}"
+        );
+    }
+    assert_eq!(
+        err(b"username,,cohort1\n"),
+        FileError::EmptyColumnName { column: 2 }
+    );
+    assert_eq!(err(b"cohort1,email\nx,y\n"), FileError::NoUsernameColumn);
+    // Unnamed trailing columns (spreadsheet padding) are not columns.
+    assert_eq!(p("username,cohort1,,\nalice,s1,,\n").columns.len(), 2);
+}
+
+#[test]
+fn empty_files_are_file_errors_but_a_header_alone_is_zero_rows() {
+    assert_eq!(err(b""), FileError::Empty);
+    assert_eq!(err(b" \r\n\n\t"), FileError::Empty);
+    assert_eq!(err(b"\xEF\xBB\xBF"), FileError::Empty);
+    assert_eq!(err(b",,,\n,,\n"), FileError::Empty);
+    assert_eq!(p("username\n").rows.len(), 0);
+}
+
+#[test]
+fn delimiter_is_detected_from_the_header_and_can_be_forced() {
+    for (sep, byte) in [(",", b','), (";", b';'), ("\t", b'\t'), (":", b':')] {
+        let data = format!("username{sep}cohort1{sep}cohort2\nalice{sep}s1{sep}s2\n");
+        let parsed = p(&data);
+        assert_eq!(parsed.delimiter, byte, "{sep:?}");
+        assert_eq!(parsed.segment_ids, vec!["s1", "s2"]);
+    }
+    // A quoted delimiter on the header line does not count.
+    assert_eq!(parse::detect_delimiter(b"\"user;name;x\",y\n"), b',');
+    // A one-column file is comma-delimited.
+    assert_eq!(p("username\nalice\n").delimiter, b',');
+    let forced = parse(
+        b"username;cohort1\nalice;s1\n",
+        DelimiterChoice::Comma,
+        EncodingChoice::Auto,
+    );
+    assert!(
+        matches!(forced, Err(FileError::UnknownColumn { .. })),
+        "forced comma reads one odd column"
+    );
+}
+
+#[test]
+fn windows_1252_is_detected_or_forced_and_utf16_is_refused() {
+    // "Zoë" and "Müller" in Windows-1252, as Excel on Windows saves them.
+    let bytes = b"username;firstname;lastname;email\r\nzoe;Zo\xEB;M\xFCller;z@example.com\r\n";
+    let auto = parse(bytes, DelimiterChoice::Auto, EncodingChoice::Auto).unwrap();
+    assert_eq!(auto.encoding, parse::TextEncoding::Windows1252);
+    let row = &auto.rows[0];
+    assert_eq!(
+        (auto.firstname(row), auto.lastname(row)),
+        (Some("Zoë"), Some("Müller"))
+    );
+    assert_eq!(
+        parse(bytes, DelimiterChoice::Auto, EncodingChoice::Utf8).unwrap_err(),
+        FileError::NotUtf8 { line: 2 }
+    );
+    // Valid UTF-8 read as Windows-1252 on request gives mojibake, not an error.
+    let utf8 = "username,firstname\nzoe,Zoë\n".as_bytes();
+    let forced = parse(utf8, DelimiterChoice::Auto, EncodingChoice::Windows1252).unwrap();
+    assert_eq!(forced.firstname(&forced.rows[0]), Some("ZoÃ«"));
+    assert_eq!(err(b"\xFF\xFEu\0s\0e\0r\0"), FileError::Utf16);
+}
+
+#[test]
+fn line_numbers_are_the_files_own_for_every_line_ending() {
+    for eol in ["\n", "\r\n", "\r"] {
+        let data = ["username", "", "alice", "  ", "bob", ",,", "", "carol", ""].join(eol);
+        let parsed = p(&data);
+        assert_eq!(usernames(&parsed), vec!["alice", "bob", "carol"], "{eol:?}");
+        assert_eq!(lines(&parsed), vec![3, 5, 8], "{eol:?}");
+    }
+    // Mixed endings, and a file with no final newline.
+    let parsed = p("username\r\nalice\rbob\ncarol");
+    assert_eq!(lines(&parsed), vec![2, 3, 4]);
+}
+
+#[test]
+fn quoted_cells_follow_rfc_4180_and_keep_line_numbers_right() {
+    let parsed = p("username,firstname\n\"alice\",\"Al, \"\"the\"\"\nGreat\"\nbob,Bob\n");
+    assert_eq!(
+        parsed.firstname(&parsed.rows[0]),
+        Some("Al, \"the\"\nGreat")
+    );
+    assert_eq!(lines(&parsed), vec![2, 4]);
+}
+
+#[test]
+fn an_unterminated_quote_is_a_file_error_with_its_line() {
+    assert_eq!(
+        err(b"username,cohort1\nalice,s1\nbob,\"s2\ncarol,s3\n"),
+        FileError::UnterminatedQuote { line: 3 }
+    );
+    assert_eq!(
+        err(b"username,cohort1\nal\"ice,s1\nbob,s2\n"),
+        FileError::MalformedQuoting { line: 2 }
+    );
+}
+
+#[test]
+fn cells_are_trimmed_short_rows_are_padded_long_rows_flagged() {
+    let parsed =
+        p("username,cohort1,cohort2\n  Alice  , s1 \nbob,s1,s2,extra,more\ncarol,s1,s2,,\n");
+    assert_eq!(usernames(&parsed), vec!["alice", "bob", "carol"]);
+    assert_eq!(parsed.segment_ids, vec!["s1", "s2"]);
+    assert_eq!(
+        parsed
+            .rows
+            .iter()
+            .map(|r| r.extra_cells)
+            .collect::<Vec<_>>(),
+        vec![0, 2, 0]
+    );
+}
+
+#[test]
+fn files_over_the_limit_are_refused_before_reading() {
+    let big = vec![b'a'; MAX_FILE_BYTES + 1];
+    assert!(matches!(err(&big), FileError::TooLarge { .. }));
+}
+
+// ---- SPEC 3: validation ----
+
+#[test]
+fn every_row_error_code() {
+    let data = "username,cohort1,cohort2,firstname,lastname,email\n\
+                ,s1,,,,\n\
+                bad user!,s1,,,,\n\
+                ghost,s1,,,,\n\
+                alice,nope,s2,,,\n\
+                alice,s2,,,,not-an-email\n\
+                alice,s2,,,,,surplus\n";
+    let (parsed, report) = run(data, UploadOptions::default());
+    assert_eq!(codes(&parsed, &report, 0), vec!["missing_username"]);
+    assert_eq!(codes(&parsed, &report, 1), vec!["invalid_username"]);
+    assert_eq!(codes(&parsed, &report, 2), vec!["unknown_user"]);
+    assert_eq!(codes(&parsed, &report, 3), vec!["unknown_segment"]);
+    assert_eq!(codes(&parsed, &report, 4), vec!["invalid_email"]);
+    assert_eq!(codes(&parsed, &report, 5), vec!["too_many_fields"]);
+    assert_eq!(report.summary.rows_with_errors, 6);
+    assert_eq!(
+        report.summary.memberships_added, 0,
+        "no row with an error is applied, even in part"
+    );
+    let unknown = describe(&parsed, &parsed.rows[3], &report.row_outcomes(3)[0]);
+    assert_eq!(
+        (unknown.column.as_deref(), unknown.value.as_deref()),
+        (Some("cohort1"), Some("nope"))
+    );
+    assert_eq!(unknown.level, "error");
+
+    let add_new = UploadOptions {
+        upload_type: UploadType::AddNew,
+        ..Default::default()
+    };
+    let (parsed, report) = run(
+        "username,firstname,email\nalice,A,a@b.co\nnewbie,,n@b.co\n",
+        add_new,
+    );
+    assert_eq!(codes(&parsed, &report, 0), vec!["user_exists"]);
+    assert_eq!(
+        codes(&parsed, &report, 1),
+        vec!["missing_field", "missing_field"]
+    );
+    let fields: Vec<_> = report
+        .row_outcomes(1)
+        .iter()
+        .map(|o| describe(&parsed, &parsed.rows[1], o).message)
+        .collect();
+    assert!(
+        fields[0].contains("firstname") && fields[1].contains("lastname"),
+        "{fields:?}"
+    );
+}
+
+#[test]
+fn info_outcomes_and_counts() {
+    let data = "username,cohort1,cohort2\nalice,s1,s2\nALICE,s2,s2\nbob,s1,\n";
+    let (parsed, report) = run(data, UploadOptions::default());
+    assert_eq!(codes(&parsed, &report, 0), vec!["already_member"]);
+    assert_eq!(
+        codes(&parsed, &report, 1),
+        vec!["duplicate_pair", "duplicate_pair"]
+    );
+    assert!(codes(&parsed, &report, 2).is_empty());
+    let s = report.summary;
+    assert_eq!((s.rows, s.rows_ok, s.rows_with_errors), (3, 3, 0));
+    assert_eq!(
+        (s.memberships_added, s.already_members, s.duplicate_pairs),
+        (2, 1, 2)
+    );
+    assert_eq!(
+        report.additions,
+        vec![
+            (20, validate::UserRef::Existing(1)),
+            (10, validate::UserRef::Existing(2))
+        ]
+    );
+    let s1 = &report.segments[0];
+    assert_eq!(
+        (s1.id_number.as_str(), s1.to_add, s1.already_members),
+        ("s1", 1, 1)
+    );
+}
+
+#[test]
+fn a_pair_on_an_error_row_does_not_make_a_later_one_a_duplicate() {
+    let (parsed, report) = run(
+        "username,cohort1,cohort2\nbob,s1,nope\nbob,s1,\n",
+        UploadOptions::default(),
+    );
+    assert_eq!(codes(&parsed, &report, 0), vec!["unknown_segment"]);
+    assert!(codes(&parsed, &report, 1).is_empty());
+    assert_eq!(report.summary.memberships_added, 1);
+}
+
+#[test]
+fn segment_id_numbers_match_exactly() {
+    let (parsed, report) = run(
+        "username,cohort1,cohort2,cohort3\nbob,007,sales,7\n",
+        UploadOptions::default(),
+    );
+    let got: Vec<_> = report
+        .row_outcomes(0)
+        .iter()
+        .map(|o| describe(&parsed, &parsed.rows[0], o).value.unwrap())
+        .collect();
+    assert_eq!(
+        got,
+        vec!["sales", "7"],
+        "only \"007\" is a segment; case and zeros matter"
+    );
+    let (_, ok) = run("username,cohort1\nbob, Sales \n", UploadOptions::default());
+    assert_eq!(
+        ok.summary.memberships_added, 1,
+        "surrounding spaces are trimmed"
+    );
+}
+
+#[test]
+fn existing_details_modes() {
+    let data =
+        "username,firstname,lastname,email\nalice,Alicia,,alice@new.example\nbob,Bob,Builder,\n";
+    let run_with = |d| {
+        run(
+            data,
+            UploadOptions {
+                existing_details: d,
+                ..Default::default()
+            },
+        )
+        .1
+    };
+
+    assert_eq!(
+        run_with(ExistingDetails::NoChanges).summary.users_updated,
+        0
+    );
+
+    let over = run_with(ExistingDetails::Override);
+    assert_eq!(over.summary.users_updated, 2);
+    let alice = &over.updates[0].after;
+    // Empty cells never erase: alice keeps her last name.
+    assert_eq!(
+        (
+            alice.firstname.as_str(),
+            alice.lastname.as_str(),
+            alice.email.as_str()
+        ),
+        ("Alicia", "Smith", "alice@new.example")
+    );
+
+    let fill = run_with(ExistingDetails::FillMissing);
+    assert_eq!(
+        fill.summary.users_updated, 1,
+        "alice has every field already"
+    );
+    assert_eq!(fill.updates[0].after.lastname, "Builder");
+
+    // Values equal to the stored ones are not an update.
+    let same = run(
+        "username,firstname\nalice,Alice\n",
+        UploadOptions {
+            existing_details: ExistingDetails::Override,
+            ..Default::default()
+        },
+    )
+    .1;
+    assert_eq!(same.summary.users_updated, 0);
+}
+
+#[test]
+fn add_and_update_creates_new_users_once() {
+    let options = UploadOptions {
+        upload_type: UploadType::AddAndUpdate,
+        ..Default::default()
+    };
+    let data = "username,firstname,lastname,email,cohort1\nnew.one,N,One,n@example.com,s1\nNEW.ONE,,,,s2\nalice,,,,s2\n";
+    let (_, report) = run(data, options);
+    assert_eq!(report.summary.users_created, 1);
+    assert_eq!(report.new_users[0].username, "new.one");
+    assert_eq!(report.summary.memberships_added, 3);
+    assert_eq!(
+        report.summary.rows_with_errors, 0,
+        "the second row names a user the file creates"
+    );
+}
+
+// ---- robustness ----
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn check(bytes: &[u8]) {
+        for d in DelimiterChoice::ALL {
+            for e in EncodingChoice::ALL {
+                if let Ok(parsed) = parse(bytes, *d, *e) {
+                    let report = validate(&parsed, &UploadOptions::default(), &known());
+                    let s = report.summary;
+                    assert_eq!(s.rows_ok + s.rows_with_errors, s.rows);
+                    assert!(
+                        parsed.rows.windows(2).all(|w| w[0].line < w[1].line),
+                        "lines increase"
+                    );
+                    for (i, row) in parsed.rows.iter().enumerate() {
+                        for o in report.row_outcomes(i) {
+                            let _ = describe(&parsed, row, o);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            check(&bytes);
+        }
+
+        #[test]
+        fn csv_shaped_input_never_panics(
+            body in proptest::collection::vec(
+                prop_oneof![
+                    Just("username".to_string()), Just("cohort1".to_string()), Just("email".to_string()),
+                    Just(",".to_string()), Just(";".to_string()), Just("\t".to_string()), Just(":".to_string()),
+                    Just("\"".to_string()), Just("\"\"".to_string()), Just("\n".to_string()), Just("\r".to_string()),
+                    Just("\r\n".to_string()), Just(" ".to_string()), Just("alice".to_string()), Just("s1".to_string()),
+                    Just("é".to_string()), Just("\u{0}".to_string()), Just("\u{feff}".to_string()), "[a-zA-Z0-9@._-]{0,8}",
+                ],
+                0..60,
+            )
+        ) {
+            let header = "username,cohort1,cohort2,firstname,lastname,email\n";
+            check(format!("{header}{}", body.concat()).as_bytes());
+            check(body.concat().as_bytes());
+        }
+    }
+}

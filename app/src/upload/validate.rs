@@ -1,0 +1,534 @@
+//! Row validation (SPEC 3): one implementation, run in the browser for the preview and again on
+//! the server, inside the commit's transaction, against what the database holds then.
+use super::options::{ExistingDetails, UploadOptions, UploadType};
+use super::parse::{Column, Parsed, Row, UsernameCell};
+use crate::domain::is_valid_email;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+
+/// What the database knows about the usernames and segment ID numbers a file mentions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Knowledge {
+    /// By normalised username.
+    pub users: HashMap<String, KnownUser>,
+    /// Segment ID number (exact) to internal id.
+    pub segments: HashMap<String, i32>,
+    /// Existing (segment id, user id) memberships among those users and segments.
+    pub memberships: HashSet<(i32, i32)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownUser {
+    pub id: i32,
+    pub firstname: String,
+    pub lastname: String,
+    pub email: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Code {
+    MissingUsername,
+    InvalidUsername,
+    UnknownUser,
+    UserExists,
+    MissingField,
+    InvalidEmail,
+    UnknownSegment,
+    TooManyFields,
+    AlreadyMember,
+    DuplicatePair,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Level {
+    Error,
+    Info,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Error => "error",
+            Level::Info => "info",
+        }
+    }
+}
+
+impl Code {
+    pub const ALL: [Code; 10] = [
+        Code::MissingUsername,
+        Code::InvalidUsername,
+        Code::UnknownUser,
+        Code::UserExists,
+        Code::MissingField,
+        Code::InvalidEmail,
+        Code::UnknownSegment,
+        Code::TooManyFields,
+        Code::AlreadyMember,
+        Code::DuplicatePair,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::MissingUsername => "missing_username",
+            Code::InvalidUsername => "invalid_username",
+            Code::UnknownUser => "unknown_user",
+            Code::UserExists => "user_exists",
+            Code::MissingField => "missing_field",
+            Code::InvalidEmail => "invalid_email",
+            Code::UnknownSegment => "unknown_segment",
+            Code::TooManyFields => "too_many_fields",
+            Code::AlreadyMember => "already_member",
+            Code::DuplicatePair => "duplicate_pair",
+        }
+    }
+
+    pub fn level(self) -> Level {
+        match self {
+            Code::AlreadyMember | Code::DuplicatePair => Level::Info,
+            _ => Level::Error,
+        }
+    }
+}
+
+/// One outcome of one row. Text is looked up in the `Parsed` file when shown, to keep a
+/// million-row report small.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    pub row: u32,
+    pub code: Code,
+    /// Header column index the outcome is about.
+    pub column: Option<u32>,
+    /// Interned segment ID number (segment outcomes).
+    pub segment: Option<u32>,
+    /// Extra cells counted (too_many_fields).
+    pub count: u32,
+}
+
+/// An outcome rendered for people and JSON (SPEC 6 `--json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutcomeView {
+    pub code: String,
+    pub level: String,
+    pub column: Option<String>,
+    pub value: Option<String>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub rows: u64,
+    pub rows_ok: u64,
+    pub rows_with_errors: u64,
+    pub users_created: u64,
+    pub users_updated: u64,
+    pub memberships_added: u64,
+    pub already_members: u64,
+    pub duplicate_pairs: u64,
+    pub enrolments_added: u64,
+    pub group_memberships_added: u64,
+}
+
+/// Per-segment preview bars: what the commit will do to each segment the file names.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentBreakdown {
+    pub id_number: String,
+    pub known: bool,
+    pub to_add: u64,
+    pub already_members: u64,
+    /// Rows naming this ID number when no such segment exists.
+    pub unknown: u64,
+}
+
+/// A user the commit creates (first valid row that names it decides the details).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    pub username: String,
+    pub firstname: String,
+    pub lastname: String,
+    pub email: String,
+}
+
+/// Final stored details for an existing user whose details change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserUpdate {
+    pub user_id: i32,
+    pub before: KnownUser,
+    pub after: KnownUser,
+}
+
+/// Where a membership's user comes from: an existing user id or a user the commit creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UserRef {
+    Existing(i32),
+    New(u32),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    pub summary: Summary,
+    /// Grouped by row, rows in file order.
+    pub outcomes: Vec<Outcome>,
+    /// `outcomes[row_start[i]..row_start[i + 1]]` are row i's outcomes.
+    pub row_start: Vec<u32>,
+    /// Indices of rows with at least one error (the preview's error filter).
+    pub error_rows: Vec<u32>,
+    pub segments: Vec<SegmentBreakdown>,
+    pub new_users: Vec<NewUser>,
+    pub updates: Vec<UserUpdate>,
+    /// Distinct new (segment id, user) memberships, in file order.
+    pub additions: Vec<(i32, UserRef)>,
+}
+
+impl Report {
+    pub fn row_outcomes(&self, row: usize) -> &[Outcome] {
+        match (self.row_start.get(row), self.row_start.get(row + 1)) {
+            (Some(&a), Some(&b)) => &self.outcomes[a as usize..b as usize],
+            _ => &[],
+        }
+    }
+
+    pub fn row_has_error(&self, row: usize) -> bool {
+        self.row_outcomes(row)
+            .iter()
+            .any(|o| o.code.level() == Level::Error)
+    }
+}
+
+/// Validates every row of `parsed` against `known` under `options`.
+pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> Report {
+    let mut report = Report {
+        row_start: Vec::with_capacity(parsed.rows.len() + 1),
+        segments: parsed
+            .segment_ids
+            .iter()
+            .map(|id| SegmentBreakdown {
+                id_number: id.clone(),
+                known: known.segments.contains_key(id),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let seg_ids: Vec<Option<i32>> = parsed
+        .segment_ids
+        .iter()
+        .map(|id| known.segments.get(id).copied())
+        .collect();
+    let mut new_user_index: HashMap<&str, u32> = HashMap::new();
+    let mut seen_pairs: HashSet<(i32, UserRef)> = HashSet::new();
+    let mut updates: HashMap<i32, (KnownUser, KnownUser)> = HashMap::new();
+    let mut update_order: Vec<i32> = Vec::new();
+
+    for (index, row) in parsed.rows.iter().enumerate() {
+        let index = index as u32;
+        report.row_start.push(report.outcomes.len() as u32);
+        let first_outcome = report.outcomes.len();
+        let mut push =
+            |report: &mut Report, code, column: Option<u32>, segment: Option<u32>, count| {
+                report.outcomes.push(Outcome {
+                    row: index,
+                    code,
+                    column,
+                    segment,
+                    count,
+                })
+            };
+        let col = |c: Column| {
+            parsed
+                .columns
+                .iter()
+                .position(|x| *x == c)
+                .map(|i| i as u32)
+        };
+        let name = parsed.username(row);
+
+        match row.username_cell {
+            UsernameCell::Missing => push(
+                &mut report,
+                Code::MissingUsername,
+                col(Column::Username),
+                None,
+                0,
+            ),
+            UsernameCell::Invalid => push(
+                &mut report,
+                Code::InvalidUsername,
+                col(Column::Username),
+                None,
+                0,
+            ),
+            UsernameCell::Valid => {}
+        }
+        if row.extra_cells > 0 {
+            push(
+                &mut report,
+                Code::TooManyFields,
+                None,
+                None,
+                row.extra_cells,
+            );
+        }
+        if let Some(email) = parsed.email(row) {
+            if !is_valid_email(email) {
+                push(&mut report, Code::InvalidEmail, col(Column::Email), None, 0);
+            }
+        }
+        let existing = (row.username_cell == UsernameCell::Valid)
+            .then(|| known.users.get(name))
+            .flatten();
+        if row.username_cell == UsernameCell::Valid {
+            match (existing, options.upload_type) {
+                (None, UploadType::UpdateExisting) => push(
+                    &mut report,
+                    Code::UnknownUser,
+                    col(Column::Username),
+                    None,
+                    0,
+                ),
+                (Some(_), UploadType::AddNew) => push(
+                    &mut report,
+                    Code::UserExists,
+                    col(Column::Username),
+                    None,
+                    0,
+                ),
+                (None, _) if !new_user_index.contains_key(name) => {
+                    for (c, v) in [
+                        (Column::Firstname, parsed.firstname(row)),
+                        (Column::Lastname, parsed.lastname(row)),
+                        (Column::Email, parsed.email(row)),
+                    ] {
+                        if v.is_none() {
+                            push(
+                                &mut report,
+                                Code::MissingField,
+                                Some(col(c).unwrap_or(u32::MAX)),
+                                None,
+                                0,
+                            );
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        for cell in parsed.segment_cells(row) {
+            if seg_ids[cell.segment as usize].is_none() {
+                push(
+                    &mut report,
+                    Code::UnknownSegment,
+                    Some(cell.column),
+                    Some(cell.segment),
+                    0,
+                );
+                report.segments[cell.segment as usize].unknown += 1;
+            }
+        }
+
+        let has_error = report.outcomes[first_outcome..]
+            .iter()
+            .any(|o| o.code.level() == Level::Error);
+        if has_error {
+            report.error_rows.push(index);
+            report.summary.rows_with_errors += 1;
+            continue;
+        }
+        report.summary.rows_ok += 1;
+
+        let user = match existing {
+            Some(u) => UserRef::Existing(u.id),
+            None => {
+                let next = report.new_users.len() as u32;
+                let slot = *new_user_index.entry(name).or_insert(next);
+                if slot == next {
+                    report.new_users.push(NewUser {
+                        username: name.to_string(),
+                        firstname: parsed.firstname(row).unwrap_or_default().to_string(),
+                        lastname: parsed.lastname(row).unwrap_or_default().to_string(),
+                        email: parsed.email(row).unwrap_or_default().to_string(),
+                    });
+                }
+                UserRef::New(slot)
+            }
+        };
+        if let (Some(u), true) = (existing, options.updates_details()) {
+            let entry = updates.entry(u.id).or_insert_with(|| {
+                update_order.push(u.id);
+                (u.clone(), u.clone())
+            });
+            apply_details(
+                &mut entry.1,
+                &entry.0,
+                parsed,
+                row,
+                options.existing_details,
+            );
+        }
+        for cell in parsed.segment_cells(row) {
+            let Some(segment_id) = seg_ids[cell.segment as usize] else {
+                continue;
+            };
+            if !seen_pairs.insert((segment_id, user)) {
+                push(
+                    &mut report,
+                    Code::DuplicatePair,
+                    Some(cell.column),
+                    Some(cell.segment),
+                    0,
+                );
+                report.summary.duplicate_pairs += 1;
+                continue;
+            }
+            let member = matches!(user, UserRef::Existing(uid) if known.memberships.contains(&(segment_id, uid)));
+            if member {
+                push(
+                    &mut report,
+                    Code::AlreadyMember,
+                    Some(cell.column),
+                    Some(cell.segment),
+                    0,
+                );
+                report.summary.already_members += 1;
+                report.segments[cell.segment as usize].already_members += 1;
+            } else {
+                report.additions.push((segment_id, user));
+                report.segments[cell.segment as usize].to_add += 1;
+            }
+        }
+    }
+    report.row_start.push(report.outcomes.len() as u32);
+    report.summary.rows = parsed.rows.len() as u64;
+    report.summary.users_created = report.new_users.len() as u64;
+    report.summary.memberships_added = report.additions.len() as u64;
+    report.updates = update_order
+        .into_iter()
+        .filter_map(|id| {
+            let (before, after) = updates.remove(&id)?;
+            (before != after).then_some(UserUpdate {
+                user_id: id,
+                before,
+                after,
+            })
+        })
+        .collect();
+    report.summary.users_updated = report.updates.len() as u64;
+    report
+}
+
+/// Empty cells never erase stored details: only values present in the file count.
+fn apply_details(
+    target: &mut KnownUser,
+    stored: &KnownUser,
+    parsed: &Parsed,
+    row: &Row,
+    mode: ExistingDetails,
+) {
+    let fields: [(Option<&str>, fn(&mut KnownUser) -> &mut String, &str); 3] = [
+        (
+            parsed.firstname(row),
+            |u| &mut u.firstname,
+            &stored.firstname,
+        ),
+        (parsed.lastname(row), |u| &mut u.lastname, &stored.lastname),
+        (parsed.email(row), |u| &mut u.email, &stored.email),
+    ];
+    for (value, field, stored_value) in fields {
+        let Some(value) = value else { continue };
+        let slot = field(target);
+        match mode {
+            ExistingDetails::NoChanges => {}
+            ExistingDetails::Override => *slot = value.to_string(),
+            ExistingDetails::FillMissing => {
+                if stored_value.is_empty() && slot.is_empty() {
+                    *slot = value.to_string();
+                }
+            }
+        }
+    }
+}
+
+/// Renders an outcome's column, value and message.
+pub fn describe(parsed: &Parsed, row: &Row, o: &Outcome) -> OutcomeView {
+    let column = o
+        .column
+        .and_then(|c| (c != u32::MAX).then(|| parsed.column_name(c)));
+    let column = column.or_else(|| {
+        // missing_field for a column the file lacks entirely
+        (o.code == Code::MissingField && o.column == Some(u32::MAX)).then(String::new)
+    });
+    let segment = o.segment.map(|s| parsed.segment_ids[s as usize].clone());
+    let username = parsed.username(row).to_string();
+    let (value, message) = match o.code {
+        Code::MissingUsername => (None, "The username cell is empty.".to_string()),
+        Code::InvalidUsername => (
+            Some(username.clone()),
+            format!(
+                "\"{username}\" is not a valid username: use only a-z, 0-9, '.', '_', '-' and '@'."
+            ),
+        ),
+        Code::UnknownUser => (
+            Some(username.clone()),
+            format!("No user \"{username}\" exists, and this upload type does not create users."),
+        ),
+        Code::UserExists => (
+            Some(username.clone()),
+            format!(
+                "User \"{username}\" already exists, and this upload type only adds new users."
+            ),
+        ),
+        Code::MissingField => {
+            let field = column
+                .clone()
+                .filter(|c| !c.is_empty())
+                .unwrap_or_else(|| "a required".into());
+            (
+                None,
+                format!("A new user needs firstname, lastname and email: {field} is missing."),
+            )
+        }
+        Code::InvalidEmail => {
+            let email = parsed.email(row).unwrap_or_default().to_string();
+            (
+                Some(email.clone()),
+                format!("\"{email}\" is not an email address."),
+            )
+        }
+        Code::UnknownSegment => {
+            let s = segment.clone().unwrap_or_default();
+            let c = column.clone().unwrap_or_default();
+            (
+                segment,
+                format!("No user segment has the ID number \"{s}\" (column {c})."),
+            )
+        }
+        Code::TooManyFields => (
+            None,
+            format!(
+                "The row has {} more cell(s) than the header has columns.",
+                o.count
+            ),
+        ),
+        Code::AlreadyMember => {
+            let s = segment.clone().unwrap_or_default();
+            (
+                segment,
+                format!("{username} is already a member of segment \"{s}\"."),
+            )
+        }
+        Code::DuplicatePair => {
+            let s = segment.clone().unwrap_or_default();
+            (
+                segment,
+                format!("{username} and segment \"{s}\" already appeared earlier in the file."),
+            )
+        }
+    };
+    OutcomeView {
+        code: o.code.as_str().to_string(),
+        level: o.code.level().as_str().to_string(),
+        column: column.filter(|c| !c.is_empty()),
+        value,
+        message,
+    }
+}
