@@ -188,6 +188,7 @@ pub async fn seed(db: &impl ConnectionTrait) -> Result<SeedReport, AppError> {
                 segment_id: Set(s),
                 user_id: Set(u),
                 added_at: Set(now),
+                batch_id: Set(None),
             }
         }))
         .on_conflict(

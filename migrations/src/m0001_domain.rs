@@ -55,6 +55,7 @@ enum SegmentMembers {
     SegmentId,
     UserId,
     AddedAt,
+    BatchId,
 }
 
 #[derive(DeriveIden)]
@@ -120,6 +121,24 @@ enum UploadBatches {
     Counts,
     UndoneAt,
     UndoneBy,
+}
+
+#[derive(DeriveIden)]
+enum UploadStages {
+    Table,
+    Id,
+    AdminUserId,
+    CreatedAt,
+    FileName,
+    Size,
+}
+
+#[derive(DeriveIden)]
+enum UploadStageChunks {
+    Table,
+    StageId,
+    Seq,
+    Data,
 }
 
 #[derive(DeriveIden)]
@@ -222,6 +241,27 @@ impl MigrationTrait for Migration {
 
         m.create_table(
             Table::create()
+                .table(UploadBatches::Table)
+                .col(pk_auto(UploadBatches::Id))
+                .col(integer_null(UploadBatches::AdminUserId))
+                .col(timestamp_with_time_zone(UploadBatches::CreatedAt))
+                .col(string_len(UploadBatches::FileName, 255))
+                .col(json(UploadBatches::Options))
+                .col(json(UploadBatches::Counts))
+                .col(timestamp_with_time_zone_null(UploadBatches::UndoneAt))
+                .col(integer_null(UploadBatches::UndoneBy))
+                .foreign_key(&mut fk(
+                    "fk_upload_batches_admin",
+                    (UploadBatches::Table, UploadBatches::AdminUserId),
+                    (Users::Table, Users::Id),
+                    SetNull,
+                ))
+                .to_owned(),
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
                 .table(Segments::Table)
                 .col(pk_auto(Segments::Id))
                 .col(string_len_uniq(Segments::IdNumber, 100))
@@ -240,6 +280,9 @@ impl MigrationTrait for Migration {
                 .col(integer(SegmentMembers::SegmentId))
                 .col(integer(SegmentMembers::UserId))
                 .col(timestamp_with_time_zone(SegmentMembers::AddedAt))
+                // The upload batch that added it (NULL when added by hand), so undo removes
+                // exactly what a batch added and still exists.
+                .col(integer_null(SegmentMembers::BatchId))
                 .primary_key(
                     Index::create()
                         .col(SegmentMembers::SegmentId)
@@ -257,8 +300,21 @@ impl MigrationTrait for Migration {
                     (Users::Table, Users::Id),
                     Cascade,
                 ))
+                .foreign_key(&mut fk(
+                    "fk_segment_members_batch",
+                    (SegmentMembers::Table, SegmentMembers::BatchId),
+                    (UploadBatches::Table, UploadBatches::Id),
+                    SetNull,
+                ))
                 .to_owned(),
         )
+        .await?;
+        m.create_index(index(
+            "idx_segment_members_batch",
+            SegmentMembers::Table,
+            &["batch_id"],
+            false,
+        ))
         .await?;
         // "Which segments is this user in" (sync triggers, user pages).
         m.create_index(index(
@@ -450,27 +506,6 @@ impl MigrationTrait for Migration {
 
         m.create_table(
             Table::create()
-                .table(UploadBatches::Table)
-                .col(pk_auto(UploadBatches::Id))
-                .col(integer_null(UploadBatches::AdminUserId))
-                .col(timestamp_with_time_zone(UploadBatches::CreatedAt))
-                .col(string_len(UploadBatches::FileName, 255))
-                .col(json(UploadBatches::Options))
-                .col(json(UploadBatches::Counts))
-                .col(timestamp_with_time_zone_null(UploadBatches::UndoneAt))
-                .col(integer_null(UploadBatches::UndoneBy))
-                .foreign_key(&mut fk(
-                    "fk_upload_batches_admin",
-                    (UploadBatches::Table, UploadBatches::AdminUserId),
-                    (Users::Table, Users::Id),
-                    SetNull,
-                ))
-                .to_owned(),
-        )
-        .await?;
-
-        m.create_table(
-            Table::create()
                 .table(UploadChanges::Table)
                 .col(pk_auto(UploadChanges::Id))
                 .col(integer(UploadChanges::BatchId))
@@ -496,13 +531,53 @@ impl MigrationTrait for Migration {
             false,
         ))
         .await?;
+        // A file on its way from the browser, in chunks; kept in the database so that any server
+        // process behind a load balancer can take the commit.
+        m.create_table(
+            Table::create()
+                .table(UploadStages::Table)
+                .col(string_len(UploadStages::Id, 64).primary_key())
+                .col(integer_null(UploadStages::AdminUserId))
+                .col(timestamp_with_time_zone(UploadStages::CreatedAt))
+                .col(string_len(UploadStages::FileName, 255))
+                .col(big_integer(UploadStages::Size))
+                .foreign_key(&mut fk(
+                    "fk_upload_stages_admin",
+                    (UploadStages::Table, UploadStages::AdminUserId),
+                    (Users::Table, Users::Id),
+                    Cascade,
+                ))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(UploadStageChunks::Table)
+                .col(string_len(UploadStageChunks::StageId, 64))
+                .col(integer(UploadStageChunks::Seq))
+                .col(blob(UploadStageChunks::Data))
+                .primary_key(
+                    Index::create()
+                        .col(UploadStageChunks::StageId)
+                        .col(UploadStageChunks::Seq),
+                )
+                .foreign_key(&mut fk(
+                    "fk_upload_stage_chunks_stage",
+                    (UploadStageChunks::Table, UploadStageChunks::StageId),
+                    (UploadStages::Table, UploadStages::Id),
+                    Cascade,
+                ))
+                .to_owned(),
+        )
+        .await?;
         Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for t in [
+            "upload_stage_chunks",
+            "upload_stages",
             "upload_changes",
-            "upload_batches",
             "group_members",
             "enrolments",
             "enrol_instances",
@@ -510,6 +585,7 @@ impl MigrationTrait for Migration {
             "courses",
             "segment_members",
             "segments",
+            "upload_batches",
             "sessions",
             "accounts",
             "users",

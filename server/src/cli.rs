@@ -2,9 +2,11 @@
 //! web pages call.
 use app::domain::SegmentDraft;
 use app::error::AppError;
+use app::upload::{DelimiterChoice, EncodingChoice, ExistingDetails, UploadOptions, UploadType};
 use clap::{Parser, Subcommand};
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -31,6 +33,27 @@ pub enum Command {
     SeedDemo,
     /// Create or reset a site admin; the password comes from ADMIN_PASSWORD or a prompt.
     CreateAdmin { username: String },
+    /// Bulk add users to user segments from a CSV file (same code path as the web page).
+    UploadUsers {
+        file: PathBuf,
+        #[arg(long, default_value = "update-existing", value_parser = parse_choice::<UploadType>)]
+        upload_type: UploadType,
+        #[arg(long, default_value = "no-changes", value_parser = parse_choice::<ExistingDetails>)]
+        existing_details: ExistingDetails,
+        #[arg(long, default_value = "auto", value_parser = parse_choice::<DelimiterChoice>)]
+        delimiter: DelimiterChoice,
+        #[arg(long, default_value = "auto", value_parser = parse_choice::<EncodingChoice>)]
+        encoding: EncodingChoice,
+        /// Validate against the database and report, without changing anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the summary and every row's outcomes as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Write the outcome report as CSV to this file.
+        #[arg(long, value_name = "OUT.csv")]
+        report: Option<PathBuf>,
+    },
     /// Manage user segments.
     Segment {
         #[command(subcommand)]
@@ -54,6 +77,10 @@ pub enum SegmentCommand {
     },
 }
 
+fn parse_choice<T: std::str::FromStr<Err = String>>(s: &str) -> Result<T, String> {
+    s.parse()
+}
+
 /// An error for the terminal, with the exit code it maps to.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -65,6 +92,8 @@ pub enum CliError {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Usage(String),
+    #[error("file error: {0}")]
+    File(#[from] app::upload::FileError),
 }
 
 impl CliError {
@@ -74,6 +103,7 @@ impl CliError {
                 1
             }
             CliError::Usage(_) => 2,
+            CliError::File(_) => 4,
             _ => 3,
         }
     }
@@ -144,6 +174,75 @@ pub async fn segment(db: &DatabaseConnection, command: SegmentCommand) -> Result
                 }
             }
         }
+    }
+    Ok(())
+}
+
+pub struct UploadArgs {
+    pub file: PathBuf,
+    pub options: UploadOptions,
+    pub dry_run: bool,
+    pub json: bool,
+    pub report: Option<PathBuf>,
+}
+
+/// `server upload-users`: SPEC 6. Exit 0 when the upload ran (row errors included), 4 on a file
+/// error (nothing committed).
+pub async fn upload_users(db: &DatabaseConnection, args: UploadArgs) -> Result<(), CliError> {
+    use app::upload::report::{report_csv, row_view};
+    use app::upload::service::{run, UploadError};
+    let bytes = std::fs::read(&args.file)?;
+    let name = args
+        .file
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let (parsed, report, batch) =
+        match run(db, &bytes, &name, args.options, None, args.dry_run).await {
+            Ok(done) => done,
+            Err(UploadError::File(e)) => {
+                if args.json {
+                    println!(
+                        "{}",
+                        serde_json::json!({"error": {"kind": "file", "message": e.to_string()}})
+                    );
+                }
+                return Err(CliError::File(e));
+            }
+            Err(UploadError::App(e)) => return Err(e.into()),
+        };
+    if let Some(path) = &args.report {
+        std::fs::write(path, report_csv(&parsed, &report))?;
+    }
+    if args.json {
+        let rows: Vec<_> = (0..parsed.rows.len())
+            .map(|i| row_view(&parsed, &report, i))
+            .collect();
+        let out = serde_json::json!({"summary": report.summary, "rows": rows});
+        println!("{out}");
+        return Ok(());
+    }
+    let s = report.summary;
+    match batch {
+        Some(id) => println!("committed as upload batch {id}"),
+        None => println!("dry run: nothing was changed"),
+    }
+    println!(
+        "rows {}  ok {}  with errors {}\nusers created {}  users updated {}\nmemberships added {}  already members {}  duplicate pairs {}\nenrolments added {}  group memberships added {}",
+        s.rows, s.rows_ok, s.rows_with_errors, s.users_created, s.users_updated,
+        s.memberships_added, s.already_members, s.duplicate_pairs, s.enrolments_added, s.group_memberships_added
+    );
+    for &i in report.error_rows.iter().take(20) {
+        let view = row_view(&parsed, &report, i as usize);
+        for o in view.outcomes.iter().filter(|o| o.level == "error") {
+            println!("line {}: {} ({})", view.line, o.message, o.code);
+        }
+    }
+    if report.error_rows.len() > 20 {
+        println!(
+            "… {} more rows with errors (see --json or --report)",
+            report.error_rows.len() - 20
+        );
     }
     Ok(())
 }

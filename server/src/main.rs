@@ -42,6 +42,34 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::SeedDemo => cli::seed_demo(&db).await?,
         Command::CreateAdmin { username } => cli::create_admin(&db, &username).await?,
         Command::Segment { command } => cli::segment(&db, command).await?,
+        Command::UploadUsers {
+            file,
+            upload_type,
+            existing_details,
+            delimiter,
+            encoding,
+            dry_run,
+            json,
+            report,
+        } => {
+            let options = app::upload::UploadOptions {
+                upload_type,
+                existing_details,
+                delimiter,
+                encoding,
+            };
+            cli::upload_users(
+                &db,
+                cli::UploadArgs {
+                    file,
+                    options,
+                    dry_run,
+                    json,
+                    report,
+                },
+            )
+            .await?
+        }
     }
     Ok(())
 }

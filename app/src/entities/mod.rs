@@ -10,4 +10,6 @@ pub mod segment_member;
 pub mod session;
 pub mod upload_batch;
 pub mod upload_change;
+pub mod upload_stage;
+pub mod upload_stage_chunk;
 pub mod user;

@@ -261,6 +261,7 @@ impl Mutation {
                 segment_id: Set(segment_id),
                 user_id: Set(user_id),
                 added_at: Set(now),
+                batch_id: Set(None),
             });
             added += segment_member::Entity::insert_many(rows)
                 .on_conflict(

@@ -2,6 +2,9 @@
 //! the page, and (behind `ssr`) the commit service.
 pub mod options;
 pub mod parse;
+pub mod report;
+#[cfg(feature = "ssr")]
+pub mod service;
 pub mod validate;
 
 #[cfg(test)]

@@ -224,16 +224,15 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
         let index = index as u32;
         report.row_start.push(report.outcomes.len() as u32);
         let first_outcome = report.outcomes.len();
-        let mut push =
-            |report: &mut Report, code, column: Option<u32>, segment: Option<u32>, count| {
-                report.outcomes.push(Outcome {
-                    row: index,
-                    code,
-                    column,
-                    segment,
-                    count,
-                })
-            };
+        let push = |report: &mut Report, code, column: Option<u32>, segment: Option<u32>, count| {
+            report.outcomes.push(Outcome {
+                row: index,
+                code,
+                column,
+                segment,
+                count,
+            })
+        };
         let col = |c: Column| {
             parsed
                 .columns

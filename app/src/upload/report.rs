@@ -1,0 +1,146 @@
+//! Outcome reports: a compact wire form of a server-side `Report` (the browser renders it with
+//! its own parse of the same file), the row-by-row JSON of SPEC 6, and the CSV download.
+use super::parse::Parsed;
+use super::validate::{describe, Code, Outcome, OutcomeView, Report, Summary};
+use serde::{Deserialize, Serialize};
+
+/// Outcomes as flat numbers: `[row, code, column + 1, segment + 1, count]` per outcome.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackedOutcomes(pub Vec<u32>);
+
+impl PackedOutcomes {
+    pub fn pack(outcomes: &[Outcome]) -> Self {
+        let mut v = Vec::with_capacity(outcomes.len() * 5);
+        for o in outcomes {
+            let code = Code::ALL.iter().position(|c| *c == o.code).unwrap_or(0) as u32;
+            v.extend([
+                o.row,
+                code,
+                o.column.map_or(0, |c| c.wrapping_add(1)),
+                o.segment.map_or(0, |s| s + 1),
+                o.count,
+            ]);
+        }
+        Self(v)
+    }
+
+    /// Rebuilds a report's outcome index for a file of `rows` rows; ill-formed input (from a
+    /// server of another version, say) is dropped rather than trusted.
+    pub fn unpack(&self, rows: usize, summary: Summary) -> Report {
+        let mut outcomes: Vec<Outcome> = self
+            .0
+            .chunks_exact(5)
+            .filter_map(|c| {
+                let code = *Code::ALL.get(c[1] as usize)?;
+                ((c[0] as usize) < rows).then_some(Outcome {
+                    row: c[0],
+                    code,
+                    column: (c[2] != 0).then(|| c[2].wrapping_sub(1)),
+                    segment: (c[3] != 0).then(|| c[3] - 1),
+                    count: c[4],
+                })
+            })
+            .collect();
+        outcomes.sort_by_key(|o| o.row);
+        let mut row_start = Vec::with_capacity(rows + 1);
+        let mut error_rows = Vec::new();
+        let mut k = 0;
+        for r in 0..rows as u32 {
+            row_start.push(k as u32);
+            let begin = k;
+            while k < outcomes.len() && outcomes[k].row == r {
+                k += 1;
+            }
+            if outcomes[begin..k]
+                .iter()
+                .any(|o| o.code.level() == super::Level::Error)
+            {
+                error_rows.push(r);
+            }
+        }
+        row_start.push(k as u32);
+        Report {
+            summary,
+            outcomes,
+            row_start,
+            error_rows,
+            ..Default::default()
+        }
+    }
+}
+
+/// One row with its outcomes (SPEC 6 `--json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowView {
+    pub line: u32,
+    pub username: String,
+    pub outcomes: Vec<OutcomeView>,
+}
+
+pub fn row_view(parsed: &Parsed, report: &Report, index: usize) -> RowView {
+    let row = &parsed.rows[index];
+    RowView {
+        line: row.line,
+        username: parsed.username(row).to_string(),
+        outcomes: report
+            .row_outcomes(index)
+            .iter()
+            .map(|o| describe(parsed, row, o))
+            .collect(),
+    }
+}
+
+/// Neutralises a cell that a spreadsheet would run as a formula (OWASP "CSV injection"): a
+/// leading `= + - @`, tab or carriage return gets a `'` in front.
+pub fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
+}
+
+/// The downloadable outcome report: one line per outcome, and one `ok` line per row without any.
+pub fn report_csv(parsed: &Parsed, report: &Report) -> String {
+    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+    let _ = w.write_record([
+        "line", "username", "result", "code", "level", "column", "value", "message",
+    ]);
+    for (i, row) in parsed.rows.iter().enumerate() {
+        let view = row_view(parsed, report, i);
+        let result = if report.row_has_error(i) {
+            "not applied"
+        } else {
+            "applied"
+        };
+        let line = row.line.to_string();
+        if view.outcomes.is_empty() {
+            let _ = w.write_record([
+                line.as_str(),
+                &spreadsheet_safe(&view.username),
+                result,
+                "",
+                "",
+                "",
+                "",
+                "",
+            ]);
+        }
+        for o in &view.outcomes {
+            let _ = w.write_record([
+                line.as_str(),
+                &spreadsheet_safe(&view.username),
+                result,
+                &o.code,
+                &o.level,
+                &spreadsheet_safe(o.column.as_deref().unwrap_or("")),
+                &spreadsheet_safe(o.value.as_deref().unwrap_or("")),
+                &spreadsheet_safe(&o.message),
+            ]);
+        }
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// The template offered on the upload page.
+pub const TEMPLATE_CSV: &str =
+    "username,cohort1,cohort2\njane.doe,sales,leaders-2026\njohn.smith,marketing,\n";

@@ -1,0 +1,568 @@
+//! The commit side of bulk uploads: what the database knows about a file, the set-based apply in
+//! one transaction, undo, history, and the staging of files sent by the browser in chunks.
+//! The CLI and the page both come through `run`.
+use super::parse::{parse, FileError, Parsed, UsernameCell, MAX_FILE_BYTES};
+use super::report::PackedOutcomes;
+use super::validate::{validate, Knowledge, KnownUser, Report, Summary, UserRef};
+use super::UploadOptions;
+use crate::entities::{
+    segment, segment_member, upload_batch, upload_change, upload_stage, upload_stage_chunk, user,
+};
+use crate::error::AppError;
+use chrono::Utc;
+use sea_orm::sea_query::{Expr, OnConflict, Query as SqlQuery};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
+    Value,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+
+/// Rows per multi-row statement: under SQLite's bound-parameter limit for every table here.
+const CHUNK: usize = 5_000;
+/// Names per IN (…) look-up.
+const LOOKUP_CHUNK: usize = 5_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    #[error("{0}")]
+    File(#[from] FileError),
+    #[error("{0}")]
+    App(#[from] AppError),
+}
+
+impl From<sea_orm::DbErr> for UploadError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        UploadError::App(e.into())
+    }
+}
+
+/// Distinct well-formed usernames of a file, in first-seen order.
+pub fn usernames(parsed: &Parsed) -> Vec<String> {
+    let mut seen = HashSet::new();
+    parsed
+        .rows
+        .iter()
+        .filter(|r| r.username_cell == UsernameCell::Valid)
+        .map(|r| parsed.username(r))
+        .filter(|u| seen.insert(*u))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Users, segments and memberships the database holds for these names, in bounded look-ups.
+pub async fn load_knowledge(
+    db: &impl ConnectionTrait,
+    usernames: &[String],
+    id_numbers: &[String],
+) -> Result<Knowledge, AppError> {
+    let mut known = Knowledge::default();
+    for chunk in usernames.chunks(LOOKUP_CHUNK) {
+        let found = user::Entity::find()
+            .filter(user::Column::Username.is_in(chunk.iter().cloned()))
+            .all(db)
+            .await?;
+        for u in found {
+            known.users.insert(
+                u.username,
+                KnownUser {
+                    id: u.id,
+                    firstname: u.firstname,
+                    lastname: u.lastname,
+                    email: u.email,
+                },
+            );
+        }
+    }
+    for chunk in id_numbers.chunks(LOOKUP_CHUNK) {
+        let found: Vec<(String, i32)> = segment::Entity::find()
+            .select_only()
+            .columns([segment::Column::IdNumber, segment::Column::Id])
+            .filter(segment::Column::IdNumber.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        known.segments.extend(found);
+    }
+    if !known.users.is_empty() && !known.segments.is_empty() {
+        let segment_ids: Vec<i32> = known.segments.values().copied().collect();
+        let user_ids: Vec<i32> = known.users.values().map(|u| u.id).collect();
+        for chunk in user_ids.chunks(LOOKUP_CHUNK) {
+            let pairs: Vec<(i32, i32)> = segment_member::Entity::find()
+                .select_only()
+                .columns([
+                    segment_member::Column::SegmentId,
+                    segment_member::Column::UserId,
+                ])
+                .filter(segment_member::Column::SegmentId.is_in(segment_ids.iter().copied()))
+                .filter(segment_member::Column::UserId.is_in(chunk.iter().copied()))
+                .into_tuple()
+                .all(db)
+                .await?;
+            known.memberships.extend(pairs);
+        }
+    }
+    Ok(known)
+}
+
+/// What a commit (or dry run) did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitResult {
+    pub batch_id: Option<i32>,
+    pub summary: Summary,
+    pub rows: u32,
+    pub outcomes: PackedOutcomes,
+}
+
+/// Parses, validates against the database and (unless `dry_run`) applies, all in one
+/// transaction: the batch is applied whole or not at all.
+pub async fn run(
+    db: &DatabaseConnection,
+    bytes: &[u8],
+    file_name: &str,
+    options: UploadOptions,
+    admin: Option<i32>,
+    dry_run: bool,
+) -> Result<(Parsed, Report, Option<i32>), UploadError> {
+    let parsed = parse(bytes, options.delimiter, options.encoding)?;
+    let names = usernames(&parsed);
+    let txn = db.begin().await?;
+    let known = load_knowledge(&txn, &names, &parsed.segment_ids).await?;
+    let mut report = validate(&parsed, &options, &known);
+    if dry_run {
+        txn.rollback().await?;
+        return Ok((parsed, report, None));
+    }
+    let batch_id = upload_batch::Entity::insert(upload_batch::ActiveModel {
+        admin_user_id: Set(admin),
+        created_at: Set(Utc::now()),
+        file_name: Set(clean_file_name(file_name)),
+        options: Set(serde_json::to_value(options).unwrap_or_default()),
+        counts: Set(serde_json::Value::Null),
+        undone_at: Set(None),
+        undone_by: Set(None),
+        ..Default::default()
+    })
+    .exec(&txn)
+    .await?
+    .last_insert_id;
+    apply(&txn, &mut report, batch_id).await?;
+    upload_batch::Entity::update_many()
+        .col_expr(
+            upload_batch::Column::Counts,
+            Expr::value(serde_json::to_value(report.summary).unwrap_or_default()),
+        )
+        .filter(upload_batch::Column::Id.eq(batch_id))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    tracing::info!(
+        batch = batch_id,
+        rows = report.summary.rows,
+        added = report.summary.memberships_added,
+        "upload committed"
+    );
+    Ok((parsed, report, Some(batch_id)))
+}
+
+/// Applies a validated report, set-based; the summary is corrected to what the statements did
+/// (another admin's concurrent commit may have added some of the same memberships).
+async fn apply(
+    txn: &impl ConnectionTrait,
+    report: &mut Report,
+    batch_id: i32,
+) -> Result<(), AppError> {
+    let now = Utc::now();
+    // 1. New users.
+    let mut created = 0;
+    for chunk in report.new_users.chunks(1_000) {
+        created += user::Entity::insert_many(chunk.iter().map(|u| user::ActiveModel {
+            username: Set(u.username.clone()),
+            firstname: Set(u.firstname.clone()),
+            lastname: Set(u.lastname.clone()),
+            email: Set(u.email.clone()),
+            suspended: Set(false),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }))
+        .on_conflict(
+            OnConflict::column(user::Column::Username)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    }
+    let mut new_ids: Vec<i32> = Vec::with_capacity(report.new_users.len());
+    if !report.new_users.is_empty() {
+        let mut by_name: HashMap<String, i32> = HashMap::new();
+        for chunk in report.new_users.chunks(LOOKUP_CHUNK) {
+            let found: Vec<(String, i32)> = user::Entity::find()
+                .select_only()
+                .columns([user::Column::Username, user::Column::Id])
+                .filter(user::Column::Username.is_in(chunk.iter().map(|u| u.username.clone())))
+                .into_tuple()
+                .all(txn)
+                .await?;
+            by_name.extend(found);
+        }
+        for u in &report.new_users {
+            new_ids.push(
+                *by_name
+                    .get(&u.username)
+                    .ok_or_else(|| AppError::Internal("created user not found".into()))?,
+            );
+        }
+        record_changes(
+            txn,
+            batch_id,
+            "user_created",
+            new_ids.iter().map(|&id| (id, None)),
+        )
+        .await?;
+    }
+    report.summary.users_created = created;
+
+    // 2. Changed details, one statement per chunk.
+    for chunk in report.updates.chunks(1_000) {
+        update_users(txn, chunk.iter().map(|u| (u.user_id, &u.after)), now).await?;
+        record_changes(
+            txn,
+            batch_id,
+            "user_updated",
+            chunk.iter().map(|u| (u.user_id, Some(serde_json::json!({"before": {
+                "firstname": u.before.firstname, "lastname": u.before.lastname, "email": u.before.email,
+            }})))),
+        )
+        .await?;
+    }
+
+    // 3. Memberships, marked with the batch so undo removes exactly these.
+    let mut added = 0;
+    for chunk in report.additions.chunks(CHUNK) {
+        let mut insert = SqlQuery::insert();
+        insert.into_table(segment_member::Entity).columns([
+            segment_member::Column::SegmentId,
+            segment_member::Column::UserId,
+            segment_member::Column::AddedAt,
+            segment_member::Column::BatchId,
+        ]);
+        for &(segment_id, user) in chunk {
+            let user_id = match user {
+                UserRef::Existing(id) => id,
+                UserRef::New(slot) => new_ids[slot as usize],
+            };
+            insert.values_panic([
+                segment_id.into(),
+                user_id.into(),
+                now.into(),
+                batch_id.into(),
+            ]);
+        }
+        insert.on_conflict(
+            OnConflict::columns([
+                segment_member::Column::SegmentId,
+                segment_member::Column::UserId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        );
+        added += txn
+            .execute(txn.get_database_backend().build(&insert))
+            .await?
+            .rows_affected();
+    }
+    report.summary.memberships_added = added;
+    Ok(())
+}
+
+/// `UPDATE users … FROM (VALUES …)`: one statement for many users (SQLite ≥ 3.33 and PostgreSQL).
+async fn update_users<'a>(
+    txn: &impl ConnectionTrait,
+    rows: impl Iterator<Item = (i32, &'a KnownUser)>,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), AppError> {
+    let backend = txn.get_database_backend();
+    let mut values: Vec<Value> = vec![now.into()];
+    let mut tuples = Vec::new();
+    for (id, u) in rows {
+        let mut ph = Vec::with_capacity(4);
+        for v in [
+            Value::from(id),
+            u.firstname.clone().into(),
+            u.lastname.clone().into(),
+            u.email.clone().into(),
+        ] {
+            values.push(v);
+            ph.push(placeholder(backend, values.len()));
+        }
+        tuples.push(format!(
+            "(CAST({} AS INTEGER), {}, {}, {})",
+            ph[0], ph[1], ph[2], ph[3]
+        ));
+    }
+    if tuples.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "UPDATE users SET firstname = v.column2, lastname = v.column3, email = v.column4, updated_at = {} \
+         FROM (VALUES {}) AS v WHERE users.id = v.column1",
+        placeholder(backend, 1),
+        tuples.join(", ")
+    );
+    txn.execute(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
+    Ok(())
+}
+
+fn placeholder(backend: DatabaseBackend, n: usize) -> String {
+    match backend {
+        DatabaseBackend::Postgres => format!("${n}"),
+        _ => "?".to_string(),
+    }
+}
+
+async fn record_changes(
+    txn: &impl ConnectionTrait,
+    batch_id: i32,
+    kind: &str,
+    rows: impl Iterator<Item = (i32, Option<serde_json::Value>)>,
+) -> Result<(), AppError> {
+    let rows: Vec<_> = rows
+        .map(|(user_id, detail)| upload_change::ActiveModel {
+            batch_id: Set(batch_id),
+            kind: Set(kind.to_string()),
+            user_id: Set(user_id),
+            segment_id: Set(None),
+            detail: Set(detail),
+            ..Default::default()
+        })
+        .collect();
+    for chunk in rows.chunks(CHUNK / 2) {
+        upload_change::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+fn clean_file_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
+    if cleaned.trim().is_empty() {
+        "upload.csv".into()
+    } else {
+        cleaned
+    }
+}
+
+/// Undoes a batch: removes the memberships it added that still exist. Returns how many.
+pub async fn undo(
+    db: &impl ConnectionTrait,
+    batch_id: i32,
+    admin: Option<i32>,
+) -> Result<u64, AppError> {
+    // Claim the batch first, so two admins undoing at once cannot both proceed.
+    let claimed = upload_batch::Entity::update_many()
+        .col_expr(upload_batch::Column::UndoneAt, Expr::value(Utc::now()))
+        .col_expr(upload_batch::Column::UndoneBy, Expr::value(admin))
+        .filter(upload_batch::Column::Id.eq(batch_id))
+        .filter(upload_batch::Column::UndoneAt.is_null())
+        .exec(db)
+        .await?
+        .rows_affected;
+    if claimed == 0 {
+        return Err(
+            match upload_batch::Entity::find_by_id(batch_id).one(db).await? {
+                None => AppError::NotFound(format!("Upload batch {batch_id}")),
+                Some(_) => {
+                    AppError::Conflict(format!("Upload batch {batch_id} has already been undone."))
+                }
+            },
+        );
+    }
+    let removed = segment_member::Entity::delete_many()
+        .filter(segment_member::Column::BatchId.eq(batch_id))
+        .exec(db)
+        .await?
+        .rows_affected;
+    tracing::info!(batch = batch_id, removed, "upload undone");
+    Ok(removed)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchRow {
+    pub id: i32,
+    pub created_at: String,
+    pub admin: Option<String>,
+    pub file_name: String,
+    pub options: Option<UploadOptions>,
+    pub summary: Option<Summary>,
+    pub undone_at: Option<String>,
+    /// Memberships from this batch that still exist (what undo would remove).
+    pub still_present: i64,
+}
+
+pub async fn history(
+    db: &impl ConnectionTrait,
+    page: u64,
+    per_page: u64,
+) -> Result<crate::domain::Page<BatchRow>, AppError> {
+    let total = upload_batch::Entity::find().count(db).await?;
+    let page = page.max(1);
+    let batches = upload_batch::Entity::find()
+        .order_by_desc(upload_batch::Column::Id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+        .all(db)
+        .await?;
+    let admin_ids: Vec<i32> = batches.iter().filter_map(|b| b.admin_user_id).collect();
+    let names: HashMap<i32, String> = user::Entity::find()
+        .select_only()
+        .columns([user::Column::Id, user::Column::Username])
+        .filter(user::Column::Id.is_in(admin_ids))
+        .into_tuple::<(i32, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let mut items = Vec::with_capacity(batches.len());
+    for b in batches {
+        let still_present = segment_member::Entity::find()
+            .filter(segment_member::Column::BatchId.eq(b.id))
+            .count(db)
+            .await? as i64;
+        items.push(BatchRow {
+            id: b.id,
+            created_at: b.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            admin: b.admin_user_id.and_then(|id| names.get(&id).cloned()),
+            file_name: b.file_name,
+            options: serde_json::from_value(b.options).ok(),
+            summary: serde_json::from_value(b.counts).ok(),
+            undone_at: b
+                .undone_at
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string()),
+            still_present,
+        });
+    }
+    Ok(crate::domain::Page {
+        items,
+        total,
+        page,
+        per_page,
+    })
+}
+
+// ---- staging: a file arriving from the browser in chunks ----
+
+pub const STAGE_CHUNK_MAX: usize = 8 * 1024 * 1024;
+
+pub async fn stage_begin(
+    db: &impl ConnectionTrait,
+    admin: i32,
+    file_name: &str,
+    size: u64,
+) -> Result<String, AppError> {
+    if size as usize > MAX_FILE_BYTES {
+        return Err(AppError::Invalid(
+            FileError::TooLarge {
+                size,
+                max: MAX_FILE_BYTES as u64,
+            }
+            .to_string(),
+        ));
+    }
+    // Abandoned uploads are cleared after a day.
+    upload_stage::Entity::delete_many()
+        .filter(upload_stage::Column::CreatedAt.lt(Utc::now() - chrono::Duration::days(1)))
+        .exec(db)
+        .await?;
+    let id = format!("{:032x}", rand::random::<u128>());
+    upload_stage::Entity::insert(upload_stage::ActiveModel {
+        id: Set(id.clone()),
+        admin_user_id: Set(Some(admin)),
+        created_at: Set(Utc::now()),
+        file_name: Set(clean_file_name(file_name)),
+        size: Set(size as i64),
+    })
+    .exec(db)
+    .await?;
+    Ok(id)
+}
+
+async fn own_stage(
+    db: &impl ConnectionTrait,
+    stage: &str,
+    admin: i32,
+) -> Result<upload_stage::Model, AppError> {
+    upload_stage::Entity::find_by_id(stage.to_string())
+        .filter(upload_stage::Column::AdminUserId.eq(admin))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound("That upload".into()))
+}
+
+pub async fn stage_chunk(
+    db: &impl ConnectionTrait,
+    stage: &str,
+    admin: i32,
+    seq: i32,
+    data: Vec<u8>,
+) -> Result<(), AppError> {
+    if data.len() > STAGE_CHUNK_MAX || !(0..=(MAX_FILE_BYTES / 1024) as i32).contains(&seq) {
+        return Err(AppError::Invalid(
+            "That upload chunk is too large or out of order.".into(),
+        ));
+    }
+    own_stage(db, stage, admin).await?;
+    upload_stage_chunk::Entity::insert(upload_stage_chunk::ActiveModel {
+        stage_id: Set(stage.to_string()),
+        seq: Set(seq),
+        data: Set(data),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            upload_stage_chunk::Column::StageId,
+            upload_stage_chunk::Column::Seq,
+        ])
+        .update_column(upload_stage_chunk::Column::Data)
+        .to_owned(),
+    )
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+/// Reassembles a staged file (checking it arrived whole) and removes the stage.
+pub async fn stage_take(
+    db: &impl ConnectionTrait,
+    stage: &str,
+    admin: i32,
+) -> Result<(String, Vec<u8>), AppError> {
+    let meta = own_stage(db, stage, admin).await?;
+    let chunks = upload_stage_chunk::Entity::find()
+        .filter(upload_stage_chunk::Column::StageId.eq(stage))
+        .order_by_asc(upload_stage_chunk::Column::Seq)
+        .all(db)
+        .await?;
+    let mut bytes = Vec::with_capacity(meta.size as usize);
+    for (i, c) in chunks.into_iter().enumerate() {
+        if c.seq != i as i32 {
+            return Err(AppError::Invalid(
+                "Part of the file did not arrive; upload it again.".into(),
+            ));
+        }
+        bytes.extend_from_slice(&c.data);
+    }
+    if bytes.len() as i64 != meta.size {
+        return Err(AppError::Invalid(
+            "The file did not arrive whole; upload it again.".into(),
+        ));
+    }
+    upload_stage::Entity::delete_by_id(stage.to_string())
+        .exec(db)
+        .await?;
+    Ok((meta.file_name, bytes))
+}

@@ -1,0 +1,367 @@
+//! Bulk upload commit, undo and CLI (SPEC 2-4, 6) on a fresh database per test.
+mod common;
+use app::entities::{segment_member, upload_batch, user};
+use app::error::AppError;
+use app::segments::service::Mutation as Segments;
+use app::upload::service::{run, stage_begin, stage_chunk, stage_take, undo, UploadError};
+use app::upload::{ExistingDetails, FileError, UploadOptions, UploadType};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
+
+async fn setup(db: &DatabaseConnection) {
+    let now = chrono::Utc::now();
+    for (name, first) in [("alice", "Alice"), ("bob", ""), ("carol", "Carol")] {
+        user::Entity::insert(user::ActiveModel {
+            username: sea_orm::Set(name.into()),
+            firstname: sea_orm::Set(first.into()),
+            lastname: sea_orm::Set("Old".into()),
+            email: sea_orm::Set(format!("{name}@old.example")),
+            suspended: sea_orm::Set(false),
+            created_at: sea_orm::Set(now),
+            updated_at: sea_orm::Set(now),
+            ..Default::default()
+        })
+        .exec(db)
+        .await
+        .unwrap();
+    }
+    for (idn, name) in [("sales", "Sales"), ("007", "Bond"), ("ops", "Ops")] {
+        Segments::create(
+            db,
+            &app::domain::SegmentDraft::parse(idn, name, "", true).unwrap(),
+        )
+        .await
+        .unwrap();
+    }
+}
+
+async fn members(db: &DatabaseConnection) -> u64 {
+    segment_member::Entity::find().count(db).await.unwrap()
+}
+
+const GOOD: &str = "username,cohort1,cohort2\nalice,sales,007\nBOB,sales,\ncarol,ops,ops\n";
+
+#[tokio::test]
+async fn a_good_file_commits_once_and_a_second_commit_changes_nothing() {
+    let t = common::fresh_db().await;
+    setup(&t.db).await;
+    let (_, report, batch) = run(
+        &t.db,
+        GOOD.as_bytes(),
+        "good.csv",
+        UploadOptions::default(),
+        None,
+        false,
+    )
+    .await
+    .unwrap();
+    let s = report.summary;
+    assert_eq!(
+        (s.rows, s.rows_ok, s.memberships_added, s.duplicate_pairs),
+        (3, 3, 4, 1)
+    );
+    assert!(batch.is_some());
+    assert_eq!(members(&t.db).await, 4);
+
+    let (_, again, _) = run(
+        &t.db,
+        GOOD.as_bytes(),
+        "good.csv",
+        UploadOptions::default(),
+        None,
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (
+            again.summary.memberships_added,
+            again.summary.already_members
+        ),
+        (0, 4)
+    );
+    assert_eq!(members(&t.db).await, 4);
+    assert_eq!(
+        upload_batch::Entity::find().count(&t.db).await.unwrap(),
+        2,
+        "each commit is recorded"
+    );
+}
+
+#[tokio::test]
+async fn rows_with_errors_are_skipped_whole_and_the_rest_applied() {
+    let t = common::fresh_db().await;
+    setup(&t.db).await;
+    let data = "username,cohort1,cohort2\nalice,sales,nope\nghost,sales,\nbob,007,\n";
+    let (_, report, _) = run(
+        &t.db,
+        data.as_bytes(),
+        "mixed.csv",
+        UploadOptions::default(),
+        None,
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (
+            report.summary.rows_with_errors,
+            report.summary.memberships_added
+        ),
+        (2, 1)
+    );
+    assert_eq!(
+        members(&t.db).await,
+        1,
+        "alice's valid 'sales' cell is not applied: her row has an error"
+    );
+}
+
+#[tokio::test]
+async fn file_errors_and_dry_runs_write_nothing() {
+    let t = common::fresh_db().await;
+    setup(&t.db).await;
+    let bad = run(
+        &t.db,
+        b"username,cohort1\nalice,\"sales\n",
+        "bad.csv",
+        UploadOptions::default(),
+        None,
+        false,
+    )
+    .await;
+    assert!(matches!(
+        bad,
+        Err(UploadError::File(FileError::UnterminatedQuote { line: 2 }))
+    ));
+    let (_, report, batch) = run(
+        &t.db,
+        GOOD.as_bytes(),
+        "good.csv",
+        UploadOptions::default(),
+        None,
+        true,
+    )
+    .await
+    .unwrap();
+    assert_eq!((report.summary.memberships_added, batch), (4, None));
+    assert_eq!(members(&t.db).await, 0);
+    assert_eq!(upload_batch::Entity::find().count(&t.db).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn add_new_creates_users_and_override_updates_details() {
+    let t = common::fresh_db().await;
+    setup(&t.db).await;
+    let add = UploadOptions {
+        upload_type: UploadType::AddAndUpdate,
+        existing_details: ExistingDetails::Override,
+        ..Default::default()
+    };
+    let data = "username,firstname,lastname,email,cohort1\nnew.person,New,Person,new@example.com,sales\nbob,Robert,,,ops\nnew.person,,,,007\n";
+    let (_, report, _) = run(&t.db, data.as_bytes(), "people.csv", add, None, false)
+        .await
+        .unwrap();
+    let s = report.summary;
+    assert_eq!(
+        (s.users_created, s.users_updated, s.memberships_added),
+        (1, 1, 3)
+    );
+    let created = user::Entity::find()
+        .filter(user::Column::Username.eq("new.person"))
+        .one(&t.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (created.firstname.as_str(), created.email.as_str()),
+        ("New", "new@example.com")
+    );
+    let bob = user::Entity::find()
+        .filter(user::Column::Username.eq("bob"))
+        .one(&t.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (bob.firstname.as_str(), bob.lastname.as_str()),
+        ("Robert", "Old"),
+        "empty cells never erase"
+    );
+
+    let fill = UploadOptions {
+        existing_details: ExistingDetails::FillMissing,
+        ..Default::default()
+    };
+    let (_, report, _) = run(
+        &t.db,
+        b"username,firstname\ncarol,Caroline\n",
+        "f.csv",
+        fill,
+        None,
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        report.summary.users_updated, 0,
+        "carol has a first name already"
+    );
+}
+
+#[tokio::test]
+async fn undo_removes_exactly_what_the_batch_added_that_still_exists() {
+    let t = common::fresh_db().await;
+    setup(&t.db).await;
+    // bob is in sales by hand before the upload: the batch must not take him out.
+    let sales = app::segments::service::Query::list(&t.db, "sales", 1, 5)
+        .await
+        .unwrap()
+        .items[0]
+        .id;
+    let bob = user::Entity::find()
+        .filter(user::Column::Username.eq("bob"))
+        .one(&t.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    Segments::add_members(&t.db, sales, &[bob]).await.unwrap();
+
+    let (_, report, batch) = run(
+        &t.db,
+        GOOD.as_bytes(),
+        "good.csv",
+        UploadOptions::default(),
+        None,
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.summary.memberships_added, 3);
+    let alice = user::Entity::find()
+        .filter(user::Column::Username.eq("alice"))
+        .one(&t.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    // One of the batch's memberships is removed by hand before the undo.
+    Segments::remove_members(&t.db, sales, &[alice])
+        .await
+        .unwrap();
+
+    let removed = undo(&t.db, batch.unwrap(), None).await.unwrap();
+    assert_eq!(removed, 2);
+    assert_eq!(
+        members(&t.db).await,
+        1,
+        "only bob's manual membership is left"
+    );
+    assert!(matches!(
+        undo(&t.db, batch.unwrap(), None).await,
+        Err(AppError::Conflict(_))
+    ));
+    assert!(matches!(
+        undo(&t.db, 999, None).await,
+        Err(AppError::NotFound(_))
+    ));
+}
+
+#[tokio::test]
+async fn staged_chunks_reassemble_in_order_and_only_for_their_owner() {
+    let t = common::fresh_db().await;
+    let admin = common::create_admin(&t.db).await;
+    let data = GOOD.as_bytes();
+    let stage = stage_begin(&t.db, admin, "../../etc/good.csv", data.len() as u64)
+        .await
+        .unwrap();
+    stage_chunk(&t.db, &stage, admin, 1, data[10..].to_vec())
+        .await
+        .unwrap();
+    assert!(matches!(
+        stage_chunk(&t.db, &stage, admin + 1, 0, data[..10].to_vec()).await,
+        Err(AppError::NotFound(_))
+    ));
+    assert!(
+        matches!(
+            stage_take(&t.db, &stage, admin).await,
+            Err(AppError::Invalid(_))
+        ),
+        "chunk 0 missing"
+    );
+    stage_chunk(&t.db, &stage, admin, 0, data[..10].to_vec())
+        .await
+        .unwrap();
+    let (name, bytes) = stage_take(&t.db, &stage, admin).await.unwrap();
+    assert_eq!((name.as_str(), bytes.as_slice()), ("good.csv", data));
+    assert!(
+        stage_take(&t.db, &stage, admin).await.is_err(),
+        "a stage is taken once"
+    );
+}
+
+fn server(url: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn cli_upload_users_json_report_and_exit_codes() {
+    let t = common::fresh_db().await;
+    setup(&t.db).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("in.csv");
+    std::fs::write(
+        &file,
+        "username;cohort1\r\nalice;sales\r\n=cmd|' /C calc'!A0;sales\r\n",
+    )
+    .unwrap();
+    let report = dir.path().join("out.csv");
+    let f = file.to_str().unwrap();
+
+    let out = server(&t.url, &["upload-users", f, "--json", "--dry-run"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["summary"]["rows"], 2);
+    assert_eq!(json["summary"]["memberships_added"], 1);
+    assert_eq!(json["rows"][1]["line"], 3);
+    assert_eq!(json["rows"][1]["outcomes"][0]["code"], "invalid_username");
+    assert_eq!(json["rows"][1]["outcomes"][0]["level"], "error");
+    assert_eq!(members(&t.db).await, 0, "dry run");
+
+    let out = server(
+        &t.url,
+        &[
+            "upload-users",
+            f,
+            "--delimiter",
+            "semicolon",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(members(&t.db).await, 1);
+    let csv = std::fs::read_to_string(&report).unwrap();
+    assert!(csv.contains("'=cmd|"), "formula neutralised: {csv}");
+    assert!(
+        !csv.lines().any(|l| l.starts_with('=') || l.contains(",=")),
+        "{csv}"
+    );
+
+    std::fs::write(&file, "username,department\nalice,x\n").unwrap();
+    let out = server(&t.url, &["upload-users", f]);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Unknown column \"department\""));
+    let out = server(&t.url, &["upload-users", f, "--upload-type", "bogus"]);
+    assert_eq!(out.status.code(), Some(2), "clap usage error");
+}
