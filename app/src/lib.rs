@@ -68,6 +68,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("segments/:id") view=segments::SegmentMembersPage />
                     <Route path=path!("segments/:id/edit") view=segments::EditSegmentPage />
                     <Route path=path!("users") view=users::UsersPage />
+                    <Route path=path!("upload") view=upload::page::UploadPage />
+                    <Route path=path!("uploads") view=upload::page::UploadHistoryPage />
                 </ParentRoute>
             </Routes>
         </Router>

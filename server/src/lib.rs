@@ -16,6 +16,9 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 
 pub mod cli;
 
+/// Largest request body accepted (a 4 MiB upload chunk plus form overhead, with room to spare).
+pub const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
+
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
@@ -76,6 +79,10 @@ pub fn router(db: DatabaseConnection, leptos_options: LeptosOptions, web: &WebCo
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(db, guard))
         .layer(sessions)
+        // Upload chunks are 4 MiB; nothing legitimate is larger than this.
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            MAX_REQUEST_BYTES,
+        ))
         .with_state(state)
 }
 

@@ -1,10 +1,14 @@
 //! Bulk upload of users to user segments (SPEC 2-4): the CSV core shared by browser and server,
 //! the page, and (behind `ssr`) the commit service.
+pub mod api;
+mod browser;
 pub mod options;
+pub mod page;
 pub mod parse;
 pub mod report;
 #[cfg(feature = "ssr")]
 pub mod service;
+pub mod types;
 pub mod validate;
 
 #[cfg(test)]

@@ -192,6 +192,18 @@ impl Parsed {
             .unwrap_or_default()
     }
 
+    /// Distinct well-formed usernames, in first-seen order (what the server is asked about).
+    pub fn distinct_usernames(&self) -> Vec<String> {
+        let mut seen = std::collections::HashSet::new();
+        self.rows
+            .iter()
+            .filter(|r| r.username_cell == UsernameCell::Valid)
+            .map(|r| self.username(r))
+            .filter(|u| seen.insert(*u))
+            .map(str::to_string)
+            .collect()
+    }
+
     pub fn delimiter_choice(&self) -> DelimiterChoice {
         DelimiterChoice::from_byte(self.delimiter)
     }

@@ -1,9 +1,9 @@
 //! The commit side of bulk uploads: what the database knows about a file, the set-based apply in
 //! one transaction, undo, history, and the staging of files sent by the browser in chunks.
 //! The CLI and the page both come through `run`.
-use super::parse::{parse, FileError, Parsed, UsernameCell, MAX_FILE_BYTES};
-use super::report::PackedOutcomes;
-use super::validate::{validate, Knowledge, KnownUser, Report, Summary, UserRef};
+use super::parse::{parse, FileError, Parsed, MAX_FILE_BYTES};
+pub use super::types::{BatchRow, CommitResult};
+use super::validate::{validate, Knowledge, KnownUser, Report, UserRef};
 use super::UploadOptions;
 use crate::entities::{
     segment, segment_member, upload_batch, upload_change, upload_stage, upload_stage_chunk, user,
@@ -16,8 +16,7 @@ use sea_orm::{
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
     Value,
 };
-use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// Rows per multi-row statement: under SQLite's bound-parameter limit for every table here.
 const CHUNK: usize = 5_000;
@@ -36,19 +35,6 @@ impl From<sea_orm::DbErr> for UploadError {
     fn from(e: sea_orm::DbErr) -> Self {
         UploadError::App(e.into())
     }
-}
-
-/// Distinct well-formed usernames of a file, in first-seen order.
-pub fn usernames(parsed: &Parsed) -> Vec<String> {
-    let mut seen = HashSet::new();
-    parsed
-        .rows
-        .iter()
-        .filter(|r| r.username_cell == UsernameCell::Valid)
-        .map(|r| parsed.username(r))
-        .filter(|u| seen.insert(*u))
-        .map(str::to_string)
-        .collect()
 }
 
 /// Users, segments and memberships the database holds for these names, in bounded look-ups.
@@ -106,15 +92,6 @@ pub async fn load_knowledge(
     Ok(known)
 }
 
-/// What a commit (or dry run) did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CommitResult {
-    pub batch_id: Option<i32>,
-    pub summary: Summary,
-    pub rows: u32,
-    pub outcomes: PackedOutcomes,
-}
-
 /// Parses, validates against the database and (unless `dry_run`) applies, all in one
 /// transaction: the batch is applied whole or not at all.
 pub async fn run(
@@ -126,7 +103,7 @@ pub async fn run(
     dry_run: bool,
 ) -> Result<(Parsed, Report, Option<i32>), UploadError> {
     let parsed = parse(bytes, options.delimiter, options.encoding)?;
-    let names = usernames(&parsed);
+    let names = parsed.distinct_usernames();
     let txn = db.begin().await?;
     let known = load_knowledge(&txn, &names, &parsed.segment_ids).await?;
     let mut report = validate(&parsed, &options, &known);
@@ -390,19 +367,6 @@ pub async fn undo(
         .rows_affected;
     tracing::info!(batch = batch_id, removed, "upload undone");
     Ok(removed)
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BatchRow {
-    pub id: i32,
-    pub created_at: String,
-    pub admin: Option<String>,
-    pub file_name: String,
-    pub options: Option<UploadOptions>,
-    pub summary: Option<Summary>,
-    pub undone_at: Option<String>,
-    /// Memberships from this batch that still exist (what undo would remove).
-    pub still_present: i64,
 }
 
 pub async fn history(

@@ -1,0 +1,113 @@
+//! Server functions of the upload page: thin wrappers over `service`, each behind
+//! `require_admin`. The browser asks only what it cannot know, in batches.
+use super::types::{BatchRow, CommitResult};
+use super::validate::Knowledge;
+use super::UploadOptions;
+use crate::domain::Page;
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos::server_fn::codec::{Json, MultipartData, MultipartFormData};
+
+/// Most usernames one look-up may ask about; the page sends larger files in several calls.
+pub const LOOKUP_BATCH: usize = 20_000;
+/// Bytes per uploaded chunk.
+pub const CHUNK_BYTES: usize = 4 * 1024 * 1024;
+
+#[server(prefix = "/api", endpoint = "upload_lookup", input = Json)]
+pub async fn upload_lookup(
+    usernames: Vec<String>,
+    id_numbers: Vec<String>,
+) -> Result<Knowledge, AppError> {
+    let (db, _) = crate::ssr::admin_db().await?;
+    if usernames.len() > LOOKUP_BATCH || id_numbers.len() > LOOKUP_BATCH {
+        return Err(AppError::Invalid(format!(
+            "Ask about at most {LOOKUP_BATCH} names at a time."
+        )));
+    }
+    super::service::load_knowledge(&db, &usernames, &id_numbers).await
+}
+
+#[server(prefix = "/api", endpoint = "upload_begin")]
+pub async fn upload_begin(file_name: String, size: u64) -> Result<String, AppError> {
+    let (db, admin) = crate::ssr::admin_db().await?;
+    super::service::stage_begin(&db, admin.user_id, &file_name, size).await
+}
+
+/// One chunk of a staged file: multipart fields `stage`, `seq` and `data`.
+#[server(prefix = "/api", endpoint = "upload_chunk", input = MultipartFormData)]
+pub async fn upload_chunk(data: MultipartData) -> Result<(), AppError> {
+    let (db, admin) = crate::ssr::admin_db().await?;
+    let mut form = data
+        .into_inner()
+        .ok_or_else(|| AppError::Invalid("Expected a multipart form.".into()))?;
+    let (mut stage, mut seq, mut bytes) = (None, None, None);
+    let bad = |e: String| AppError::Invalid(format!("Unreadable upload chunk: {e}"));
+    while let Some(field) = form.next_field().await.map_err(|e| bad(e.to_string()))? {
+        match field.name().unwrap_or_default() {
+            "stage" => stage = Some(field.text().await.map_err(|e| bad(e.to_string()))?),
+            "seq" => {
+                seq = field
+                    .text()
+                    .await
+                    .map_err(|e| bad(e.to_string()))?
+                    .parse::<i32>()
+                    .ok()
+            }
+            "data" => {
+                bytes = Some(
+                    field
+                        .bytes()
+                        .await
+                        .map_err(|e| bad(e.to_string()))?
+                        .to_vec(),
+                )
+            }
+            _ => {}
+        }
+    }
+    match (stage, seq, bytes) {
+        (Some(stage), Some(seq), Some(bytes)) => {
+            super::service::stage_chunk(&db, &stage, admin.user_id, seq, bytes).await
+        }
+        _ => Err(AppError::Invalid(
+            "An upload chunk needs stage, seq and data.".into(),
+        )),
+    }
+}
+
+/// Validates the staged file again against the database and applies it in one transaction.
+#[server(prefix = "/api", endpoint = "upload_commit", input = Json)]
+pub async fn upload_commit(
+    stage: String,
+    options: UploadOptions,
+) -> Result<CommitResult, AppError> {
+    use super::service::{run, stage_take, UploadError};
+    let (db, admin) = crate::ssr::admin_db().await?;
+    let (name, bytes) = stage_take(&db, &stage, admin.user_id).await?;
+    match run(&db, &bytes, &name, options, Some(admin.user_id), false).await {
+        Ok((parsed, report, batch_id)) => Ok(CommitResult {
+            batch_id,
+            summary: report.summary,
+            rows: parsed.rows.len() as u32,
+            outcomes: super::report::PackedOutcomes::pack(&report.outcomes),
+        }),
+        Err(UploadError::File(e)) => Err(AppError::Invalid(e.to_string())),
+        Err(UploadError::App(e)) => Err(e),
+    }
+}
+
+#[server(prefix = "/api", endpoint = "upload_history")]
+pub async fn upload_history(page: u64) -> Result<Page<BatchRow>, AppError> {
+    let (db, _) = crate::ssr::admin_db().await?;
+    super::service::history(&db, page, 25).await
+}
+
+#[server(prefix = "/api", endpoint = "undo_batch")]
+pub async fn undo_batch(id: i32) -> Result<u64, AppError> {
+    use sea_orm::TransactionTrait;
+    let (db, admin) = crate::ssr::admin_db().await?;
+    let txn = db.begin().await?;
+    let removed = super::service::undo(&txn, id, Some(admin.user_id)).await?;
+    txn.commit().await?;
+    Ok(removed)
+}

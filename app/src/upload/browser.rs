@@ -1,0 +1,82 @@
+//! The few things only a browser can do: read a chosen file, send chunks as multipart forms,
+//! offer a download, read the clock. On the server these are never called; they answer an error.
+use crate::error::AppError;
+
+/// Milliseconds from a monotonic clock.
+pub fn now_ms() -> f64 {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window()
+            .and_then(|w| w.performance())
+            .map(|p| p.now())
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        0.0
+    }
+}
+
+#[cfg(feature = "hydrate")]
+pub async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {
+    let buffer = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
+        .await
+        .map_err(|_| "The browser could not read the file.".to_string())?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+/// Sends `bytes[start..end]` as chunk `seq` of `stage`.
+pub async fn send_chunk(stage: &str, seq: usize, bytes: &[u8]) -> Result<(), AppError> {
+    #[cfg(feature = "hydrate")]
+    {
+        let fail = |_| AppError::Internal("the browser could not build the upload request".into());
+        let form = web_sys::FormData::new().map_err(fail)?;
+        form.append_with_str("stage", stage).map_err(fail)?;
+        form.append_with_str("seq", &seq.to_string())
+            .map_err(fail)?;
+        let array = js_sys::Uint8Array::from(bytes);
+        let parts = js_sys::Array::of1(&array);
+        let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).map_err(fail)?;
+        form.append_with_blob_and_filename("data", &blob, "chunk")
+            .map_err(fail)?;
+        super::api::upload_chunk(form.into()).await
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (stage, seq, bytes);
+        Err(AppError::Internal(
+            "uploads are sent from the browser".into(),
+        ))
+    }
+}
+
+/// Offers `text` as a file download.
+pub fn download(file_name: &str, text: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+        let props = web_sys::BlobPropertyBag::new();
+        props.set_type("text/csv;charset=utf-8");
+        let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &props) else {
+            return;
+        };
+        let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+            return;
+        };
+        if let Some(a) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.create_element("a").ok())
+            .and_then(|e| e.dyn_into::<web_sys::HtmlAnchorElement>().ok())
+        {
+            a.set_href(&url);
+            a.set_download(file_name);
+            a.click();
+        }
+        let _ = web_sys::Url::revoke_object_url(&url);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (file_name, text);
+    }
+}

@@ -1,0 +1,615 @@
+//! "Bulk upload users" (Site admin > User management) and the upload history.
+//! The file is parsed and validated here, in WebAssembly, the moment it is chosen; the server is
+//! asked only what it alone knows (which users, segments and memberships exist), in batches.
+use super::api::{
+    upload_begin, upload_commit, upload_lookup, UndoBatch, CHUNK_BYTES, LOOKUP_BATCH,
+};
+use super::browser::{download, now_ms, send_chunk};
+use super::report::{report_csv, row_view, TEMPLATE_CSV};
+use super::types::CommitResult;
+use super::validate::{Knowledge, Report, Summary};
+use super::{
+    parse, validate, DelimiterChoice, EncodingChoice, ExistingDetails, Parsed, UploadOptions,
+    UploadType,
+};
+use crate::components::{use_page_and_search, ErrorMessage, Pager};
+use crate::error::AppError;
+use leptos::prelude::*;
+use std::sync::Arc;
+
+#[derive(Clone)]
+struct Loaded {
+    name: String,
+    bytes: Arc<Vec<u8>>,
+}
+
+#[derive(Clone)]
+struct Analysis {
+    parsed: Arc<Parsed>,
+    known: Arc<Knowledge>,
+    report: Arc<Report>,
+    parse_ms: f64,
+    total_ms: f64,
+}
+
+#[derive(Clone, PartialEq)]
+enum Phase {
+    Idle,
+    Checking { done: usize, total: usize },
+    Ready,
+    Uploading { sent: usize, total: usize },
+    Applying,
+    Committed,
+}
+
+#[derive(Clone)]
+struct Committed {
+    result: CommitResult,
+    report: Arc<Report>,
+}
+
+#[component]
+pub fn UploadPage() -> impl IntoView {
+    let options = RwSignal::new(UploadOptions::default());
+    let file = RwSignal::new(None::<Loaded>);
+    let analysis = RwSignal::new(None::<Result<Analysis, String>>);
+    let phase = RwSignal::new(Phase::Idle);
+    let committed = RwSignal::new(None::<Result<Committed, AppError>>);
+    // Each analysis carries a generation so a slow look-up for an old file cannot win.
+    let generation = StoredValue::new(0u64);
+
+    let analyse = move |loaded: Loaded, opts: UploadOptions| {
+        generation.update_value(|g| *g += 1);
+        let gen = generation.get_value();
+        committed.set(None);
+        leptos::task::spawn_local(async move {
+            let t0 = now_ms();
+            let parsed = match parse(&loaded.bytes, opts.delimiter, opts.encoding) {
+                Ok(p) => Arc::new(p),
+                Err(e) => {
+                    analysis.set(Some(Err(e.to_string())));
+                    phase.set(Phase::Idle);
+                    return;
+                }
+            };
+            let parse_ms = now_ms() - t0;
+            let names = parsed.distinct_usernames();
+            // At least one call, which also asks about the segment ID numbers.
+            let batches: Vec<&[String]> = if names.is_empty() {
+                vec![&[]]
+            } else {
+                names.chunks(LOOKUP_BATCH).collect()
+            };
+            let total = batches.len();
+            let mut known = Knowledge::default();
+            for (i, chunk) in batches.into_iter().enumerate() {
+                phase.set(Phase::Checking { done: i, total });
+                let ids = if i == 0 {
+                    parsed.segment_ids.clone()
+                } else {
+                    Vec::new()
+                };
+                match upload_lookup(chunk.to_vec(), ids).await {
+                    Ok(k) => {
+                        known.users.extend(k.users);
+                        known.segments.extend(k.segments);
+                        known.memberships.extend(k.memberships);
+                    }
+                    Err(e) => {
+                        if generation.get_value() == gen {
+                            analysis.set(Some(Err(e.to_string())));
+                            phase.set(Phase::Idle);
+                        }
+                        return;
+                    }
+                }
+            }
+            if generation.get_value() != gen {
+                return;
+            }
+            let report = validate(&parsed, &opts, &known);
+            analysis.set(Some(Ok(Analysis {
+                parsed,
+                known: Arc::new(known),
+                report: Arc::new(report),
+                parse_ms,
+                total_ms: now_ms() - t0,
+            })));
+            phase.set(Phase::Ready);
+        });
+    };
+
+    // Upload type and existing details change only validation: no new look-up needed.
+    let revalidate = move |opts: UploadOptions| {
+        if let Some(Ok(a)) = analysis.get_untracked() {
+            let report = validate(&a.parsed, &opts, &a.known);
+            analysis.set(Some(Ok(Analysis {
+                report: Arc::new(report),
+                ..a
+            })));
+            committed.set(None);
+            phase.set(Phase::Ready);
+        }
+    };
+
+    let on_file = move |f: Option<Loaded>| {
+        if let Some(loaded) = f {
+            file.set(Some(loaded.clone()));
+            analyse(loaded, options.get_untracked());
+        }
+    };
+
+    let commit = move |_| {
+        let (Some(loaded), Some(Ok(a))) = (file.get_untracked(), analysis.get_untracked()) else {
+            return;
+        };
+        let opts = options.get_untracked();
+        leptos::task::spawn_local(async move {
+            let bytes = loaded.bytes.clone();
+            let total = bytes.len().div_ceil(CHUNK_BYTES).max(1);
+            phase.set(Phase::Uploading { sent: 0, total });
+            let outcome: Result<CommitResult, AppError> = async {
+                let stage = upload_begin(loaded.name.clone(), bytes.len() as u64).await?;
+                for (seq, chunk) in bytes.chunks(CHUNK_BYTES).enumerate() {
+                    send_chunk(&stage, seq, chunk).await?;
+                    phase.set(Phase::Uploading {
+                        sent: seq + 1,
+                        total,
+                    });
+                }
+                if bytes.is_empty() {
+                    send_chunk(&stage, 0, &[]).await?;
+                }
+                phase.set(Phase::Applying);
+                upload_commit(stage, opts).await
+            }
+            .await;
+            committed.set(Some(outcome.map(|result| {
+                let report = result.outcomes.unpack(a.parsed.rows.len(), result.summary);
+                Committed {
+                    result,
+                    report: Arc::new(report),
+                }
+            })));
+            phase.set(Phase::Committed);
+        });
+    };
+
+    view! {
+        <h1>"Bulk upload users"</h1>
+        <p class="meta">
+            "Add users to user segments from a CSV file: a "<code>"username"</code>" column and "
+            <code>"cohort1"</code>", "<code>"cohort2"</code>", … columns holding segment ID numbers; optional "
+            <code>"firstname"</code>", "<code>"lastname"</code>", "<code>"email"</code>". "
+            <a href=format!("data:text/csv;charset=utf-8,{}", crate::components::encode_query(TEMPLATE_CSV)) download="bulk-upload-template.csv">
+                "Download the template CSV"
+            </a>
+        </p>
+        <FilePicker on_file=on_file />
+        <fieldset class="options">
+            <legend>"Options"</legend>
+            <Choice label="Upload type" id="upload-type" choices=UploadType::ALL.iter().map(|c| (c.as_str(), c.label())).collect()
+                on_change=Callback::new(move |v: String| {
+                    let Ok(t) = v.parse() else { return };
+                    options.update(|o| o.upload_type = t);
+                    revalidate(options.get_untracked());
+                }) />
+            <Choice label="Existing user details" id="existing-details" choices=ExistingDetails::ALL.iter().map(|c| (c.as_str(), c.label())).collect()
+                on_change=Callback::new(move |v: String| {
+                    let Ok(d) = v.parse() else { return };
+                    options.update(|o| o.existing_details = d);
+                    revalidate(options.get_untracked());
+                }) />
+            <Choice label="Delimiter" id="delimiter" choices=DelimiterChoice::ALL.iter().map(|c| (c.as_str(), c.label())).collect()
+                on_change=Callback::new(move |v: String| {
+                    let Ok(d) = v.parse() else { return };
+                    options.update(|o| o.delimiter = d);
+                    if let Some(f) = file.get_untracked() { analyse(f, options.get_untracked()); }
+                }) />
+            <Choice label="Encoding" id="encoding" choices=EncodingChoice::ALL.iter().map(|c| (c.as_str(), c.label())).collect()
+                on_change=Callback::new(move |v: String| {
+                    let Ok(e) = v.parse() else { return };
+                    options.update(|o| o.encoding = e);
+                    if let Some(f) = file.get_untracked() { analyse(f, options.get_untracked()); }
+                }) />
+        </fieldset>
+        <ProgressView phase />
+        {move || match analysis.get() {
+            None => ().into_any(),
+            Some(Err(message)) => view! {
+                <div class="error" role="alert">
+                    <strong>"The file cannot be uploaded: "</strong>{message}" Nothing was changed."
+                </div>
+            }.into_any(),
+            Some(Ok(a)) => {
+                let ready = matches!(phase.get(), Phase::Ready);
+                let can_commit = a.report.summary.rows_ok > 0 && ready;
+                let name = file.get().map(|f| f.name).unwrap_or_default();
+                view! {
+                    <section aria-labelledby="preview-title">
+                        <h2 id="preview-title">"Preview"</h2>
+                        <p class="meta">
+                            {format!(
+                                "{name}: {} rows, {}, delimiter {}, checked in {:.0} ms (parse {:.0} ms). Nothing is written until you commit.",
+                                a.parsed.rows.len(),
+                                a.parsed.encoding.label(),
+                                delimiter_label(a.parsed.delimiter),
+                                a.total_ms,
+                                a.parse_ms,
+                            )}
+                        </p>
+                        <SummaryView summary=a.report.summary title="Preview summary" />
+                        <SegmentBars report=a.report.clone() />
+                        <button class="commit" disabled=!can_commit on:click=commit>
+                            {format!("Commit upload ({} rows without errors)", a.report.summary.rows_ok)}
+                        </button>
+                        <RowsTable parsed=a.parsed.clone() report=a.report.clone() caption="Rows" />
+                    </section>
+                }.into_any()
+            }
+        }}
+        {move || committed.get().map(|c| match c {
+            Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
+            Ok(c) => {
+                let Some(Ok(a)) = analysis.get_untracked() else { return ().into_any() };
+                let parsed = a.parsed.clone();
+                let report = c.report.clone();
+                let name = file.get_untracked().map(|f| f.name).unwrap_or_else(|| "upload.csv".into());
+                let differs = a.report.summary != c.result.summary;
+                view! {
+                    <section aria-labelledby="result-title" class="result">
+                        <h2 id="result-title">"Upload committed"</h2>
+                        <p role="status">
+                            {format!("Upload batch {} is committed: {} memberships added.",
+                                c.result.batch_id.unwrap_or_default(), c.result.summary.memberships_added)}
+                            " " <a href="/uploads">"See the upload history"</a>
+                        </p>
+                        {differs.then(|| view! {
+                            <p class="meta">"The database changed since the preview: these are the counts of what was committed."</p>
+                        })}
+                        <SummaryView summary=c.result.summary title="Result summary" />
+                        <button on:click=move |_| download(&format!("{}-report.csv", name.trim_end_matches(".csv")), &report_csv(&parsed, &report))>
+                            "Download the report (CSV)"
+                        </button>
+                        <RowsTable parsed=a.parsed.clone() report=c.report.clone() caption="Committed rows" />
+                    </section>
+                }.into_any()
+            }
+        })}
+    }
+}
+
+fn delimiter_label(d: u8) -> &'static str {
+    match d {
+        b';' => "semicolon",
+        b'\t' => "tab",
+        b':' => "colon",
+        _ => "comma",
+    }
+}
+
+#[component]
+fn FilePicker(on_file: impl Fn(Option<Loaded>) + Copy + Send + Sync + 'static) -> impl IntoView {
+    let dragging = RwSignal::new(false);
+    view! {
+        <div
+            class="dropzone"
+            class:dragging=move || dragging.get()
+            on:dragover=move |ev| { ev.prevent_default(); dragging.set(true); }
+            on:dragleave=move |_| dragging.set(false)
+            on:drop=move |ev| {
+                ev.prevent_default();
+                dragging.set(false);
+                #[cfg(feature = "hydrate")]
+                if let Some(f) = ev.data_transfer().and_then(|d| d.files()).and_then(|l| l.get(0)) {
+                    read_and(f, on_file);
+                }
+                #[cfg(not(feature = "hydrate"))]
+                let _ = (ev, on_file);
+            }
+        >
+            <label for="csv-file">"CSV file"</label>
+            <input
+                id="csv-file"
+                type="file"
+                accept=".csv,.txt,text/csv,text/plain"
+                on:change=move |ev| {
+                    #[cfg(feature = "hydrate")]
+                    {
+                        use wasm_bindgen::JsCast;
+                        let input = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok());
+                        if let Some(f) = input.and_then(|i| i.files()).and_then(|l| l.get(0)) {
+                            read_and(f, on_file);
+                        }
+                    }
+                    #[cfg(not(feature = "hydrate"))]
+                    let _ = (ev, on_file);
+                }
+            />
+            <span class="meta">" or drop a file here. It is checked in your browser; nothing is sent until you commit."</span>
+        </div>
+    }
+    .into_any()
+}
+
+#[cfg(feature = "hydrate")]
+fn read_and(f: web_sys::File, on_file: impl Fn(Option<Loaded>) + 'static) {
+    let name = f.name();
+    leptos::task::spawn_local(async move {
+        match super::browser::read_file(&f).await {
+            Ok(bytes) => on_file(Some(Loaded {
+                name,
+                bytes: Arc::new(bytes),
+            })),
+            Err(_) => on_file(None),
+        }
+    });
+}
+
+#[component]
+fn Choice(
+    label: &'static str,
+    id: &'static str,
+    choices: Vec<(&'static str, &'static str)>,
+    on_change: Callback<String>,
+) -> impl IntoView {
+    view! {
+        <div class="choice">
+            <label for=id>{label}</label>
+            <select id=id on:change=move |ev| on_change.run(event_target_value(&ev))>
+                {choices.into_iter().map(|(value, text)| view! { <option value=value>{text}</option> }).collect_view()}
+            </select>
+        </div>
+    }
+}
+
+#[component]
+fn ProgressView(phase: RwSignal<Phase>) -> impl IntoView {
+    move || {
+        match phase.get() {
+        Phase::Checking { done, total } => view! {
+            <p role="status">{format!("Checking users and segments with the server ({done} of {total})…")}</p>
+        }.into_any(),
+        Phase::Uploading { sent, total } => view! {
+            <div class="progress">
+                <label for="commit-progress">{format!("Sending the file: part {sent} of {total}")}</label>
+                <progress id="commit-progress" max=total value=sent></progress>
+            </div>
+        }.into_any(),
+        Phase::Applying => view! {
+            <div class="progress">
+                <label for="commit-progress">"Validating again and applying in one transaction…"</label>
+                <progress id="commit-progress"></progress>
+            </div>
+        }.into_any(),
+        Phase::Idle | Phase::Ready | Phase::Committed => ().into_any(),
+    }
+    }
+}
+
+#[component]
+fn SummaryView(summary: Summary, title: &'static str) -> impl IntoView {
+    let rows = [
+        ("Rows", summary.rows),
+        ("Rows without errors", summary.rows_ok),
+        ("Rows with errors", summary.rows_with_errors),
+        ("Users created", summary.users_created),
+        ("Users updated", summary.users_updated),
+        ("Memberships added", summary.memberships_added),
+        ("Already members", summary.already_members),
+        ("Duplicate pairs", summary.duplicate_pairs),
+        ("Enrolments added", summary.enrolments_added),
+        ("Group memberships added", summary.group_memberships_added),
+    ];
+    view! {
+        <table class="summary" aria-label=title>
+            <tbody>
+                {rows.into_iter().map(|(k, v)| view! { <tr><th scope="row">{k}</th><td class="num">{v}</td></tr> }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+#[component]
+fn SegmentBars(report: Arc<Report>) -> impl IntoView {
+    let max = report
+        .segments
+        .iter()
+        .map(|s| s.to_add + s.already_members + s.unknown)
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let shown = report.segments.len().min(60);
+    view! {
+        <h3>"By segment"</h3>
+        <ul class="bars" aria-label="Per-segment breakdown">
+            {report.segments.iter().take(shown).map(|s| {
+                let pct = |n: u64| format!("width: {:.2}%", n as f64 * 100.0 / max);
+                let text = if s.known {
+                    format!("{}: {} to add, {} already members", s.id_number, s.to_add, s.already_members)
+                } else {
+                    format!("{}: unknown segment ({} rows)", s.id_number, s.unknown)
+                };
+                view! {
+                    <li>
+                        <span class="bar-label">{text}</span>
+                        <span class="bar" aria-hidden="true">
+                            <span class="add" style=pct(s.to_add)></span>
+                            <span class="already" style=pct(s.already_members)></span>
+                            <span class="unknown" style=pct(s.unknown)></span>
+                        </span>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+        {(report.segments.len() > shown).then(|| view! { <p class="meta">{format!("… and {} more segments", report.segments.len() - shown)}</p> })}
+    }
+    .into_any()
+}
+
+const ROWS_PER_PAGE: usize = 100;
+
+/// Every row with its outcomes, a page at a time, so a million rows stay smooth.
+#[component]
+fn RowsTable(parsed: Arc<Parsed>, report: Arc<Report>, caption: &'static str) -> impl IntoView {
+    let errors_only = RwSignal::new(false);
+    let page = RwSignal::new(0usize);
+    let count = {
+        let report = report.clone();
+        let n = parsed.rows.len();
+        move || {
+            if errors_only.get() {
+                report.error_rows.len()
+            } else {
+                n
+            }
+        }
+    };
+    let pages = {
+        let count = count.clone();
+        move || count().div_ceil(ROWS_PER_PAGE).max(1)
+    };
+    let id = format!("errors-only-{}", caption.len());
+    let body = {
+        let (parsed, report) = (parsed.clone(), report.clone());
+        move || {
+            let start = page.get() * ROWS_PER_PAGE;
+            let indices: Vec<usize> = if errors_only.get() {
+                report
+                    .error_rows
+                    .iter()
+                    .skip(start)
+                    .take(ROWS_PER_PAGE)
+                    .map(|&i| i as usize)
+                    .collect()
+            } else {
+                (start..(start + ROWS_PER_PAGE).min(parsed.rows.len())).collect()
+            };
+            indices.into_iter().map(|i| {
+                let v = row_view(&parsed, &report, i);
+                let error = report.row_has_error(i);
+                let cells: Vec<String> = parsed.segment_cells(&parsed.rows[i]).iter().map(|c| parsed.segment_ids[c.segment as usize].clone()).collect();
+                view! {
+                    <tr class:row-error=error>
+                        <td class="num">{v.line}</td>
+                        <td>{v.username}</td>
+                        <td>{cells.join(", ")}</td>
+                        <td>{if error { "Error" } else { "OK" }}</td>
+                        <td>
+                            {v.outcomes.into_iter().map(|o| view! {
+                                <div class="outcome">
+                                    <span class=format!("badge {}", o.level)>{o.code}</span>" "{o.message}
+                                </div>
+                            }).collect_view()}
+                        </td>
+                    </tr>
+                }
+            }).collect_view()
+        }
+    };
+    let pages_a = pages.clone();
+    let count_a = count.clone();
+    view! {
+        <div class="rows-toolbar">
+            <label class="check">
+                <input type="checkbox" id=id prop:checked=move || errors_only.get()
+                    on:change=move |ev| { errors_only.set(event_target_checked(&ev)); page.set(0); } />
+                "Show only rows with errors"
+            </label>
+            <span class="pager">
+                <button disabled=move || page.get() == 0 on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>"Previous rows"</button>
+                <span>{move || format!("Page {} of {} ({} rows)", page.get() + 1, pages_a(), count_a())}</span>
+                <button disabled=move || page.get() + 1 >= pages() on:click=move |_| page.update(|p| *p += 1)>"Next rows"</button>
+            </span>
+        </div>
+        <table class="rows">
+            <caption>{caption}</caption>
+            <thead>
+                <tr>
+                    <th scope="col" class="num">"Line"</th>
+                    <th scope="col">"Username"</th>
+                    <th scope="col">"Segments"</th>
+                    <th scope="col">"Status"</th>
+                    <th scope="col">"Outcomes"</th>
+                </tr>
+            </thead>
+            <tbody>{body}</tbody>
+        </table>
+    }
+    .into_any()
+}
+
+#[component]
+pub fn UploadHistoryPage() -> impl IntoView {
+    let (page, _) = use_page_and_search();
+    let undo = ServerAction::<UndoBatch>::new();
+    let batches = Resource::new(
+        move || (page.get(), undo.version().get()),
+        |(p, _)| super::api::upload_history(p),
+    );
+    let confirm = RwSignal::new(None::<(i32, i64)>);
+    view! {
+        <h1>"Upload history"</h1>
+        {move || confirm.get().map(|(id, n)| view! {
+            <div class="confirm" role="alertdialog" aria-labelledby="undo-title">
+                <h2 id="undo-title">{format!("Undo upload batch {id}?")}</h2>
+                <p>{format!("This removes the {n} memberships the batch added that still exist. Users it created or updated are kept.")}</p>
+                <button class="danger" on:click=move |_| { undo.dispatch(UndoBatch { id }); confirm.set(None); }>"Confirm undo"</button>
+                <button on:click=move |_| confirm.set(None)>"Cancel"</button>
+            </div>
+        })}
+        {move || undo.value().get().map(|r| match r {
+            Ok(n) => view! { <p class="ok" role="status">{format!("Undone: {n} memberships removed.")}</p> }.into_any(),
+            Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
+        })}
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match batches.await {
+                    Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
+                    Ok(page) => {
+                        let pages = page.page_count();
+                        view! {
+                            <table>
+                                <caption>"Upload batches"</caption>
+                                <thead><tr>
+                                    <th scope="col">"Batch"</th><th scope="col">"When"</th><th scope="col">"By"</th>
+                                    <th scope="col">"File"</th><th scope="col">"Options"</th>
+                                    <th scope="col" class="num">"Rows"</th><th scope="col" class="num">"Errors"</th>
+                                    <th scope="col" class="num">"Added"</th><th scope="col">"Status"</th><th scope="col">"Actions"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {page.items.into_iter().map(|b| {
+                                        let s = b.summary.unwrap_or_default();
+                                        let opts = b.options.map(|o| format!("{}, {}", o.upload_type.as_str(), o.existing_details.as_str())).unwrap_or_default();
+                                        let (id, present) = (b.id, b.still_present);
+                                        view! {
+                                            <tr>
+                                                <td class="num">{b.id}</td>
+                                                <td>{b.created_at}</td>
+                                                <td>{b.admin.unwrap_or_else(|| "command line".into())}</td>
+                                                <td>{b.file_name}</td>
+                                                <td>{opts}</td>
+                                                <td class="num">{s.rows}</td>
+                                                <td class="num">{s.rows_with_errors}</td>
+                                                <td class="num">{s.memberships_added}</td>
+                                                <td>{match &b.undone_at { Some(t) => format!("Undone {t}"), None => format!("Active ({present} memberships present)") }}</td>
+                                                <td>
+                                                    {b.undone_at.is_none().then(|| view! {
+                                                        <button aria-label=format!("Undo upload batch {id}") on:click=move |_| confirm.set(Some((id, present)))>"Undo"</button>
+                                                    })}
+                                                </td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                            {(page.total == 0).then(|| view! { <p>"No uploads yet."</p> })}
+                            <Pager base="/uploads".into() search=String::new() page=page.page pages total=page.total noun="batches" />
+                        }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}

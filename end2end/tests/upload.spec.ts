@@ -1,0 +1,112 @@
+import { test, expect, Page } from '@playwright/test';
+import { open, signIn } from './helpers';
+
+// Demo data facts used here: amelia.smith1 is in "sales" and "managers"; oliver.smith1 is in
+// "marketing"; neither is in "leaders-2026", "hr" or "it".
+
+async function choose(page: Page, name: string, text: string | Buffer) {
+  const buffer = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+  await page.getByLabel('CSV file').setInputFiles({ name, mimeType: 'text/csv', buffer });
+}
+
+function summaryValue(page: Page, table: string, label: string) {
+  return page.getByRole('table', { name: table }).getByRole('row', { name: new RegExp(`^${label} \\d+$`) }).getByRole('cell');
+}
+
+test.beforeEach(async ({ page }) => {
+  await signIn(page);
+  await expect(page).toHaveURL(/\/segments$/);
+  await open(page, '/upload');
+});
+
+test('a good file is previewed in the browser, committed, and can be undone', async ({ page }) => {
+  await choose(page, 'leaders.csv', 'username,cohort1,cohort2\namelia.smith1,leaders-2026,hr\noliver.smith1,leaders-2026,\n');
+  await expect(page.getByRole('heading', { name: 'Preview' })).toBeVisible();
+  await expect(summaryValue(page, 'Preview summary', 'Memberships added')).toHaveText('3');
+  await expect(summaryValue(page, 'Preview summary', 'Rows with errors')).toHaveText('0');
+  await expect(page.getByRole('list', { name: 'Per-segment breakdown' })).toContainText('leaders-2026: 2 to add, 0 already members');
+  const rows = page.getByRole('table', { name: 'Rows' });
+  await expect(rows.getByRole('row')).toHaveCount(3);
+
+  await page.getByRole('button', { name: /Commit upload \(2 rows without errors\)/ }).click();
+  await expect(page.getByRole('heading', { name: 'Upload committed' })).toBeVisible();
+  await expect(page.getByRole('status')).toContainText('3 memberships added');
+  await expect(summaryValue(page, 'Result summary', 'Memberships added')).toHaveText('3');
+  const download = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Download the report (CSV)' }).click();
+  expect((await download).suggestedFilename()).toBe('leaders-report.csv');
+
+  // Committing the same file again changes nothing.
+  await open(page, '/upload');
+  await choose(page, 'leaders.csv', 'username,cohort1,cohort2\namelia.smith1,leaders-2026,hr\noliver.smith1,leaders-2026,\n');
+  await expect(summaryValue(page, 'Preview summary', 'Memberships added')).toHaveText('0');
+  await expect(summaryValue(page, 'Preview summary', 'Already members')).toHaveText('3');
+
+  // Undo from the history page.
+  await open(page, '/uploads');
+  const batch = page.getByRole('row').filter({ hasText: 'leaders.csv' });
+  await expect(batch).toContainText('Active (3 memberships present)');
+  await batch.getByRole('button', { name: /Undo upload batch \d+/ }).click();
+  await expect(page.getByRole('alertdialog')).toContainText('removes the 3 memberships');
+  await page.getByRole('button', { name: 'Confirm undo' }).click();
+  await expect(page.getByRole('status')).toHaveText('Undone: 3 memberships removed.');
+  await expect(page.getByRole('row').filter({ hasText: 'leaders.csv' })).toContainText('Undone');
+});
+
+test('every row error code is shown, and changing an option re-validates at once', async ({ page }) => {
+  const file = [
+    'username,cohort1,cohort2,firstname,lastname,email',
+    ',sales,,,,',
+    'bad user!,sales,,,,',
+    'ghost.user,sales,,,,',
+    'amelia.smith1,no-such-segment,,,,',
+    'amelia.smith1,it,,,,not-an-email',
+    'amelia.smith1,it,,,,,surplus',
+    'amelia.smith1,sales,,,,',
+    'oliver.smith1,it,it,,,',
+  ].join('\r\n');
+  await choose(page, 'errors.csv', file);
+  const rows = page.getByRole('table', { name: 'Rows' });
+  for (const [line, code] of [
+    ['2', 'missing_username'], ['3', 'invalid_username'], ['4', 'unknown_user'], ['5', 'unknown_segment'],
+    ['6', 'invalid_email'], ['7', 'too_many_fields'], ['8', 'already_member'], ['9', 'duplicate_pair'],
+  ]) {
+    await expect(rows.getByRole('row').filter({ has: page.getByRole('cell', { name: line, exact: true }) })).toContainText(code);
+  }
+  await expect(summaryValue(page, 'Preview summary', 'Rows with errors')).toHaveText('6');
+  await expect(rows).toContainText('No user segment has the ID number "no-such-segment" (column cohort1).');
+
+  await page.getByLabel('Show only rows with errors').check();
+  await expect(rows.getByRole('row')).toHaveCount(7);
+
+  // The other two codes need an upload type that only adds users.
+  await page.getByLabel('Upload type').selectOption('add-new');
+  await expect(rows).toContainText('user_exists');
+  await expect(rows.getByRole('row').filter({ hasText: 'ghost.user' })).toContainText('missing_field');
+  await expect(summaryValue(page, 'Preview summary', 'Rows with errors')).toHaveText('8');
+});
+
+test('a file error is explained and nothing can be committed', async ({ page }) => {
+  await choose(page, 'wrong.csv', 'username,department\namelia.smith1,Sales\n');
+  await expect(page.getByRole('alert')).toContainText('Unknown column "department" (column 2)');
+  await expect(page.getByRole('button', { name: /Commit upload/ })).toHaveCount(0);
+  await choose(page, 'quote.csv', 'username,cohort1\namelia.smith1,"sales\n');
+  await expect(page.getByRole('alert')).toContainText('quoted cell that starts on line 2 is never closed');
+});
+
+test('a semicolon-delimited Windows-1252 file with a BOM creates users with accents', async ({ page }) => {
+  const text = 'username;firstname;lastname;email;cohort1\r\nzoe.muller;Zoë;Müller;zoe.muller@example.com;it\r\n';
+  // Windows-1252: every character here is Latin-1, so one byte each.
+  const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text, 'latin1')]);
+  await choose(page, 'excel.csv', bytes);
+  await expect(page.getByText(/excel\.csv: 1 rows, Windows-1252, delimiter semicolon/)).toBeVisible();
+  await expect(page.getByRole('table', { name: 'Rows' })).toContainText('unknown_user');
+  await page.getByLabel('Upload type').selectOption('add-and-update');
+  await expect(summaryValue(page, 'Preview summary', 'Users created')).toHaveText('1');
+  await page.getByRole('button', { name: /Commit upload/ }).click();
+  await expect(summaryValue(page, 'Result summary', 'Users created')).toHaveText('1');
+  await open(page, '/users?q=zoe.muller');
+  const row = page.getByRole('row').filter({ hasText: 'zoe.muller' });
+  await expect(row).toContainText('Zoë');
+  await expect(row).toContainText('Müller');
+});
