@@ -40,6 +40,10 @@ TEST_DATABASE_URL="$PG_URL" cargo test -p app -p server
 step "release build (cargo leptos build --release)"
 cargo leptos build --release
 
+# A free loopback port for the e2e server, so a console already running here does not collide.
+E2E_PORT=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+export E2E_PORT
+
 step "Playwright in Chromium on SQLite"
 rm -rf .tmp/e2e && mkdir -p .tmp/e2e
 (cd end2end && E2E_DATABASE_URL="sqlite://$ROOT/.tmp/e2e/console.db?mode=rwc" npx playwright test)

@@ -110,3 +110,18 @@ test('a semicolon-delimited Windows-1252 file with a BOM creates users with acce
   await expect(row).toContainText('Zoë');
   await expect(row).toContainText('Müller');
 });
+
+test('the rows table pages through a large file', async ({ page }) => {
+  const lines = ['username,cohort1'];
+  for (let i = 0; i < 250; i++) lines.push(`nobody${i},sales`);
+  await choose(page, 'many.csv', lines.join('\n'));
+  await expect(page.getByText('Page 1 of 3 (250 rows)')).toBeVisible();
+  const rows = page.getByRole('table', { name: 'Rows' });
+  await expect(rows.getByRole('row')).toHaveCount(101);
+  await page.getByRole('button', { name: 'Next rows' }).click();
+  await page.getByRole('button', { name: 'Next rows' }).click();
+  await expect(page.getByText('Page 3 of 3 (250 rows)')).toBeVisible();
+  await expect(rows.getByRole('row')).toHaveCount(51);
+  await expect(page.getByRole('button', { name: 'Next rows' })).toBeDisabled();
+  await expect(rows.getByRole('cell', { name: '251', exact: true })).toBeVisible();
+});

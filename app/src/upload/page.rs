@@ -520,7 +520,7 @@ fn RowsTable(parsed: Arc<Parsed>, report: Arc<Report>, caption: &'static str) ->
             <span class="pager">
                 <button disabled=move || page.get() == 0 on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>"Previous rows"</button>
                 <span>{move || format!("Page {} of {} ({} rows)", page.get() + 1, pages_a(), count_a())}</span>
-                <button disabled=move || page.get() + 1 >= pages() on:click=move |_| page.update(|p| *p += 1)>"Next rows"</button>
+                <button disabled=move || { page.get() + 1 >= pages() } on:click=move |_| page.update(|p| *p += 1)>"Next rows"</button>
             </span>
         </div>
         <table class="rows">
