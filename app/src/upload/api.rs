@@ -1,7 +1,6 @@
 //! Server functions of the upload page: thin wrappers over `service`, each behind
 //! `require_admin`. The browser asks only what it cannot know, in batches.
-use super::types::{BatchRow, CommitResult};
-use super::validate::Knowledge;
+use super::types::{BatchRow, CommitResult, UserLookup};
 use super::UploadOptions;
 use crate::domain::Page;
 use crate::error::AppError;
@@ -9,22 +8,39 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::{Json, MultipartData, MultipartFormData};
 
 /// Most usernames one look-up may ask about; the page sends larger files in several calls.
-pub const LOOKUP_BATCH: usize = 20_000;
+pub const LOOKUP_BATCH: usize = 25_000;
+/// Look-up calls the page keeps in flight at once.
+pub const LOOKUP_CONCURRENCY: usize = 4;
 /// Bytes per uploaded chunk.
 pub const CHUNK_BYTES: usize = 4 * 1024 * 1024;
 
-#[server(prefix = "/api", endpoint = "upload_lookup", input = Json)]
-pub async fn upload_lookup(
-    usernames: Vec<String>,
-    id_numbers: Vec<String>,
-) -> Result<Knowledge, AppError> {
+/// Segment ids for the ID numbers a file names (exact match).
+#[server(prefix = "/api", endpoint = "upload_segments", input = Json)]
+pub async fn upload_segments(id_numbers: Vec<String>) -> Result<Vec<(String, i32)>, AppError> {
     let (db, _) = crate::ssr::admin_db().await?;
-    if usernames.len() > LOOKUP_BATCH || id_numbers.len() > LOOKUP_BATCH {
+    if id_numbers.len() > LOOKUP_BATCH {
+        return Err(AppError::Invalid(format!(
+            "Ask about at most {LOOKUP_BATCH} segments at a time."
+        )));
+    }
+    super::service::lookup_segments(&db, &id_numbers).await
+}
+
+/// Which of a batch of usernames exist (ids aligned with the question), their memberships in
+/// the file's segments, and their details when an "existing user details" mode needs them.
+#[server(prefix = "/api", endpoint = "upload_users", input = Json)]
+pub async fn upload_users(
+    usernames: Vec<String>,
+    segment_ids: Vec<i32>,
+    details: bool,
+) -> Result<UserLookup, AppError> {
+    let (db, _) = crate::ssr::admin_db().await?;
+    if usernames.len() > LOOKUP_BATCH || segment_ids.len() > LOOKUP_BATCH {
         return Err(AppError::Invalid(format!(
             "Ask about at most {LOOKUP_BATCH} names at a time."
         )));
     }
-    super::service::load_knowledge(&db, &usernames, &id_numbers).await
+    super::service::lookup_users(&db, &usernames, &segment_ids, details).await
 }
 
 #[server(prefix = "/api", endpoint = "upload_begin")]

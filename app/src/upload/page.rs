@@ -2,7 +2,8 @@
 //! The file is parsed and validated here, in WebAssembly, the moment it is chosen; the server is
 //! asked only what it alone knows (which users, segments and memberships exist), in batches.
 use super::api::{
-    upload_begin, upload_commit, upload_lookup, UndoBatch, CHUNK_BYTES, LOOKUP_BATCH,
+    upload_begin, upload_commit, upload_segments, upload_users, UndoBatch, CHUNK_BYTES,
+    LOOKUP_BATCH, LOOKUP_CONCURRENCY,
 };
 use super::browser::{download, now_ms, send_chunk};
 use super::report::{report_csv, row_view, TEMPLATE_CSV};
@@ -21,14 +22,23 @@ use std::sync::Arc;
 struct Loaded {
     name: String,
     bytes: Arc<Vec<u8>>,
+    /// When the admin chose the file, and how long reading it took (ms).
+    chosen_at: f64,
+    read_ms: f64,
 }
 
 #[derive(Clone)]
 struct Analysis {
     parsed: Arc<Parsed>,
     known: Arc<Knowledge>,
+    /// Whether `known` carries users' stored details (needed by override / fill-missing).
+    details: bool,
     report: Arc<Report>,
     parse_ms: f64,
+    lookup_ms: f64,
+    validate_ms: f64,
+    read_ms: f64,
+    /// From choosing the file (or changing an option) to a ready preview.
     total_ms: f64,
 }
 
@@ -64,6 +74,12 @@ pub fn UploadPage() -> impl IntoView {
         committed.set(None);
         leptos::task::spawn_local(async move {
             let t0 = now_ms();
+            // A first analysis counts from the moment the file was chosen; a re-run from now.
+            let (started, read_ms) = if loaded.chosen_at > 0.0 {
+                (loaded.chosen_at, loaded.read_ms)
+            } else {
+                (t0, 0.0)
+            };
             let parsed = match parse(&loaded.bytes, opts.delimiter, opts.encoding) {
                 Ok(p) => Arc::new(p),
                 Err(e) => {
@@ -74,46 +90,34 @@ pub fn UploadPage() -> impl IntoView {
             };
             let parse_ms = now_ms() - t0;
             let names = parsed.distinct_usernames();
-            // At least one call, which also asks about the segment ID numbers.
-            let batches: Vec<&[String]> = if names.is_empty() {
-                vec![&[]]
-            } else {
-                names.chunks(LOOKUP_BATCH).collect()
-            };
-            let total = batches.len();
-            let mut known = Knowledge::default();
-            for (i, chunk) in batches.into_iter().enumerate() {
-                phase.set(Phase::Checking { done: i, total });
-                let ids = if i == 0 {
-                    parsed.segment_ids.clone()
-                } else {
-                    Vec::new()
-                };
-                match upload_lookup(chunk.to_vec(), ids).await {
-                    Ok(k) => {
-                        known.users.extend(k.users);
-                        known.segments.extend(k.segments);
-                        known.memberships.extend(k.memberships);
+            let details = opts.updates_details();
+            let known = match look_up(&parsed, &names, details, phase).await {
+                Ok(k) => k,
+                Err(e) => {
+                    if generation.get_value() == gen {
+                        analysis.set(Some(Err(e.to_string())));
+                        phase.set(Phase::Idle);
                     }
-                    Err(e) => {
-                        if generation.get_value() == gen {
-                            analysis.set(Some(Err(e.to_string())));
-                            phase.set(Phase::Idle);
-                        }
-                        return;
-                    }
+                    return;
                 }
-            }
+            };
             if generation.get_value() != gen {
                 return;
             }
+            let t2 = now_ms();
+            let lookup_ms = t2 - t0 - parse_ms;
             let report = validate(&parsed, &opts, &known);
+            let t3 = now_ms();
             analysis.set(Some(Ok(Analysis {
                 parsed,
                 known: Arc::new(known),
+                details,
                 report: Arc::new(report),
                 parse_ms,
-                total_ms: now_ms() - t0,
+                lookup_ms,
+                validate_ms: t3 - t2,
+                read_ms,
+                total_ms: t3 - started,
             })));
             phase.set(Phase::Ready);
         });
@@ -122,6 +126,13 @@ pub fn UploadPage() -> impl IntoView {
     // Upload type and existing details change only validation: no new look-up needed.
     let revalidate = move |opts: UploadOptions| {
         if let Some(Ok(a)) = analysis.get_untracked() {
+            if opts.updates_details() && !a.details {
+                // Comparing details needs the stored ones: ask the server again.
+                if let Some(f) = file.get_untracked() {
+                    analyse(f, opts);
+                }
+                return;
+            }
             let report = validate(&a.parsed, &opts, &a.known);
             analysis.set(Some(Ok(Analysis {
                 report: Arc::new(report),
@@ -134,7 +145,10 @@ pub fn UploadPage() -> impl IntoView {
 
     let on_file = move |f: Option<Loaded>| {
         if let Some(loaded) = f {
-            file.set(Some(loaded.clone()));
+            file.set(Some(Loaded {
+                chosen_at: 0.0,
+                ..loaded.clone()
+            }));
             analyse(loaded, options.get_untracked());
         }
     };
@@ -230,12 +244,15 @@ pub fn UploadPage() -> impl IntoView {
                         <h2 id="preview-title">"Preview"</h2>
                         <p class="meta">
                             {format!(
-                                "{name}: {} rows, {}, delimiter {}, checked in {:.0} ms (parse {:.0} ms). Nothing is written until you commit.",
+                                "{name}: {} rows, {}, delimiter {}, checked in {:.0} ms (read {:.0}, parse {:.0}, server look-ups {:.0}, validate {:.0}). Nothing is written until you commit.",
                                 a.parsed.rows.len(),
                                 a.parsed.encoding.label(),
                                 delimiter_label(a.parsed.delimiter),
                                 a.total_ms,
+                                a.read_ms,
                                 a.parse_ms,
+                                a.lookup_ms,
+                                a.validate_ms,
                             )}
                         </p>
                         <SummaryView summary=a.report.summary title="Preview summary" />
@@ -277,6 +294,40 @@ pub fn UploadPage() -> impl IntoView {
             }
         })}
     }
+}
+
+/// Asks the server what it knows about the file's names: the segment ID numbers, then the
+/// usernames in batches, several in flight at once.
+async fn look_up(
+    parsed: &Parsed,
+    names: &[String],
+    details: bool,
+    phase: RwSignal<Phase>,
+) -> Result<Knowledge, AppError> {
+    let mut known = Knowledge::default();
+    if !parsed.segment_ids.is_empty() {
+        for chunk in parsed.segment_ids.chunks(LOOKUP_BATCH) {
+            known
+                .segments
+                .extend(upload_segments(chunk.to_vec()).await?);
+        }
+    }
+    let segment_ids: Vec<i32> = known.segments.values().copied().collect();
+    let batches: Vec<&[String]> = names.chunks(LOOKUP_BATCH).collect();
+    let total = batches.len();
+    let mut done = 0;
+    for group in batches.chunks(LOOKUP_CONCURRENCY) {
+        phase.set(Phase::Checking { done, total });
+        let calls = group
+            .iter()
+            .map(|b| upload_users(b.to_vec(), segment_ids.clone(), details));
+        let replies = futures::future::join_all(calls).await;
+        for (batch, reply) in group.iter().zip(replies) {
+            reply?.add_to(&mut known, batch);
+        }
+        done += group.len();
+    }
+    Ok(known)
 }
 
 fn delimiter_label(d: u8) -> &'static str {
@@ -335,11 +386,14 @@ fn FilePicker(on_file: impl Fn(Option<Loaded>) + Copy + Send + Sync + 'static) -
 #[cfg(feature = "hydrate")]
 fn read_and(f: web_sys::File, on_file: impl Fn(Option<Loaded>) + 'static) {
     let name = f.name();
+    let chosen_at = now_ms();
     leptos::task::spawn_local(async move {
         match super::browser::read_file(&f).await {
             Ok(bytes) => on_file(Some(Loaded {
                 name,
                 bytes: Arc::new(bytes),
+                chosen_at,
+                read_ms: now_ms() - chosen_at,
             })),
             Err(_) => on_file(None),
         }

@@ -2,7 +2,7 @@
 //! one transaction, undo, history, and the staging of files sent by the browser in chunks.
 //! The CLI and the page both come through `run`.
 use super::parse::{parse, FileError, Parsed, MAX_FILE_BYTES};
-pub use super::types::{BatchRow, CommitResult};
+pub use super::types::{BatchRow, CommitResult, UserLookup};
 use super::validate::{validate, Knowledge, KnownUser, Report, UserRef};
 use super::UploadOptions;
 use crate::entities::{
@@ -37,30 +37,12 @@ impl From<sea_orm::DbErr> for UploadError {
     }
 }
 
-/// Users, segments and memberships the database holds for these names, in bounded look-ups.
-pub async fn load_knowledge(
+/// Segment ids for these ID numbers (exact match); unknown ones are absent.
+pub async fn lookup_segments(
     db: &impl ConnectionTrait,
-    usernames: &[String],
     id_numbers: &[String],
-) -> Result<Knowledge, AppError> {
-    let mut known = Knowledge::default();
-    for chunk in usernames.chunks(LOOKUP_CHUNK) {
-        let found = user::Entity::find()
-            .filter(user::Column::Username.is_in(chunk.iter().cloned()))
-            .all(db)
-            .await?;
-        for u in found {
-            known.users.insert(
-                u.username,
-                KnownUser {
-                    id: u.id,
-                    firstname: u.firstname,
-                    lastname: u.lastname,
-                    email: u.email,
-                },
-            );
-        }
-    }
+) -> Result<Vec<(String, i32)>, AppError> {
+    let mut out = Vec::new();
     for chunk in id_numbers.chunks(LOOKUP_CHUNK) {
         let found: Vec<(String, i32)> = segment::Entity::find()
             .select_only()
@@ -69,12 +51,60 @@ pub async fn load_knowledge(
             .into_tuple()
             .all(db)
             .await?;
-        known.segments.extend(found);
+        out.extend(found);
     }
-    if !known.users.is_empty() && !known.segments.is_empty() {
-        let segment_ids: Vec<i32> = known.segments.values().copied().collect();
-        let user_ids: Vec<i32> = known.users.values().map(|u| u.id).collect();
-        for chunk in user_ids.chunks(LOOKUP_CHUNK) {
+    Ok(out)
+}
+
+/// Which of these (normalised) usernames exist, their details if asked, and their memberships
+/// in the given segments: bounded IN (…) look-ups, two columns unless details are needed.
+pub async fn lookup_users(
+    db: &impl ConnectionTrait,
+    usernames: &[String],
+    segment_ids: &[i32],
+    details: bool,
+) -> Result<UserLookup, AppError> {
+    let mut found: HashMap<String, (i32, [String; 3])> = HashMap::with_capacity(usernames.len());
+    for chunk in usernames.chunks(LOOKUP_CHUNK) {
+        let names = chunk.iter().cloned();
+        if details {
+            for u in user::Entity::find()
+                .filter(user::Column::Username.is_in(names))
+                .all(db)
+                .await?
+            {
+                found.insert(u.username, (u.id, [u.firstname, u.lastname, u.email]));
+            }
+        } else {
+            let rows: Vec<(i32, String)> = user::Entity::find()
+                .select_only()
+                .columns([user::Column::Id, user::Column::Username])
+                .filter(user::Column::Username.is_in(names))
+                .into_tuple()
+                .all(db)
+                .await?;
+            found.extend(
+                rows.into_iter()
+                    .map(|(id, name)| (name, (id, Default::default()))),
+            );
+        }
+    }
+    let mut reply = UserLookup {
+        ids: usernames
+            .iter()
+            .map(|u| found.get(u).map_or(0, |f| f.0))
+            .collect(),
+        ..Default::default()
+    };
+    if details {
+        reply.details = usernames
+            .iter()
+            .map(|u| found.get(u).map(|f| f.1.clone()).unwrap_or_default())
+            .collect();
+    }
+    if !segment_ids.is_empty() {
+        let ids: Vec<i32> = reply.ids.iter().copied().filter(|&id| id != 0).collect();
+        for chunk in ids.chunks(LOOKUP_CHUNK) {
             let pairs: Vec<(i32, i32)> = segment_member::Entity::find()
                 .select_only()
                 .columns([
@@ -86,9 +116,25 @@ pub async fn load_knowledge(
                 .into_tuple()
                 .all(db)
                 .await?;
-            known.memberships.extend(pairs);
+            reply.memberships.extend(pairs);
         }
     }
+    Ok(reply)
+}
+
+/// Everything the database knows about a file's names, with details (the commit path).
+pub async fn load_knowledge(
+    db: &impl ConnectionTrait,
+    usernames: &[String],
+    id_numbers: &[String],
+) -> Result<Knowledge, AppError> {
+    let mut known = Knowledge::default();
+    known
+        .segments
+        .extend(lookup_segments(db, id_numbers).await?);
+    let segment_ids: Vec<i32> = known.segments.values().copied().collect();
+    let reply = lookup_users(db, usernames, &segment_ids, true).await?;
+    reply.add_to(&mut known, usernames);
     Ok(known)
 }
 

@@ -1,6 +1,5 @@
 //! Rules of SPEC 2 and 3, one test each, plus property tests that no input panics.
 use super::*;
-use std::collections::{HashMap, HashSet};
 
 fn p(data: &str) -> Parsed {
     parse(data.as_bytes(), DelimiterChoice::Auto, EncodingChoice::Auto).unwrap()
@@ -20,7 +19,7 @@ fn usernames(parsed: &Parsed) -> Vec<&str> {
 
 /// alice (id 1, in "s1"), bob (id 2, no details), segments s1=10, s2=20, "007"=30, "Sales"=40.
 fn known() -> Knowledge {
-    let mut users = HashMap::new();
+    let mut users = rustc_hash::FxHashMap::default();
     users.insert(
         "alice".to_string(),
         KnownUser {
@@ -43,7 +42,7 @@ fn known() -> Knowledge {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
-    let memberships = HashSet::from([(10, 1)]);
+    let memberships = [(10, 1)].into_iter().collect();
     Knowledge {
         users,
         segments,

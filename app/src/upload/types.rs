@@ -25,3 +25,36 @@ pub struct BatchRow {
     /// Memberships from this batch that still exist (what undo would remove).
     pub still_present: i64,
 }
+
+/// The server's answer about one batch of usernames, aligned with the question so the reply
+/// stays small: a million usernames cost a few megabytes of ids, not their echo.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserLookup {
+    /// The user's id for each asked username, 0 where no such user exists.
+    pub ids: Vec<i32>,
+    /// `[firstname, lastname, email]` for each asked username, when details were asked for.
+    pub details: Vec<[String; 3]>,
+    /// Existing (segment id, user id) memberships of the found users in the asked segments.
+    pub memberships: Vec<(i32, i32)>,
+}
+
+impl UserLookup {
+    /// Adds this answer about `usernames` (the names asked, in order) to `known`.
+    pub fn add_to(self, known: &mut super::validate::Knowledge, usernames: &[String]) {
+        known.users.reserve(self.ids.len());
+        for (i, (name, &id)) in usernames.iter().zip(&self.ids).enumerate() {
+            if id == 0 {
+                continue;
+            }
+            let [firstname, lastname, email] = self.details.get(i).cloned().unwrap_or_default();
+            let user = super::validate::KnownUser {
+                id,
+                firstname,
+                lastname,
+                email,
+            };
+            known.users.insert(name.clone(), user);
+        }
+        known.memberships.extend(self.memberships);
+    }
+}

@@ -3,18 +3,18 @@
 use super::options::{ExistingDetails, UploadOptions, UploadType};
 use super::parse::{Column, Parsed, Row, UsernameCell};
 use crate::domain::is_valid_email;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
 
 /// What the database knows about the usernames and segment ID numbers a file mentions.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Knowledge {
-    /// By normalised username.
-    pub users: HashMap<String, KnownUser>,
+    /// By normalised username. (FxHash: validation probes this once per row.)
+    pub users: FxHashMap<String, KnownUser>,
     /// Segment ID number (exact) to internal id.
-    pub segments: HashMap<String, i32>,
+    pub segments: FxHashMap<String, i32>,
     /// Existing (segment id, user id) memberships among those users and segments.
-    pub memberships: HashSet<(i32, i32)>,
+    pub memberships: FxHashSet<(i32, i32)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -215,9 +215,11 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
         .iter()
         .map(|id| known.segments.get(id).copied())
         .collect();
-    let mut new_user_index: HashMap<&str, u32> = HashMap::new();
-    let mut seen_pairs: HashSet<(i32, UserRef)> = HashSet::new();
-    let mut updates: HashMap<i32, (KnownUser, KnownUser)> = HashMap::new();
+    let mut new_user_index: FxHashMap<&str, u32> = FxHashMap::default();
+    // (segment, user) pairs seen on valid rows, packed in a u64: up to millions of probes.
+    let mut seen_pairs: FxHashSet<u64> = FxHashSet::default();
+    seen_pairs.reserve(parsed.rows.len());
+    let mut updates: FxHashMap<i32, (KnownUser, KnownUser)> = FxHashMap::default();
     let mut update_order: Vec<i32> = Vec::new();
 
     for (index, row) in parsed.rows.iter().enumerate() {
@@ -368,7 +370,7 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
             let Some(segment_id) = seg_ids[cell.segment as usize] else {
                 continue;
             };
-            if !seen_pairs.insert((segment_id, user)) {
+            if !seen_pairs.insert(pair_key(segment_id, user)) {
                 push(
                     &mut report,
                     Code::DuplicatePair,
@@ -413,6 +415,14 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
         .collect();
     report.summary.users_updated = report.updates.len() as u64;
     report
+}
+
+fn pair_key(segment_id: i32, user: UserRef) -> u64 {
+    let user = match user {
+        UserRef::Existing(id) => id as u32 as u64,
+        UserRef::New(slot) => (1 << 32) | slot as u64,
+    };
+    ((segment_id as u32 as u64) << 33) | user
 }
 
 /// Empty cells never erase stored details: only values present in the file count.

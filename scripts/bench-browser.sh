@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Browser benchmark (issue 3, 6a): the WASM core beside PapaParse and uDSV in headless Chromium on
+# generated 10k / 100k / 1M-row files, then a real 1M-row preview through the page and server
+# (a database holding the file's 1,000,000 users). Prints numbers; asserts no timings.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+scripts/setup-tools.sh
+[ -d end2end/node_modules/@playwright/test ] || (cd end2end && npm ci --no-audit --no-fund)
+cargo leptos build --release
+ROOT=$(pwd); B="$ROOT/.tmp/bench"; rm -rf "$B"; mkdir -p "$B"
+export DATABASE_URL="sqlite://$B/console.db?mode=rwc" RUST_LOG=warn
+BIN=target/release/server
+$BIN migrate >/dev/null
+node -e '
+const fs = require("fs"); const n = 1_000_000; const B = process.argv[1];
+const seg = new Set(); const users = ["username,firstname,lastname,email"]; const file = ["username,cohort1,cohort2,cohort3,cohort4,cohort5"];
+for (let i = 0; i < n; i++) {
+  const u = `learner.${i.toString(36)}.${i % 97}@corp`;
+  users.push(`${u},Learner,${i},l${i}@example.com`);
+  const cells = [`dept-${i % 12}`, `site-${i % 7}`, `role-${i % 5}`, `cohort-2026-${i % 3}`, `team-${i % 40}`];
+  cells.forEach((c) => seg.add(c));
+  file.push(`${u},${cells.join(",")}`);
+}
+fs.writeFileSync(`${B}/users.csv`, users.join("\n") + "\n");
+fs.writeFileSync(`${B}/1m.csv`, file.join("\r\n") + "\r\n");
+fs.writeFileSync(`${B}/segments.txt`, [...seg].join("\n") + "\n");
+' "$B"
+while read -r s; do $BIN segment create "$s" "Segment $s" >/dev/null; done < "$B/segments.txt"
+echo "==> loading 1,000,000 users through upload-users (add-new)"
+time $BIN upload-users "$B/users.csv" --upload-type add-new | head -3
+cd end2end
+BENCH_FILE="$B/1m.csv" E2E_DATABASE_URL="$DATABASE_URL" E2E_PORT=${E2E_PORT:-3117} npx playwright test -c bench/bench.config.ts --reporter=list
