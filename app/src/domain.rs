@@ -37,7 +37,7 @@ impl Username {
         Ok(Self(lower))
     }
 
-    fn allowed_byte(b: u8) -> bool {
+    pub fn allowed_byte(b: u8) -> bool {
         matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-' | b'@')
     }
 

@@ -1,4 +1,5 @@
 import { defineConfig } from '@playwright/test';
+import path from 'path';
 import base from '../playwright.config';
 
 // The browser benchmark (README: scripts/bench-browser.sh): same server and Chromium as the e2e
@@ -9,4 +10,6 @@ export default defineConfig({
   testMatch: /.*\.bench\.ts/,
   timeout: 15 * 60_000,
   expect: { timeout: 120_000 },
+  // Run the server launcher from end2end/, as the e2e suite does.
+  webServer: { ...(base.webServer as object), cwd: path.resolve(__dirname, '..') } as any,
 });

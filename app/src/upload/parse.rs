@@ -7,9 +7,9 @@
 //! silently to the end of the file.
 use super::options::{DelimiterChoice, EncodingChoice};
 use crate::domain::Username;
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 /// Largest file accepted, in bytes (a million rows with several segments is about 60 MB).
 pub const MAX_FILE_BYTES: usize = 256 * 1024 * 1024;
@@ -177,6 +177,11 @@ impl Parsed {
         row.email.map(|s| self.get(s))
     }
 
+    /// Non-empty segment cells in the whole file.
+    pub fn segment_cell_count(&self) -> usize {
+        self.seg_cells.len()
+    }
+
     pub fn segment_cells(&self, row: &Row) -> &[SegmentCell] {
         &self.seg_cells[row.seg_start as usize..(row.seg_start + row.seg_len) as usize]
     }
@@ -244,7 +249,7 @@ pub fn parse(
         seg_cells: Vec::new(),
         text: String::new(),
     };
-    let mut interned: HashMap<String, u32> = HashMap::new();
+    let mut interned: FxHashMap<String, u32> = FxHashMap::default();
     let mut header_seen = false;
     // Quote balance of a record is known once the next one starts (or the file ends).
     let mut previous: Option<(usize, u32)> = None;
@@ -276,7 +281,7 @@ pub fn parse(
         let line = lines.line_of_content_at(start);
         previous = Some((start, line));
 
-        if record.iter().all(|f| cell(f).is_empty()) {
+        if is_blank(&record) {
             continue; // a blank line, or one of only delimiters
         }
         if !header_seen {
@@ -294,6 +299,16 @@ pub fn parse(
     Ok(out)
 }
 
+/// True when every cell trims to nothing. Ordinary rows are told apart on their first visible
+/// ASCII byte, without decoding any cell.
+fn is_blank(record: &csv::ByteRecord) -> bool {
+    let visible_ascii = |f: &[u8]| f.iter().any(|b| b.is_ascii() && !b.is_ascii_whitespace());
+    if record.iter().any(visible_ascii) {
+        return false;
+    }
+    record.iter().all(|f| cell(f).is_empty())
+}
+
 /// A field as trimmed text (the input is valid UTF-8 after decoding, and the `csv` crate only
 /// splits at ASCII bytes, so a field is always valid UTF-8).
 fn cell(field: &[u8]) -> &str {
@@ -302,7 +317,7 @@ fn cell(field: &[u8]) -> &str {
 
 fn read_row(
     out: &mut Parsed,
-    interned: &mut HashMap<String, u32>,
+    interned: &mut FxHashMap<String, u32>,
     record: &csv::ByteRecord,
     line: u32,
 ) -> Row {
@@ -329,16 +344,35 @@ fn read_row(
             continue;
         }
         match column {
-            Column::Username => match Username::parse(cell) {
-                Ok(name) => {
+            Column::Username => {
+                // Fast path: ASCII in the allowed set (any case) is lowercased straight into
+                // the arena; anything else goes through the full parse.
+                let simple = cell.len() <= Username::MAX_LEN
+                    && cell
+                        .bytes()
+                        .all(|b| Username::allowed_byte(b.to_ascii_lowercase()));
+                if simple {
                     row.username_cell = UsernameCell::Valid;
-                    row.username = push(&mut out.text, name.as_str());
+                    let start = out.text.len() as u32;
+                    out.text
+                        .extend(cell.chars().map(|c| c.to_ascii_lowercase()));
+                    row.username = Span {
+                        start,
+                        len: cell.len() as u32,
+                    };
+                } else {
+                    match Username::parse(cell) {
+                        Ok(name) => {
+                            row.username_cell = UsernameCell::Valid;
+                            row.username = push(&mut out.text, name.as_str());
+                        }
+                        Err(_) => {
+                            row.username_cell = UsernameCell::Invalid;
+                            row.username = push(&mut out.text, cell);
+                        }
+                    }
                 }
-                Err(_) => {
-                    row.username_cell = UsernameCell::Invalid;
-                    row.username = push(&mut out.text, cell);
-                }
-            },
+            }
             Column::Firstname => row.firstname = Some(push(&mut out.text, cell)),
             Column::Lastname => row.lastname = Some(push(&mut out.text, cell)),
             Column::Email => row.email = Some(push(&mut out.text, cell)),

@@ -335,6 +335,24 @@ fn a_pair_on_an_error_row_does_not_make_a_later_one_a_duplicate() {
 }
 
 #[test]
+fn duplicates_are_found_the_same_with_sparse_user_ids() {
+    // A huge id forces the hash-set path instead of per-segment bitsets.
+    let data = "username,cohort1,cohort2\nalice,s1,s2\nbob,s1,s1\nALICE,s2,\nbob,s1,\n";
+    let dense = run(data, UploadOptions::default()).1;
+    let mut sparse_known = known();
+    sparse_known.users.get_mut("bob").unwrap().id = 2_000_000_000;
+    let parsed = p(data);
+    let sparse = validate(&parsed, &UploadOptions::default(), &sparse_known);
+    for report in [&dense, &sparse] {
+        assert_eq!(report.summary.duplicate_pairs, 3);
+        assert_eq!(
+            report.summary.memberships_added, 2,
+            "alice-s2, bob-s1 (alice-s1 exists)"
+        );
+    }
+}
+
+#[test]
 fn segment_id_numbers_match_exactly() {
     let (parsed, report) = run(
         "username,cohort1,cohort2,cohort3\nbob,007,sales,7\n",

@@ -216,9 +216,9 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
         .map(|id| known.segments.get(id).copied())
         .collect();
     let mut new_user_index: FxHashMap<&str, u32> = FxHashMap::default();
-    // (segment, user) pairs seen on valid rows, packed in a u64: up to millions of probes.
-    let mut seen_pairs: FxHashSet<u64> = FxHashSet::default();
-    seen_pairs.reserve(parsed.rows.len());
+    let mut seen_pairs = PairSet::new(parsed, known);
+    report.additions.reserve(parsed.segment_cell_count());
+    report.outcomes.reserve(parsed.rows.len() / 8);
     let mut updates: FxHashMap<i32, (KnownUser, KnownUser)> = FxHashMap::default();
     let mut update_order: Vec<i32> = Vec::new();
 
@@ -370,7 +370,7 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
             let Some(segment_id) = seg_ids[cell.segment as usize] else {
                 continue;
             };
-            if !seen_pairs.insert(pair_key(segment_id, user)) {
+            if !seen_pairs.insert(cell.segment, segment_id, user) {
                 push(
                     &mut report,
                     Code::DuplicatePair,
@@ -381,7 +381,8 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
                 report.summary.duplicate_pairs += 1;
                 continue;
             }
-            let member = matches!(user, UserRef::Existing(uid) if known.memberships.contains(&(segment_id, uid)));
+            let member = !known.memberships.is_empty()
+                && matches!(user, UserRef::Existing(uid) if known.memberships.contains(&(segment_id, uid)));
             if member {
                 push(
                     &mut report,
@@ -417,12 +418,74 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
     report
 }
 
-fn pair_key(segment_id: i32, user: UserRef) -> u64 {
-    let user = match user {
-        UserRef::Existing(id) => id as u32 as u64,
-        UserRef::New(slot) => (1 << 32) | slot as u64,
-    };
-    ((segment_id as u32 as u64) << 33) | user
+/// The (segment, user) pairs seen so far on valid rows: millions of probes on a big file. With
+/// compact user ids (the usual case) a bitset per segment of the file; otherwise a hash set.
+enum PairSet {
+    Bits {
+        words: usize,
+        max_id: u64,
+        sets: Vec<Vec<u64>>,
+    },
+    Hash(FxHashSet<u64>),
+}
+
+impl PairSet {
+    /// Bitsets are used while they fit in this many 64-bit words (32 MiB).
+    const BUDGET_WORDS: usize = 4 << 20;
+
+    fn new(parsed: &Parsed, known: &Knowledge) -> Self {
+        let max_id = known
+            .users
+            .values()
+            .map(|u| u.id.max(0) as u64)
+            .max()
+            .unwrap_or(0);
+        // New users get keys after the largest existing id.
+        let keys = max_id + 1 + parsed.rows.len() as u64;
+        let words = (keys / 64 + 1) as usize;
+        if words.saturating_mul(parsed.segment_ids.len()) <= Self::BUDGET_WORDS {
+            PairSet::Bits {
+                words,
+                max_id,
+                sets: vec![Vec::new(); parsed.segment_ids.len()],
+            }
+        } else {
+            let mut set = FxHashSet::default();
+            set.reserve(parsed.segment_cell_count());
+            PairSet::Hash(set)
+        }
+    }
+
+    /// Records the pair; false when it was already there.
+    fn insert(&mut self, segment_index: u32, segment_id: i32, user: UserRef) -> bool {
+        match self {
+            PairSet::Bits {
+                words,
+                max_id,
+                sets,
+            } => {
+                let key = match user {
+                    UserRef::Existing(id) => id.max(0) as u64,
+                    UserRef::New(slot) => *max_id + 1 + slot as u64,
+                };
+                let set = &mut sets[segment_index as usize];
+                if set.is_empty() {
+                    set.resize(*words, 0);
+                }
+                let (w, bit) = ((key / 64) as usize, 1u64 << (key % 64));
+                let fresh = set[w] & bit == 0;
+                set[w] |= bit;
+                fresh
+            }
+            PairSet::Hash(set) => {
+                let user = match user {
+                    UserRef::Existing(id) => id as u32 as u64,
+                    UserRef::New(slot) => (1 << 32) | slot as u64,
+                };
+                set.insert(((segment_id as u32 as u64) << 33) | user)
+            }
+        }
+    }
 }
 
 /// Empty cells never erase stored details: only values present in the file count.
