@@ -365,3 +365,67 @@ async fn cli_upload_users_json_report_and_exit_codes() {
     let out = server(&t.url, &["upload-users", f, "--upload-type", "bogus"]);
     assert_eq!(out.status.code(), Some(2), "clap usage error");
 }
+
+#[tokio::test]
+async fn the_pages_look_ups_give_the_same_outcomes_as_the_commit_path() {
+    use app::upload::service::{lookup_segments_with_counts, lookup_users, segment_memberships};
+    use app::upload::{parse, validate, Knowledge};
+    let t = common::fresh_db().await;
+    setup(&t.db).await;
+    // Some existing memberships, so already_member outcomes appear.
+    run(
+        &t.db,
+        b"username,cohort1\nalice,sales\nbob,ops\n",
+        "pre.csv",
+        UploadOptions::default(),
+        None,
+        false,
+    )
+    .await
+    .unwrap();
+    let data = "username,cohort1,cohort2,firstname\nalice,sales,007,A\nBOB,ops,nope,\nghost,sales,,\nalice,sales,,\nbad name,ops,,\ncarol,007,ops,C\n";
+    for options in [
+        UploadOptions::default(),
+        UploadOptions {
+            upload_type: UploadType::AddAndUpdate,
+            existing_details: ExistingDetails::Override,
+            ..Default::default()
+        },
+    ] {
+        let (_, commit_view, _) = run(&t.db, data.as_bytes(), "same.csv", options, None, true)
+            .await
+            .unwrap();
+        let parsed = parse(data.as_bytes(), options.delimiter, options.encoding).unwrap();
+        let names = parsed.distinct_usernames();
+        let segments = lookup_segments_with_counts(&t.db, &parsed.segment_ids)
+            .await
+            .unwrap();
+        let ids: Vec<i32> = segments.iter().map(|s| s.1).collect();
+        // The page asks for memberships user by user, or whole segments when they are small.
+        for whole in [false, true] {
+            let mut known = Knowledge::default();
+            known
+                .segments
+                .extend(segments.iter().map(|s| (s.0.clone(), s.1)));
+            let per_user_segments = if whole { vec![] } else { ids.clone() };
+            if whole {
+                known
+                    .memberships
+                    .extend(segment_memberships(&t.db, &ids).await.unwrap());
+            }
+            let reply = lookup_users(&t.db, &names, &per_user_segments, options.updates_details())
+                .await
+                .unwrap();
+            reply.add_to(&mut known, &names);
+            let page_view = validate(&parsed, &options, &known);
+            assert_eq!(
+                page_view.summary, commit_view.summary,
+                "{options:?} whole={whole}"
+            );
+            assert_eq!(
+                page_view.outcomes, commit_view.outcomes,
+                "{options:?} whole={whole}"
+            );
+        }
+    }
+}

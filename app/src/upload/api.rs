@@ -9,21 +9,36 @@ use leptos::server_fn::codec::{Json, MultipartData, MultipartFormData};
 
 /// Most usernames one look-up may ask about; the page sends larger files in several calls.
 pub const LOOKUP_BATCH: usize = 25_000;
+/// Segments whose members number at most this (in total) are sent whole instead of user by user.
+pub const MEMBERSHIPS_WHOLE: usize = 250_000;
 /// Look-up calls the page keeps in flight at once.
 pub const LOOKUP_CONCURRENCY: usize = 4;
 /// Bytes per uploaded chunk.
 pub const CHUNK_BYTES: usize = 4 * 1024 * 1024;
 
-/// Segment ids for the ID numbers a file names (exact match).
+/// Segment ids and member counts for the ID numbers a file names (exact match).
 #[server(prefix = "/api", endpoint = "upload_segments", input = Json)]
-pub async fn upload_segments(id_numbers: Vec<String>) -> Result<Vec<(String, i32)>, AppError> {
+pub async fn upload_segments(id_numbers: Vec<String>) -> Result<Vec<(String, i32, i64)>, AppError> {
     let (db, _) = crate::ssr::admin_db().await?;
     if id_numbers.len() > LOOKUP_BATCH {
         return Err(AppError::Invalid(format!(
             "Ask about at most {LOOKUP_BATCH} segments at a time."
         )));
     }
-    super::service::lookup_segments(&db, &id_numbers).await
+    super::service::lookup_segments_with_counts(&db, &id_numbers).await
+}
+
+/// All memberships of small segments (at most `MEMBERSHIPS_WHOLE` in total).
+#[server(prefix = "/api", endpoint = "upload_memberships", input = Json)]
+pub async fn upload_memberships(segment_ids: Vec<i32>) -> Result<Vec<(i32, i32)>, AppError> {
+    let (db, _) = crate::ssr::admin_db().await?;
+    let pairs = super::service::segment_memberships(&db, &segment_ids).await?;
+    if pairs.len() > MEMBERSHIPS_WHOLE {
+        return Err(AppError::Invalid(
+            "Those segments are too large to send whole.".into(),
+        ));
+    }
+    Ok(pairs)
 }
 
 /// Which of a batch of usernames exist (ids aligned with the question), their memberships in

@@ -2,8 +2,8 @@
 //! The file is parsed and validated here, in WebAssembly, the moment it is chosen; the server is
 //! asked only what it alone knows (which users, segments and memberships exist), in batches.
 use super::api::{
-    upload_begin, upload_commit, upload_segments, upload_users, UndoBatch, CHUNK_BYTES,
-    LOOKUP_BATCH, LOOKUP_CONCURRENCY,
+    upload_begin, upload_commit, upload_memberships, upload_segments, upload_users, UndoBatch,
+    CHUNK_BYTES, LOOKUP_BATCH, LOOKUP_CONCURRENCY, MEMBERSHIPS_WHOLE,
 };
 use super::browser::{download, now_ms, send_chunk};
 use super::report::{report_csv, row_view, TEMPLATE_CSV};
@@ -305,14 +305,24 @@ async fn look_up(
     phase: RwSignal<Phase>,
 ) -> Result<Knowledge, AppError> {
     let mut known = Knowledge::default();
-    if !parsed.segment_ids.is_empty() {
-        for chunk in parsed.segment_ids.chunks(LOOKUP_BATCH) {
-            known
-                .segments
-                .extend(upload_segments(chunk.to_vec()).await?);
+    let mut members: i64 = 0;
+    for chunk in parsed.segment_ids.chunks(LOOKUP_BATCH) {
+        for (id_number, id, count) in upload_segments(chunk.to_vec()).await? {
+            known.segments.insert(id_number, id);
+            members += count;
         }
     }
-    let segment_ids: Vec<i32> = known.segments.values().copied().collect();
+    let mut segment_ids: Vec<i32> = known.segments.values().copied().collect();
+    // Existing memberships: none to learn for empty segments; small segments come whole in one
+    // call; only segments larger than the file are asked about user by user.
+    if members == 0 {
+        segment_ids.clear();
+    } else if members as usize <= MEMBERSHIPS_WHOLE.min(names.len().max(1)) {
+        known
+            .memberships
+            .extend(upload_memberships(segment_ids.clone()).await?);
+        segment_ids.clear();
+    }
     let batches: Vec<&[String]> = names.chunks(LOOKUP_BATCH).collect();
     let total = batches.len();
     let mut done = 0;

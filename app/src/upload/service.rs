@@ -56,6 +56,50 @@ pub async fn lookup_segments(
     Ok(out)
 }
 
+/// Segment ids and member counts for these ID numbers (the page decides from the counts how to
+/// learn existing memberships).
+pub async fn lookup_segments_with_counts(
+    db: &impl ConnectionTrait,
+    id_numbers: &[String],
+) -> Result<Vec<(String, i32, i64)>, AppError> {
+    let mut out = Vec::new();
+    for chunk in id_numbers.chunks(LOOKUP_CHUNK) {
+        let found: Vec<(String, i32, i64)> = segment::Entity::find()
+            .select_only()
+            .columns([segment::Column::IdNumber, segment::Column::Id])
+            .column_as(
+                Expr::cust(
+                    "(SELECT COUNT(*) FROM segment_members sm WHERE sm.segment_id = segments.id)",
+                ),
+                "members",
+            )
+            .filter(segment::Column::IdNumber.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+/// Every membership of these segments: cheaper than asking user by user when the segments are
+/// smaller than the file.
+pub async fn segment_memberships(
+    db: &impl ConnectionTrait,
+    segment_ids: &[i32],
+) -> Result<Vec<(i32, i32)>, AppError> {
+    Ok(segment_member::Entity::find()
+        .select_only()
+        .columns([
+            segment_member::Column::SegmentId,
+            segment_member::Column::UserId,
+        ])
+        .filter(segment_member::Column::SegmentId.is_in(segment_ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
 /// Which of these (normalised) usernames exist, their details if asked, and their memberships
 /// in the given segments: bounded IN (…) look-ups, two columns unless details are needed.
 pub async fn lookup_users(
