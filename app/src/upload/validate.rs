@@ -488,6 +488,9 @@ impl PairSet {
     }
 }
 
+/// Picks one detail field of a user.
+type FieldOf = fn(&mut KnownUser) -> &mut String;
+
 /// Empty cells never erase stored details: only values present in the file count.
 fn apply_details(
     target: &mut KnownUser,
@@ -496,7 +499,7 @@ fn apply_details(
     row: &Row,
     mode: ExistingDetails,
 ) {
-    let fields: [(Option<&str>, fn(&mut KnownUser) -> &mut String, &str); 3] = [
+    let fields: [(Option<&str>, FieldOf, &str); 3] = [
         (
             parsed.firstname(row),
             |u| &mut u.firstname,
