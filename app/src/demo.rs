@@ -109,24 +109,18 @@ pub async fn seed(db: &impl ConnectionTrait) -> Result<SeedReport, AppError> {
 
     let users: Vec<_> = (0..DEMO_USERS).map(demo_user).collect();
     for chunk in users.chunks(1_000) {
-        report.users +=
-            user::Entity::insert_many(chunk.iter().map(|(u, f, l, e)| user::ActiveModel {
-                username: Set(u.clone()),
-                firstname: Set(f.clone()),
-                lastname: Set(l.clone()),
-                email: Set(e.clone()),
-                suspended: Set(false),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            }))
-            .on_conflict(
-                OnConflict::column(user::Column::Username)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(db)
-            .await?;
+        report.users += user::Entity::insert_many(
+            chunk
+                .iter()
+                .map(|(u, f, l, e)| user::ActiveModel::new_user(u, f, l, e, now)),
+        )
+        .on_conflict(
+            OnConflict::column(user::Column::Username)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
     }
 
     report.segments = segment::Entity::insert_many(SEGMENTS.iter().map(|(idn, name, desc)| {

@@ -97,16 +97,13 @@ pub async fn create_or_reset_admin(
         .await
         .map_err(|e| AppError::Internal(e.to_string()))??;
     let now = Utc::now();
-    user::Entity::insert(user::ActiveModel {
-        username: Set(username.as_str().to_string()),
-        firstname: Set("Site".into()),
-        lastname: Set("Administrator".into()),
-        email: Set(String::new()),
-        suspended: Set(false),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    })
+    user::Entity::insert(user::ActiveModel::new_user(
+        username.as_str(),
+        "Site",
+        "Administrator",
+        "",
+        now,
+    ))
     .on_conflict(
         OnConflict::column(user::Column::Username)
             .do_nothing()

@@ -36,3 +36,26 @@ impl Related<super::account::Entity> for Entity {
 }
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl ActiveModel {
+    /// A new, active user (the username already normalised by the caller).
+    pub fn new_user(
+        username: &str,
+        firstname: &str,
+        lastname: &str,
+        email: &str,
+        now: DateTimeUtc,
+    ) -> Self {
+        use sea_orm::ActiveValue::Set;
+        ActiveModel {
+            username: Set(username.to_string()),
+            firstname: Set(firstname.to_string()),
+            lastname: Set(lastname.to_string()),
+            email: Set(email.to_string()),
+            suspended: Set(false),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+    }
+}

@@ -8,7 +8,7 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
+    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, SqlErr,
 };
 
 const MEMBER_COUNT: &str =
@@ -35,6 +35,19 @@ impl From<SummaryRow> for SegmentSummary {
             members: r.members,
         }
     }
+}
+
+/// The columns of a `SegmentSummary`, member count included.
+fn with_member_counts(q: Select<segment::Entity>) -> Select<segment::Entity> {
+    q.select_only()
+        .columns([
+            segment::Column::Id,
+            segment::Column::IdNumber,
+            segment::Column::Name,
+            segment::Column::Description,
+            segment::Column::Visible,
+        ])
+        .column_as(Expr::cust(MEMBER_COUNT), "members")
 }
 
 pub struct Query;
@@ -64,16 +77,7 @@ impl Query {
         }
         let total = q.clone().count(db).await?;
         let page = page.max(1);
-        let items = q
-            .select_only()
-            .columns([
-                segment::Column::Id,
-                segment::Column::IdNumber,
-                segment::Column::Name,
-                segment::Column::Description,
-                segment::Column::Visible,
-            ])
-            .column_as(Expr::cust(MEMBER_COUNT), "members")
+        let items = with_member_counts(q)
             .order_by_asc(segment::Column::Name)
             .order_by_asc(segment::Column::Id)
             .offset((page - 1) * per_page)
@@ -93,16 +97,7 @@ impl Query {
     }
 
     pub async fn get(db: &impl ConnectionTrait, id: i32) -> Result<SegmentSummary, AppError> {
-        segment::Entity::find_by_id(id)
-            .select_only()
-            .columns([
-                segment::Column::Id,
-                segment::Column::IdNumber,
-                segment::Column::Name,
-                segment::Column::Description,
-                segment::Column::Visible,
-            ])
-            .column_as(Expr::cust(MEMBER_COUNT), "members")
+        with_member_counts(segment::Entity::find_by_id(id))
             .into_model::<SummaryRow>()
             .one(db)
             .await?
@@ -112,16 +107,7 @@ impl Query {
 
     /// Every segment, by ID number (CLI listing).
     pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<SegmentSummary>, AppError> {
-        Ok(segment::Entity::find()
-            .select_only()
-            .columns([
-                segment::Column::Id,
-                segment::Column::IdNumber,
-                segment::Column::Name,
-                segment::Column::Description,
-                segment::Column::Visible,
-            ])
-            .column_as(Expr::cust(MEMBER_COUNT), "members")
+        Ok(with_member_counts(segment::Entity::find())
             .order_by_asc(segment::Column::IdNumber)
             .into_model::<SummaryRow>()
             .all(db)

@@ -244,15 +244,8 @@ async fn apply(
     // 1. New users.
     let mut created = 0;
     for chunk in report.new_users.chunks(1_000) {
-        created += user::Entity::insert_many(chunk.iter().map(|u| user::ActiveModel {
-            username: Set(u.username.clone()),
-            firstname: Set(u.firstname.clone()),
-            lastname: Set(u.lastname.clone()),
-            email: Set(u.email.clone()),
-            suspended: Set(false),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
+        created += user::Entity::insert_many(chunk.iter().map(|u| {
+            user::ActiveModel::new_user(&u.username, &u.firstname, &u.lastname, &u.email, now)
         }))
         .on_conflict(
             OnConflict::column(user::Column::Username)
