@@ -31,6 +31,13 @@ impl FromServerFnError for AppError {
 }
 
 #[cfg(feature = "ssr")]
+impl From<sea_orm::TryGetError> for AppError {
+    fn from(err: sea_orm::TryGetError) -> Self {
+        sea_orm::DbErr::from(err).into()
+    }
+}
+
+#[cfg(feature = "ssr")]
 impl From<sea_orm::DbErr> for AppError {
     fn from(err: sea_orm::DbErr) -> Self {
         // Log the detail for operators; the admin gets a stable, non-leaky message.

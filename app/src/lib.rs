@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod components;
+pub mod courses;
 pub mod domain;
 pub mod error;
 pub mod segments;
@@ -20,6 +21,8 @@ pub mod entities;
 pub mod search;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+#[cfg(feature = "ssr")]
+pub mod sync;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

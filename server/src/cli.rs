@@ -54,6 +54,8 @@ pub enum Command {
         #[arg(long, value_name = "OUT.csv")]
         report: Option<PathBuf>,
     },
+    /// Recompute every segment enrolment method from scratch and report the drift it fixed.
+    Sync,
     /// Manage user segments.
     Segment {
         #[command(subcommand)]
@@ -242,6 +244,27 @@ pub async fn upload_users(db: &DatabaseConnection, args: UploadArgs) -> Result<(
         println!(
             "… {} more rows with errors (see --json or --report)",
             report.error_rows.len() - 20
+        );
+    }
+    Ok(())
+}
+
+/// `server sync`: SPEC 5's repair command, in one transaction.
+pub async fn sync(db: &DatabaseConnection) -> Result<(), CliError> {
+    let txn = db.begin().await?;
+    let drift = app::sync::repair(&txn).await?;
+    txn.commit().await?;
+    if drift.is_empty() {
+        println!("no drift: every enrolment method was already in sync");
+    } else {
+        println!(
+            "fixed drift: {} enrolments added, {} reactivated, {} removed, {} suspended; {} group memberships added, {} removed",
+            drift.enrolments_added,
+            drift.enrolments_reactivated,
+            drift.enrolments_removed,
+            drift.enrolments_suspended,
+            drift.group_memberships_added,
+            drift.group_memberships_removed
         );
     }
     Ok(())

@@ -223,10 +223,14 @@ impl Mutation {
 
     /// Deletes a segment and, through the schema's cascades, its memberships and instances.
     pub async fn delete(db: &impl ConnectionTrait, id: i32) -> Result<(), AppError> {
+        // The instances using the segment go with it (schema cascade), taking the enrolments and
+        // group memberships they made; courses they fed enrolments to are then re-synced.
+        let courses = crate::sync::courses_of_segments(db, &[id]).await?;
         let res = segment::Entity::delete_by_id(id).exec(db).await?;
         if res.rows_affected == 0 {
             return Err(AppError::NotFound(format!("Segment {id}")));
         }
+        crate::sync::courses_changed(db, &courses).await?;
         Ok(())
     }
 
@@ -260,6 +264,9 @@ impl Mutation {
                 )
                 .exec_without_returning(db)
                 .await?;
+        }
+        if added > 0 {
+            crate::sync::segments_changed(db, &[segment_id]).await?;
         }
         Ok(added)
     }
@@ -300,6 +307,9 @@ impl Mutation {
                 .exec(db)
                 .await?
                 .rows_affected;
+        }
+        if removed > 0 {
+            crate::sync::segments_changed(db, &[segment_id]).await?;
         }
         Ok(removed)
     }

@@ -335,6 +335,14 @@ async fn apply(
             .rows_affected();
     }
     report.summary.memberships_added = added;
+
+    // 4. The enrolment methods that follow these segments (SPEC 5), in the same transaction.
+    let mut touched: Vec<i32> = report.additions.iter().map(|(s, _)| *s).collect();
+    touched.sort_unstable();
+    touched.dedup();
+    let drift = crate::sync::segments_changed(txn, &touched).await?;
+    report.summary.enrolments_added = drift.enrolments_added + drift.enrolments_reactivated;
+    report.summary.group_memberships_added = drift.group_memberships_added;
     Ok(())
 }
 
@@ -443,11 +451,20 @@ pub async fn undo(
             },
         );
     }
+    let segments: Vec<i32> = segment_member::Entity::find()
+        .select_only()
+        .column(segment_member::Column::SegmentId)
+        .distinct()
+        .filter(segment_member::Column::BatchId.eq(batch_id))
+        .into_tuple()
+        .all(db)
+        .await?;
     let removed = segment_member::Entity::delete_many()
         .filter(segment_member::Column::BatchId.eq(batch_id))
         .exec(db)
         .await?
         .rows_affected;
+    crate::sync::segments_changed(db, &segments).await?;
     tracing::info!(batch = batch_id, removed, "upload undone");
     Ok(removed)
 }

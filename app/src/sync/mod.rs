@@ -1,0 +1,307 @@
+//! Segment-to-group sync (SPEC 5): keeps every enrolment method instance's effects equal to what
+//! its rules demand, in the caller's transaction, one set-based statement per rule and instance.
+//!
+//! - `segment_sync` (course C, segment S, optional group G, removal action): every member of S
+//!   holds an active enrolment in C through the instance (and is in G through it); a former member
+//!   is unenrolled or, with `suspend`, kept suspended.
+//! - `segment_to_group` (C, S, G): G holds, through the instance, exactly the members of S with an
+//!   active enrolment in C (by any method).
+//!
+//! Rows an instance creates carry its id (enrolments.instance_id, group_members.origin_instance_id),
+//! so manual ones are never touched. `segment_sync` instances are applied before `segment_to_group`
+//! ones, because the enrolments of the first are inputs of the second.
+use crate::entities::enrol_instance;
+use crate::error::AppError;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, Statement,
+    Value,
+};
+use serde::{Deserialize, Serialize};
+
+pub const SEGMENT_SYNC: &str = "segment_sync";
+pub const SEGMENT_TO_GROUP: &str = "segment_to_group";
+pub const MANUAL: &str = "manual";
+
+/// What a sync pass changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Drift {
+    pub enrolments_added: u64,
+    pub enrolments_reactivated: u64,
+    pub enrolments_removed: u64,
+    pub enrolments_suspended: u64,
+    pub group_memberships_added: u64,
+    pub group_memberships_removed: u64,
+}
+
+impl Drift {
+    pub fn is_empty(&self) -> bool {
+        *self == Drift::default()
+    }
+
+    fn add(&mut self, o: Drift) {
+        self.enrolments_added += o.enrolments_added;
+        self.enrolments_reactivated += o.enrolments_reactivated;
+        self.enrolments_removed += o.enrolments_removed;
+        self.enrolments_suspended += o.enrolments_suspended;
+        self.group_memberships_added += o.group_memberships_added;
+        self.group_memberships_removed += o.group_memberships_removed;
+    }
+}
+
+/// Runs `sql` with `?n` placeholders rewritten for the backend; returns rows affected.
+async fn exec(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Result<u64, AppError> {
+    let backend = db.get_database_backend();
+    let mut text = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '?' {
+            let mut n = String::new();
+            while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                n.push(*d);
+                chars.next();
+            }
+            match backend {
+                DatabaseBackend::Postgres => {
+                    text.push('$');
+                    text.push_str(&n);
+                }
+                _ => {
+                    text.push('?');
+                    text.push_str(&n);
+                }
+            }
+        } else {
+            text.push(c);
+        }
+    }
+    Ok(db
+        .execute(Statement::from_sql_and_values(backend, text, values))
+        .await?
+        .rows_affected())
+}
+
+fn now() -> Value {
+    chrono::Utc::now().into()
+}
+
+/// Brings one instance's effects in line with its rule.
+pub async fn apply_instance(
+    db: &impl ConnectionTrait,
+    inst: &enrol_instance::Model,
+) -> Result<Drift, AppError> {
+    let mut d = Drift::default();
+    let (Some(segment), i, course) = (inst.segment_id, inst.id, inst.course_id) else {
+        return Ok(d);
+    };
+    match inst.kind.as_str() {
+        SEGMENT_SYNC => {
+            d.enrolments_reactivated = exec(
+                db,
+                "UPDATE enrolments SET status = 'active' WHERE instance_id = ?1 AND status <> 'active' \
+                 AND user_id IN (SELECT user_id FROM segment_members WHERE segment_id = ?2)",
+                vec![i.into(), segment.into()],
+            )
+            .await?;
+            d.enrolments_added = exec(
+                db,
+                "INSERT INTO enrolments (instance_id, course_id, user_id, status, created_at) \
+                 SELECT ?1, ?2, sm.user_id, 'active', ?3 FROM segment_members sm WHERE sm.segment_id = ?4 \
+                 ON CONFLICT DO NOTHING",
+                vec![i.into(), course.into(), now(), segment.into()],
+            )
+            .await?;
+            let gone = "user_id NOT IN (SELECT user_id FROM segment_members WHERE segment_id = ?2)";
+            if inst.removal_action.as_deref() == Some("suspend") {
+                d.enrolments_suspended = exec(
+                    db,
+                    &format!("UPDATE enrolments SET status = 'suspended' WHERE instance_id = ?1 AND status = 'active' AND {gone}"),
+                    vec![i.into(), segment.into()],
+                )
+                .await?;
+            } else {
+                d.enrolments_removed = exec(
+                    db,
+                    &format!("DELETE FROM enrolments WHERE instance_id = ?1 AND {gone}"),
+                    vec![i.into(), segment.into()],
+                )
+                .await?;
+            }
+            if let Some(group) = inst.group_id {
+                d.group_memberships_added = exec(
+                    db,
+                    "INSERT INTO group_members (group_id, user_id, origin_instance_id, added_at) \
+                     SELECT ?1, sm.user_id, ?2, ?3 FROM segment_members sm WHERE sm.segment_id = ?4 \
+                     ON CONFLICT DO NOTHING",
+                    vec![group.into(), i.into(), now(), segment.into()],
+                )
+                .await?;
+            }
+            // The instance's group rows follow segment membership (also under `suspend`), and go
+            // from any group it no longer points at.
+            d.group_memberships_removed = exec(
+                db,
+                "DELETE FROM group_members WHERE origin_instance_id = ?1 AND (group_id <> ?2 OR \
+                 user_id NOT IN (SELECT user_id FROM segment_members WHERE segment_id = ?3))",
+                vec![i.into(), inst.group_id.unwrap_or(0).into(), segment.into()],
+            )
+            .await?;
+        }
+        SEGMENT_TO_GROUP => {
+            let Some(group) = inst.group_id else {
+                return Ok(d);
+            };
+            let active = "EXISTS (SELECT 1 FROM enrolments e WHERE e.course_id = ?5 AND e.user_id = sm.user_id AND e.status = 'active')";
+            d.group_memberships_added = exec(
+                db,
+                &format!(
+                    "INSERT INTO group_members (group_id, user_id, origin_instance_id, added_at) \
+                     SELECT ?1, sm.user_id, ?2, ?3 FROM segment_members sm WHERE sm.segment_id = ?4 AND {active} \
+                     ON CONFLICT DO NOTHING"
+                ),
+                vec![group.into(), i.into(), now(), segment.into(), course.into()],
+            )
+            .await?;
+            d.group_memberships_removed = exec(
+                db,
+                "DELETE FROM group_members WHERE origin_instance_id = ?1 AND (group_id <> ?2 OR user_id NOT IN \
+                 (SELECT sm.user_id FROM segment_members sm WHERE sm.segment_id = ?3 AND EXISTS \
+                  (SELECT 1 FROM enrolments e WHERE e.course_id = ?4 AND e.user_id = sm.user_id AND e.status = 'active')))",
+                vec![i.into(), group.into(), segment.into(), course.into()],
+            )
+            .await?;
+        }
+        _ => {}
+    }
+    Ok(d)
+}
+
+/// Applies these instances, `segment_sync` ones first.
+async fn apply_all(
+    db: &impl ConnectionTrait,
+    mut instances: Vec<enrol_instance::Model>,
+) -> Result<Drift, AppError> {
+    instances.sort_by_key(|i| (i.kind != SEGMENT_SYNC, i.id));
+    let mut total = Drift::default();
+    for inst in &instances {
+        total.add(apply_instance(db, inst).await?);
+    }
+    Ok(total)
+}
+
+/// After members of these segments changed: their instances, then the `segment_to_group`
+/// instances of every course whose enrolments those instances may have changed.
+pub async fn segments_changed(
+    db: &impl ConnectionTrait,
+    segment_ids: &[i32],
+) -> Result<Drift, AppError> {
+    if segment_ids.is_empty() {
+        return Ok(Drift::default());
+    }
+    let direct = enrol_instance::Entity::find()
+        .filter(enrol_instance::Column::SegmentId.is_in(segment_ids.iter().copied()))
+        .all(db)
+        .await?;
+    let courses: Vec<i32> = direct
+        .iter()
+        .filter(|i| i.kind == SEGMENT_SYNC)
+        .map(|i| i.course_id)
+        .collect();
+    let mut all = direct;
+    if !courses.is_empty() {
+        let more = enrol_instance::Entity::find()
+            .filter(enrol_instance::Column::Kind.eq(SEGMENT_TO_GROUP))
+            .filter(enrol_instance::Column::CourseId.is_in(courses))
+            .all(db)
+            .await?;
+        for m in more {
+            if !all.iter().any(|i| i.id == m.id) {
+                all.push(m);
+            }
+        }
+    }
+    apply_all(db, all).await
+}
+
+/// After enrolments in these courses changed (by any method).
+pub async fn courses_changed(
+    db: &impl ConnectionTrait,
+    course_ids: &[i32],
+) -> Result<Drift, AppError> {
+    if course_ids.is_empty() {
+        return Ok(Drift::default());
+    }
+    let instances = enrol_instance::Entity::find()
+        .filter(enrol_instance::Column::Kind.eq(SEGMENT_TO_GROUP))
+        .filter(enrol_instance::Column::CourseId.is_in(course_ids.iter().copied()))
+        .all(db)
+        .await?;
+    apply_all(db, instances).await
+}
+
+/// Courses whose segment-driven effects depend on these segments (read before deleting them).
+pub async fn courses_of_segments(
+    db: &impl ConnectionTrait,
+    segment_ids: &[i32],
+) -> Result<Vec<i32>, AppError> {
+    let mut courses: Vec<i32> = enrol_instance::Entity::find()
+        .filter(enrol_instance::Column::SegmentId.is_in(segment_ids.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|i| i.course_id)
+        .collect();
+    courses.sort_unstable();
+    courses.dedup();
+    Ok(courses)
+}
+
+/// `server sync`: recomputes every instance from scratch and reports the drift it fixed.
+pub async fn repair(db: &impl ConnectionTrait) -> Result<Drift, AppError> {
+    let instances = enrol_instance::Entity::find()
+        .filter(enrol_instance::Column::Kind.is_in([SEGMENT_SYNC, SEGMENT_TO_GROUP]))
+        .order_by_asc(enrol_instance::Column::Id)
+        .all(db)
+        .await?;
+    apply_all(db, instances).await
+}
+
+/// Every violation of SPEC 5's rules, as readable lines (empty when all hold). Used by tests
+/// and by `server sync --check`.
+pub async fn violations(db: &impl ConnectionTrait) -> Result<Vec<String>, AppError> {
+    let checks = [
+        ("segment member without its segment_sync enrolment",
+         "SELECT COUNT(*) FROM enrol_instances i JOIN segment_members sm ON sm.segment_id = i.segment_id \
+          WHERE i.kind = 'segment_sync' AND NOT EXISTS (SELECT 1 FROM enrolments e WHERE e.instance_id = i.id \
+          AND e.user_id = sm.user_id AND e.status = 'active')"),
+        ("segment member outside its segment_sync group",
+         "SELECT COUNT(*) FROM enrol_instances i JOIN segment_members sm ON sm.segment_id = i.segment_id \
+          WHERE i.kind = 'segment_sync' AND i.group_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM group_members g \
+          WHERE g.origin_instance_id = i.id AND g.group_id = i.group_id AND g.user_id = sm.user_id)"),
+        ("active segment_sync enrolment of a non-member",
+         "SELECT COUNT(*) FROM enrolments e JOIN enrol_instances i ON i.id = e.instance_id WHERE i.kind = 'segment_sync' \
+          AND e.status = 'active' AND NOT EXISTS (SELECT 1 FROM segment_members sm WHERE sm.segment_id = i.segment_id AND sm.user_id = e.user_id)"),
+        ("enrolled segment member missing from a segment_to_group group",
+         "SELECT COUNT(*) FROM enrol_instances i JOIN segment_members sm ON sm.segment_id = i.segment_id \
+          WHERE i.kind = 'segment_to_group' AND EXISTS (SELECT 1 FROM enrolments e WHERE e.course_id = i.course_id \
+          AND e.user_id = sm.user_id AND e.status = 'active') AND NOT EXISTS (SELECT 1 FROM group_members g \
+          WHERE g.group_id = i.group_id AND g.user_id = sm.user_id)"),
+        ("instance-made group membership its rule no longer wants",
+         "SELECT COUNT(*) FROM group_members g JOIN enrol_instances i ON i.id = g.origin_instance_id WHERE \
+          (i.kind = 'segment_to_group' AND NOT EXISTS (SELECT 1 FROM segment_members sm WHERE sm.segment_id = i.segment_id \
+           AND sm.user_id = g.user_id AND EXISTS (SELECT 1 FROM enrolments e WHERE e.course_id = i.course_id \
+           AND e.user_id = g.user_id AND e.status = 'active'))) OR \
+          (i.kind = 'segment_sync' AND NOT EXISTS (SELECT 1 FROM segment_members sm WHERE sm.segment_id = i.segment_id AND sm.user_id = g.user_id))"),
+    ];
+    let mut out = Vec::new();
+    for (what, sql) in checks {
+        let row = db
+            .query_one(Statement::from_string(db.get_database_backend(), sql))
+            .await?
+            .ok_or_else(|| AppError::Internal("count returned nothing".into()))?;
+        let n: i64 = row.try_get_by_index(0)?;
+        if n > 0 {
+            out.push(format!("{n} x {what}"));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,443 @@
+//! SPEC 5 triggers, one test each, and a property test over random operation sequences.
+mod common;
+use app::courses::service as courses;
+use app::courses::service::SyncGroup;
+use app::entities::{enrolment, group_member, user};
+use app::segments::service::Mutation as Segments;
+use app::sync;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
+
+async fn users(db: &DatabaseConnection, names: &[&str]) -> Vec<i32> {
+    let now = chrono::Utc::now();
+    let mut ids = Vec::new();
+    for n in names {
+        let id = user::Entity::insert(user::ActiveModel::new_user(
+            n,
+            "F",
+            "L",
+            "e@example.com",
+            now,
+        ))
+        .exec(db)
+        .await
+        .unwrap()
+        .last_insert_id;
+        ids.push(id);
+    }
+    ids
+}
+
+async fn segment(db: &DatabaseConnection, idn: &str) -> i32 {
+    Segments::create(
+        db,
+        &app::domain::SegmentDraft::parse(idn, idn, "", true).unwrap(),
+    )
+    .await
+    .unwrap()
+}
+
+async fn in_group(db: &DatabaseConnection, group: i32, user: i32) -> bool {
+    group_member::Entity::find()
+        .filter(group_member::Column::GroupId.eq(group))
+        .filter(group_member::Column::UserId.eq(user))
+        .count(db)
+        .await
+        .unwrap()
+        > 0
+}
+
+async fn status(db: &DatabaseConnection, instance: i32, user: i32) -> Option<String> {
+    enrolment::Entity::find()
+        .filter(enrolment::Column::InstanceId.eq(instance))
+        .filter(enrolment::Column::UserId.eq(user))
+        .one(db)
+        .await
+        .unwrap()
+        .map(|e| e.status)
+}
+
+async fn assert_consistent(db: &DatabaseConnection) {
+    assert_eq!(sync::violations(db).await.unwrap(), Vec::<String>::new());
+    assert!(
+        sync::repair(db).await.unwrap().is_empty(),
+        "incremental sync left drift"
+    );
+}
+
+#[tokio::test]
+async fn members_to_group_follows_segment_membership_and_active_enrolment() {
+    let t = common::fresh_db().await;
+    let db = &t.db;
+    let [alice, bob] = users(db, &["alice", "bob"]).await[..] else {
+        panic!()
+    };
+    let c = courses::create_course(db, "onboarding", "Onboarding")
+        .await
+        .unwrap();
+    let g = courses::create_group(db, c, "Sales Team").await.unwrap();
+    let s = segment(db, "sales").await;
+    courses::add_segment_to_group(db, c, s, g).await.unwrap();
+    courses::add_group_member(db, g, bob).await.unwrap(); // by hand, not a member of the segment
+
+    Segments::add_members(db, s, &[alice]).await.unwrap();
+    assert!(!in_group(db, g, alice).await, "not enrolled yet");
+    courses::enrol(db, c, &[alice]).await.unwrap();
+    assert!(
+        in_group(db, g, alice).await,
+        "the article's step: enrol a segment member, see them in the group"
+    );
+    courses::set_manual_status(db, c, &[alice], false)
+        .await
+        .unwrap();
+    assert!(
+        !in_group(db, g, alice).await,
+        "a suspended enrolment is not active"
+    );
+    courses::set_manual_status(db, c, &[alice], true)
+        .await
+        .unwrap();
+    assert!(in_group(db, g, alice).await);
+    Segments::remove_members(db, s, &[alice]).await.unwrap();
+    assert!(
+        !in_group(db, g, alice).await,
+        "removed from the segment, leaves the group"
+    );
+    Segments::add_members(db, s, &[alice]).await.unwrap();
+    courses::unenrol(db, c, &[alice]).await.unwrap();
+    assert!(
+        !in_group(db, g, alice).await,
+        "unenrolled, leaves the group"
+    );
+    assert!(
+        in_group(db, g, bob).await,
+        "manual memberships are never touched"
+    );
+    assert_consistent(db).await;
+}
+
+#[tokio::test]
+async fn segment_sync_enrols_members_and_unenrols_or_suspends_leavers() {
+    let t = common::fresh_db().await;
+    let db = &t.db;
+    let [alice, bob] = users(db, &["alice", "bob"]).await[..] else {
+        panic!()
+    };
+    let c = courses::create_course(db, "c1", "Course").await.unwrap();
+    let s = segment(db, "cohort").await;
+    Segments::add_members(db, s, &[alice]).await.unwrap();
+    let (unenrol, d) = courses::add_segment_sync(db, c, s, SyncGroup::NamedAfterSegment, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        (d.enrolments_added, d.group_memberships_added),
+        (1, 1),
+        "backfilled"
+    );
+    let c2 = courses::create_course(db, "c2", "Course 2").await.unwrap();
+    let (suspend, _) = courses::add_segment_sync(db, c2, s, SyncGroup::None, true)
+        .await
+        .unwrap();
+
+    Segments::add_members(db, s, &[bob]).await.unwrap();
+    assert_eq!(status(db, unenrol, bob).await.as_deref(), Some("active"));
+    assert_eq!(status(db, suspend, bob).await.as_deref(), Some("active"));
+    Segments::remove_members(db, s, &[bob]).await.unwrap();
+    assert_eq!(
+        status(db, unenrol, bob).await,
+        None,
+        "unenrol removes the enrolment"
+    );
+    assert_eq!(
+        status(db, suspend, bob).await.as_deref(),
+        Some("suspended"),
+        "suspend keeps it suspended"
+    );
+    Segments::add_members(db, s, &[bob]).await.unwrap();
+    assert_eq!(
+        status(db, suspend, bob).await.as_deref(),
+        Some("active"),
+        "rejoining reactivates"
+    );
+    assert_consistent(db).await;
+}
+
+#[tokio::test]
+async fn deleting_an_instance_or_a_segment_removes_only_what_it_made() {
+    let t = common::fresh_db().await;
+    let db = &t.db;
+    let [alice, carol] = users(db, &["alice", "carol"]).await[..] else {
+        panic!()
+    };
+    let c = courses::create_course(db, "c", "C").await.unwrap();
+    let g = courses::create_group(db, c, "G").await.unwrap();
+    let s1 = segment(db, "s1").await;
+    let s2 = segment(db, "s2").await;
+    Segments::add_members(db, s1, &[alice, carol])
+        .await
+        .unwrap();
+    Segments::add_members(db, s2, &[alice]).await.unwrap();
+    courses::add_group_member(db, g, carol).await.unwrap();
+    // alice is enrolled only through the sync of s1; s2's members-to-group puts her in G.
+    let (sync_id, _) = courses::add_segment_sync(db, c, s1, SyncGroup::None, false)
+        .await
+        .unwrap();
+    let (to_group, _) = courses::add_segment_to_group(db, c, s2, g).await.unwrap();
+    assert!(in_group(db, g, alice).await);
+
+    courses::delete_instance(db, to_group).await.unwrap();
+    assert!(!in_group(db, g, alice).await);
+    assert!(in_group(db, g, carol).await, "manual membership stays");
+    courses::add_segment_to_group(db, c, s2, g).await.unwrap();
+    assert!(in_group(db, g, alice).await, "re-added with backfill");
+
+    Segments::delete(db, s1).await.unwrap();
+    assert_eq!(
+        status(db, sync_id, alice).await,
+        None,
+        "the segment's instance went with it"
+    );
+    assert!(
+        !in_group(db, g, alice).await,
+        "no active enrolment left, so she leaves the s2 group"
+    );
+    assert!(in_group(db, g, carol).await);
+    assert_consistent(db).await;
+}
+
+#[tokio::test]
+async fn uploads_and_undo_carry_their_sync_effects() {
+    use app::upload::service::{run, undo};
+    let t = common::fresh_db().await;
+    let db = &t.db;
+    users(db, &["alice", "bob"]).await;
+    let c = courses::create_course(db, "c", "C").await.unwrap();
+    let s = segment(db, "sales").await;
+    courses::add_segment_sync(db, c, s, SyncGroup::NamedAfterSegment, false)
+        .await
+        .unwrap();
+    let (_, report, batch) = run(
+        db,
+        b"username,cohort1\nalice,sales\nbob,sales\n",
+        "u.csv",
+        Default::default(),
+        None,
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (
+            report.summary.enrolments_added,
+            report.summary.group_memberships_added
+        ),
+        (2, 2)
+    );
+    assert_consistent(db).await;
+    undo(db, batch.unwrap(), None).await.unwrap();
+    assert_eq!(
+        enrolment::Entity::find().count(db).await.unwrap(),
+        0,
+        "undo unenrols through the sync"
+    );
+    assert_consistent(db).await;
+}
+
+#[tokio::test]
+async fn repair_fixes_drift_and_then_finds_none() {
+    let t = common::fresh_db().await;
+    let db = &t.db;
+    let ids = users(db, &["a", "b", "c"]).await;
+    let c = courses::create_course(db, "c", "C").await.unwrap();
+    let g = courses::create_group(db, c, "G").await.unwrap();
+    let s = segment(db, "s").await;
+    Segments::add_members(db, s, &ids).await.unwrap();
+    courses::add_segment_sync(db, c, s, SyncGroup::Existing(g), false)
+        .await
+        .unwrap();
+    // Drift behind the app's back: lost group rows and an enrolment for a non-member.
+    use sea_orm::ConnectionTrait;
+    db.execute_unprepared("DELETE FROM group_members")
+        .await
+        .unwrap();
+    db.execute_unprepared(
+        "DELETE FROM segment_members WHERE user_id IN (SELECT id FROM users WHERE username = 'c')",
+    )
+    .await
+    .unwrap();
+    assert!(!sync::violations(db).await.unwrap().is_empty());
+    let fixed = sync::repair(db).await.unwrap();
+    assert_eq!(
+        (fixed.group_memberships_added, fixed.enrolments_removed),
+        (2, 1)
+    );
+    assert!(
+        sync::repair(db).await.unwrap().is_empty(),
+        "a second run changes nothing"
+    );
+    assert!(sync::violations(db).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn server_sync_command_reports_drift_then_none() {
+    let t = common::fresh_db().await;
+    let db = &t.db;
+    let ids = users(db, &["a", "b"]).await;
+    let c = courses::create_course(db, "c", "C").await.unwrap();
+    let s = segment(db, "s").await;
+    Segments::add_members(db, s, &ids).await.unwrap();
+    courses::add_segment_sync(db, c, s, SyncGroup::NamedAfterSegment, false)
+        .await
+        .unwrap();
+    use sea_orm::ConnectionTrait;
+    db.execute_unprepared("DELETE FROM enrolments")
+        .await
+        .unwrap();
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+            .arg("sync")
+            .env("DATABASE_URL", &t.url)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(String::from_utf8_lossy(&first.stdout).contains("fixed drift: 2 enrolments added"));
+    let second = run();
+    assert!(String::from_utf8_lossy(&second.stdout).starts_with("no drift"));
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        AddMember(usize, usize),
+        RemoveMember(usize, usize),
+        Enrol(usize, usize),
+        Unenrol(usize, usize),
+        Suspend(usize, usize, bool),
+        AddToGroup(usize, usize, usize),
+        AddSync(usize, usize, Option<usize>, bool),
+        DeleteInstance(usize),
+        DeleteSegment(usize),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            3 => (0..3usize, 0..5usize).prop_map(|(s, u)| Op::AddMember(s, u)),
+            2 => (0..3usize, 0..5usize).prop_map(|(s, u)| Op::RemoveMember(s, u)),
+            2 => (0..2usize, 0..5usize).prop_map(|(c, u)| Op::Enrol(c, u)),
+            1 => (0..2usize, 0..5usize).prop_map(|(c, u)| Op::Unenrol(c, u)),
+            1 => (0..2usize, 0..5usize, any::<bool>()).prop_map(|(c, u, a)| Op::Suspend(c, u, a)),
+            2 => (0..2usize, 0..3usize, 0..2usize).prop_map(|(c, s, g)| Op::AddToGroup(c, s, g)),
+            2 => (0..2usize, 0..3usize, proptest::option::of(0..2usize), any::<bool>()).prop_map(|(c, s, g, x)| Op::AddSync(c, s, g, x)),
+            1 => (0..8usize).prop_map(Op::DeleteInstance),
+            1 => (0..3usize).prop_map(Op::DeleteSegment),
+        ]
+    }
+
+    async fn play(ops: Vec<Op>) {
+        use sea_orm::TransactionTrait;
+        let t = common::fresh_db().await;
+        let db = &t.db;
+        let u = users(db, &["u0", "u1", "u2", "u3", "u4"]).await;
+        let mut segs = Vec::new();
+        for i in 0..3 {
+            segs.push(Some(segment(db, &format!("s{i}")).await));
+        }
+        let mut cs = Vec::new();
+        let mut gs = Vec::new();
+        for i in 0..2 {
+            let c = courses::create_course(db, &format!("c{i}"), "C")
+                .await
+                .unwrap();
+            gs.push([
+                courses::create_group(db, c, "A").await.unwrap(),
+                courses::create_group(db, c, "B").await.unwrap(),
+            ]);
+            cs.push(c);
+        }
+        let mut instances: Vec<i32> = Vec::new();
+        for (step, op) in ops.into_iter().enumerate() {
+            // Every operation in its own transaction, as the server functions run them.
+            let txn = db.begin().await.unwrap();
+            match op.clone() {
+                Op::AddMember(s, x) => {
+                    if let Some(s) = segs[s] {
+                        Segments::add_members(&txn, s, &[u[x]]).await.unwrap();
+                    }
+                }
+                Op::RemoveMember(s, x) => {
+                    if let Some(s) = segs[s] {
+                        Segments::remove_members(&txn, s, &[u[x]]).await.unwrap();
+                    }
+                }
+                Op::Enrol(c, x) => {
+                    courses::enrol(&txn, cs[c], &[u[x]]).await.unwrap();
+                }
+                Op::Unenrol(c, x) => {
+                    courses::unenrol(&txn, cs[c], &[u[x]]).await.unwrap();
+                }
+                Op::Suspend(c, x, a) => {
+                    courses::set_manual_status(&txn, cs[c], &[u[x]], a)
+                        .await
+                        .unwrap();
+                }
+                Op::AddToGroup(c, s, g) => {
+                    if let Some(s) = segs[s] {
+                        instances.push(
+                            courses::add_segment_to_group(&txn, cs[c], s, gs[c][g])
+                                .await
+                                .unwrap()
+                                .0,
+                        );
+                    }
+                }
+                Op::AddSync(c, s, g, suspend) => {
+                    if let Some(s) = segs[s] {
+                        let group = g.map_or(SyncGroup::None, |g| SyncGroup::Existing(gs[c][g]));
+                        instances.push(
+                            courses::add_segment_sync(&txn, cs[c], s, group, suspend)
+                                .await
+                                .unwrap()
+                                .0,
+                        );
+                    }
+                }
+                Op::DeleteInstance(i) => {
+                    if i < instances.len() {
+                        let id = instances.remove(i);
+                        let _ = courses::delete_instance(&txn, id).await;
+                    }
+                }
+                Op::DeleteSegment(s) => {
+                    if let Some(id) = segs[s].take() {
+                        Segments::delete(&txn, id).await.unwrap();
+                    }
+                }
+            }
+            txn.commit().await.unwrap();
+            let v = sync::violations(db).await.unwrap();
+            assert!(v.is_empty(), "after step {step} ({op:?}): {v:?}");
+            let drift = sync::repair(db).await.unwrap();
+            assert!(
+                drift.is_empty(),
+                "after step {step} ({op:?}) a full recompute still changed {drift:?}"
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+        #[test]
+        fn invariants_hold_after_every_operation(ops in proptest::collection::vec(op(), 1..30)) {
+            tokio::runtime::Runtime::new().unwrap().block_on(play(ops));
+        }
+    }
+}
