@@ -14,6 +14,7 @@ pub fn AdminLayout() -> impl IntoView {
             <nav aria-label="Site admin">
                 <A href="/segments">"User segments"</A>
                 <A href="/users">"Users"</A>
+                <A href="/courses">"Courses"</A>
                 <A href="/upload">"Bulk upload users"</A>
                 <A href="/uploads">"Upload history"</A>
             </nav>

@@ -71,6 +71,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("segments/:id") view=segments::SegmentMembersPage />
                     <Route path=path!("segments/:id/edit") view=segments::EditSegmentPage />
                     <Route path=path!("users") view=users::UsersPage />
+                    <Route path=path!("courses") view=courses::CoursesPage />
+                    <Route path=path!("courses/new") view=courses::NewCoursePage />
+                    <Route path=path!("courses/:id") view=courses::CoursePage />
+                    <Route path=path!("courses/:id/edit") view=courses::EditCoursePage />
                     <Route path=path!("upload") view=upload::page::UploadPage />
                     <Route path=path!("uploads") view=upload::page::UploadHistoryPage />
                 </ParentRoute>

@@ -12,15 +12,16 @@ pub async fn create_course(
     shortname: &str,
     fullname: &str,
 ) -> Result<i32, AppError> {
-    Ok(course::Entity::insert(course::ActiveModel {
+    course::Entity::insert(course::ActiveModel {
         shortname: Set(shortname.trim().to_string()),
         fullname: Set(fullname.trim().to_string()),
         created_at: Set(Utc::now()),
         ..Default::default()
     })
     .exec(db)
-    .await?
-    .last_insert_id)
+    .await
+    .map(|r| r.last_insert_id)
+    .map_err(|e| short_name_conflict(e, shortname))
 }
 
 pub async fn create_group(
@@ -28,7 +29,7 @@ pub async fn create_group(
     course_id: i32,
     name: &str,
 ) -> Result<i32, AppError> {
-    Ok(course_group::Entity::insert(course_group::ActiveModel {
+    course_group::Entity::insert(course_group::ActiveModel {
         course_id: Set(course_id),
         name: Set(name.trim().to_string()),
         id_number: Set(None),
@@ -36,8 +37,9 @@ pub async fn create_group(
         ..Default::default()
     })
     .exec(db)
-    .await?
-    .last_insert_id)
+    .await
+    .map(|r| r.last_insert_id)
+    .map_err(|e| group_name_conflict(e, name))
 }
 
 /// The course's manual enrolment method, created on first use.
@@ -297,4 +299,380 @@ pub async fn add_group_member(
     .exec(db)
     .await?;
     Ok(())
+}
+
+// ---- queries for the course pages ----
+
+use super::{CourseRow, GroupMemberRow, GroupRow, InstanceRow, ParticipantRow};
+use crate::domain::Page;
+use crate::entities::user;
+use sea_orm::{PaginatorTrait, QueryOrder, QuerySelect};
+
+#[derive(Debug, sea_orm::FromQueryResult)]
+struct CourseQ {
+    id: i32,
+    shortname: String,
+    fullname: String,
+    participants: i64,
+    groups: i64,
+}
+
+fn course_rows(q: sea_orm::Select<course::Entity>) -> sea_orm::Select<course::Entity> {
+    use sea_orm::sea_query::Expr;
+    q.select_only()
+        .columns([course::Column::Id, course::Column::Shortname, course::Column::Fullname])
+        .column_as(Expr::cust("(SELECT COUNT(DISTINCT e.user_id) FROM enrolments e WHERE e.course_id = courses.id)"), "participants")
+        .column_as(Expr::cust("(SELECT COUNT(*) FROM course_groups g WHERE g.course_id = courses.id)"), "groups")
+}
+
+fn to_row(c: CourseQ) -> CourseRow {
+    CourseRow {
+        id: c.id,
+        shortname: c.shortname,
+        fullname: c.fullname,
+        participants: c.participants,
+        groups: c.groups,
+    }
+}
+
+pub async fn list_courses(
+    db: &impl ConnectionTrait,
+    search: &str,
+    page: u64,
+    per_page: u64,
+) -> Result<Page<CourseRow>, AppError> {
+    let mut q = course::Entity::find();
+    if !search.trim().is_empty() {
+        q = q.filter(
+            sea_orm::Condition::any()
+                .add(crate::search::contains(
+                    (course::Entity, course::Column::Shortname),
+                    search.trim(),
+                ))
+                .add(crate::search::contains(
+                    (course::Entity, course::Column::Fullname),
+                    search.trim(),
+                )),
+        );
+    }
+    let total = q.clone().count(db).await?;
+    let page = page.max(1);
+    let items = course_rows(q)
+        .order_by_asc(course::Column::Fullname)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+        .into_model::<CourseQ>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_row)
+        .collect();
+    Ok(Page {
+        items,
+        total,
+        page,
+        per_page,
+    })
+}
+
+pub async fn get_course(db: &impl ConnectionTrait, id: i32) -> Result<CourseRow, AppError> {
+    course_rows(course::Entity::find_by_id(id))
+        .into_model::<CourseQ>()
+        .one(db)
+        .await?
+        .map(to_row)
+        .ok_or_else(|| AppError::NotFound(format!("Course {id}")))
+}
+
+pub async fn update_course(
+    db: &impl ConnectionTrait,
+    id: i32,
+    shortname: &str,
+    fullname: &str,
+) -> Result<(), AppError> {
+    let res = course::Entity::update_many()
+        .col_expr(
+            course::Column::Shortname,
+            sea_orm::sea_query::Expr::value(shortname.trim()),
+        )
+        .col_expr(
+            course::Column::Fullname,
+            sea_orm::sea_query::Expr::value(fullname.trim()),
+        )
+        .filter(course::Column::Id.eq(id))
+        .exec(db)
+        .await;
+    match res {
+        Ok(r) if r.rows_affected == 0 => Err(AppError::NotFound(format!("Course {id}"))),
+        Ok(_) => Ok(()),
+        Err(e) => Err(short_name_conflict(e, shortname)),
+    }
+}
+
+fn group_name_conflict(e: sea_orm::DbErr, name: &str) -> AppError {
+    match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => AppError::Conflict(format!(
+            "This course already has a group named \"{}\".",
+            name.trim()
+        )),
+        _ => e.into(),
+    }
+}
+
+pub fn short_name_conflict(e: sea_orm::DbErr, shortname: &str) -> AppError {
+    match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => AppError::Conflict(format!(
+            "A course with short name \"{}\" already exists.",
+            shortname.trim()
+        )),
+        _ => e.into(),
+    }
+}
+
+pub async fn participants(
+    db: &impl ConnectionTrait,
+    course_id: i32,
+    page: u64,
+    per_page: u64,
+) -> Result<Page<ParticipantRow>, AppError> {
+    let base = user::Entity::find().filter(
+        user::Column::Id.in_subquery(
+            sea_orm::sea_query::Query::select()
+                .column(enrolment::Column::UserId)
+                .from(enrolment::Entity)
+                .and_where(enrolment::Column::CourseId.eq(course_id))
+                .to_owned(),
+        ),
+    );
+    let total = base.clone().count(db).await?;
+    let page = page.max(1);
+    let users = base
+        .order_by_asc(user::Column::Username)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+        .all(db)
+        .await?;
+    let ids: Vec<i32> = users.iter().map(|u| u.id).collect();
+    let enrolments = enrolment::Entity::find()
+        .filter(enrolment::Column::CourseId.eq(course_id))
+        .filter(enrolment::Column::UserId.is_in(ids))
+        .all(db)
+        .await?;
+    let labels = instance_labels(db, course_id).await?;
+    let items = users
+        .into_iter()
+        .map(|u| ParticipantRow {
+            methods: enrolments
+                .iter()
+                .filter(|e| e.user_id == u.id)
+                .map(|e| {
+                    format!(
+                        "{} ({})",
+                        labels.get(&e.instance_id).cloned().unwrap_or_default(),
+                        e.status
+                    )
+                })
+                .collect(),
+            user_id: u.id,
+            fullname: format!("{} {}", u.firstname, u.lastname).trim().to_string(),
+            username: u.username,
+        })
+        .collect();
+    Ok(Page {
+        items,
+        total,
+        page,
+        per_page,
+    })
+}
+
+async fn instance_labels(
+    db: &impl ConnectionTrait,
+    course_id: i32,
+) -> Result<std::collections::HashMap<i32, String>, AppError> {
+    Ok(instances(db, course_id)
+        .await?
+        .into_iter()
+        .map(|i| (i.id, i.label))
+        .collect())
+}
+
+pub async fn instances(
+    db: &impl ConnectionTrait,
+    course_id: i32,
+) -> Result<Vec<InstanceRow>, AppError> {
+    let list = enrol_instance::Entity::find()
+        .filter(enrol_instance::Column::CourseId.eq(course_id))
+        .order_by_asc(enrol_instance::Column::Id)
+        .all(db)
+        .await?;
+    let mut out = Vec::with_capacity(list.len());
+    for i in list {
+        let segment = match i.segment_id {
+            Some(s) => segment::Entity::find_by_id(s)
+                .one(db)
+                .await?
+                .map(|s| s.name),
+            None => None,
+        };
+        let group = match i.group_id {
+            Some(g) => course_group::Entity::find_by_id(g)
+                .one(db)
+                .await?
+                .map(|g| g.name),
+            None => None,
+        };
+        let label = match i.kind.as_str() {
+            MANUAL => "Manual enrolments".to_string(),
+            SEGMENT_SYNC => format!(
+                "User segment sync ({})",
+                segment.clone().unwrap_or_default()
+            ),
+            _ => format!(
+                "User segment members to group ({} → {})",
+                segment.clone().unwrap_or_default(),
+                group.clone().unwrap_or_default()
+            ),
+        };
+        out.push(InstanceRow {
+            enrolments: enrolment::Entity::find()
+                .filter(enrolment::Column::InstanceId.eq(i.id))
+                .count(db)
+                .await? as i64,
+            group_memberships: group_member::Entity::find()
+                .filter(group_member::Column::OriginInstanceId.eq(i.id))
+                .count(db)
+                .await? as i64,
+            id: i.id,
+            kind: i.kind,
+            label,
+            segment,
+            group,
+            removal_action: i.removal_action,
+        });
+    }
+    Ok(out)
+}
+
+pub async fn groups(db: &impl ConnectionTrait, course_id: i32) -> Result<Vec<GroupRow>, AppError> {
+    let groups = course_group::Entity::find()
+        .filter(course_group::Column::CourseId.eq(course_id))
+        .order_by_asc(course_group::Column::Name)
+        .all(db)
+        .await?;
+    let labels = instance_labels(db, course_id).await?;
+    let ids: Vec<i32> = groups.iter().map(|g| g.id).collect();
+    let members = group_member::Entity::find()
+        .filter(group_member::Column::GroupId.is_in(ids))
+        .find_also_related(user::Entity)
+        .all(db)
+        .await?;
+    Ok(groups
+        .into_iter()
+        .map(|g| {
+            let mut rows: Vec<GroupMemberRow> = members
+                .iter()
+                .filter(|(m, _)| m.group_id == g.id)
+                .filter_map(|(m, u)| {
+                    u.as_ref().map(|u| GroupMemberRow {
+                        user_id: u.id,
+                        username: u.username.clone(),
+                        origin: m
+                            .origin_instance_id
+                            .map(|i| labels.get(&i).cloned().unwrap_or_default())
+                            .unwrap_or_else(|| "Added by hand".into()),
+                        manual: m.origin_instance_id.is_none(),
+                    })
+                })
+                .collect();
+            rows.sort_by(|a, b| a.username.cmp(&b.username).then(b.manual.cmp(&a.manual)));
+            GroupRow {
+                id: g.id,
+                name: g.name,
+                members: rows,
+            }
+        })
+        .collect())
+}
+
+pub async fn remove_group_member(
+    db: &impl ConnectionTrait,
+    group_id: i32,
+    user_id: i32,
+) -> Result<u64, AppError> {
+    Ok(group_member::Entity::delete_many()
+        .filter(group_member::Column::GroupId.eq(group_id))
+        .filter(group_member::Column::UserId.eq(user_id))
+        .filter(group_member::Column::OriginInstanceId.is_null())
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+pub async fn delete_group(db: &impl ConnectionTrait, group_id: i32) -> Result<(), AppError> {
+    // Instances pointing at the group lose it (schema: SET NULL); their rows in it go with it.
+    let course = course_group::Entity::find_by_id(group_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("Group {group_id}")))?
+        .course_id;
+    group_member::Entity::delete_many()
+        .filter(group_member::Column::GroupId.eq(group_id))
+        .exec(db)
+        .await?;
+    enrol_instance::Entity::update_many()
+        .col_expr(
+            enrol_instance::Column::GroupId,
+            sea_orm::sea_query::Expr::value(Option::<i32>::None),
+        )
+        .filter(enrol_instance::Column::GroupId.eq(group_id))
+        .exec(db)
+        .await?;
+    course_group::Entity::delete_by_id(group_id)
+        .exec(db)
+        .await?;
+    sync::courses_changed(db, &[course]).await?;
+    Ok(())
+}
+
+pub async fn rename_group(
+    db: &impl ConnectionTrait,
+    group_id: i32,
+    name: &str,
+) -> Result<(), AppError> {
+    let res = course_group::Entity::update_many()
+        .col_expr(
+            course_group::Column::Name,
+            sea_orm::sea_query::Expr::value(name.trim()),
+        )
+        .filter(course_group::Column::Id.eq(group_id))
+        .exec(db)
+        .await;
+    match res {
+        Ok(_) => Ok(()),
+        Err(e) => Err(group_name_conflict(e, name)),
+    }
+}
+
+/// (id, "name (ID number)") of every segment, for the enrolment method form.
+pub async fn segment_choices(db: &impl ConnectionTrait) -> Result<Vec<(i32, String)>, AppError> {
+    Ok(segment::Entity::find()
+        .order_by_asc(segment::Column::Name)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, format!("{} ({})", s.name, s.id_number)))
+        .collect())
+}
+
+/// A user id from a username typed by the admin.
+pub async fn user_id(db: &impl ConnectionTrait, username: &str) -> Result<i32, AppError> {
+    let name =
+        crate::domain::Username::parse(username).map_err(|e| AppError::Invalid(e.to_string()))?;
+    user::Entity::find()
+        .filter(user::Column::Username.eq(name.as_str()))
+        .one(db)
+        .await?
+        .map(|u| u.id)
+        .ok_or_else(|| AppError::NotFound(format!("User \"{name}\"")))
 }

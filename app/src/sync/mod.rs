@@ -18,9 +18,7 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
-pub const SEGMENT_SYNC: &str = "segment_sync";
-pub const SEGMENT_TO_GROUP: &str = "segment_to_group";
-pub const MANUAL: &str = "manual";
+pub use crate::courses::{MANUAL, SEGMENT_SYNC, SEGMENT_TO_GROUP};
 
 /// What a sync pass changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
