@@ -1,0 +1,214 @@
+//! Benchmark (issue 4): add 100,000 users to a segment linked to 10 courses (5 by "User segment
+//! sync" with a group, 5 by "User segment members to group", whose users are already enrolled),
+//! through the sync module, beside a baseline in the same run that does what per-event observers
+//! do: one enrolment and one group insert per user per course. Prints wall time and statements.
+//!
+//!     cargo run --release -p server --bin bench-sync -- [--users N] [--postgres URL]
+use app::courses::service::{self as courses, SyncGroup};
+use app::entities::{enrol_instance, user};
+use async_trait::async_trait;
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, ExecResult, QueryResult, QuerySelect, Statement,
+    TransactionTrait,
+};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+/// Passes every statement through and counts it.
+struct Counting<'a, C> {
+    inner: &'a C,
+    statements: AtomicU64,
+}
+
+#[async_trait]
+impl<C: ConnectionTrait + Send + Sync> ConnectionTrait for Counting<'_, C> {
+    fn get_database_backend(&self) -> DbBackend {
+        self.inner.get_database_backend()
+    }
+    async fn execute(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.statements.fetch_add(1, Ordering::Relaxed);
+        self.inner.execute(stmt).await
+    }
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.statements.fetch_add(1, Ordering::Relaxed);
+        self.inner.execute_unprepared(sql).await
+    }
+    async fn query_one(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.statements.fetch_add(1, Ordering::Relaxed);
+        self.inner.query_one(stmt).await
+    }
+    async fn query_all(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.statements.fetch_add(1, Ordering::Relaxed);
+        self.inner.query_all(stmt).await
+    }
+    fn support_returning(&self) -> bool {
+        self.inner.support_returning()
+    }
+}
+
+const COURSES: usize = 10;
+
+#[tokio::main]
+async fn main() {
+    let mut users = 100_000usize;
+    let mut postgres = std::env::var("BENCH_POSTGRES_URL").ok();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--users" => users = args.next().and_then(|v| v.parse().ok()).expect("--users N"),
+            "--postgres" => postgres = args.next(),
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    println!("bench-sync: add {users} users to a segment linked to {COURSES} courses (5 segment sync + group, 5 members-to-group)");
+    let dir = tempfile::tempdir().unwrap();
+    bench("sqlite", &format!("sqlite://{}/ours.db?mode=rwc", dir.path().display()), &format!("sqlite://{}/base.db?mode=rwc", dir.path().display()), users).await;
+    if let Some(admin_url) = postgres {
+        let admin = sea_orm::Database::connect(&admin_url).await.expect("connect postgres");
+        let base = admin_url.rsplit_once('/').unwrap().0.to_string();
+        let names = [format!("bsync_{:08x}", rand::random::<u32>()), format!("bsync_{:08x}", rand::random::<u32>())];
+        for n in &names {
+            admin.execute_unprepared(&format!("CREATE DATABASE {n}")).await.unwrap();
+        }
+        bench("postgres", &format!("{base}/{}", names[0]), &format!("{base}/{}", names[1]), users).await;
+        for n in &names {
+            admin.execute_unprepared(&format!("DROP DATABASE {n} WITH (FORCE)")).await.ok();
+        }
+    }
+}
+
+struct Setup {
+    segment: i32,
+    user_ids: Vec<i32>,
+    /// (course, group, is segment sync)
+    courses: Vec<(i32, i32, bool)>,
+    manual_instances: Vec<i32>,
+}
+
+async fn setup(db: &DatabaseConnection, users: usize, with_instances: bool) -> Setup {
+    let now = chrono::Utc::now();
+    let rows: Vec<_> = (0..users)
+        .map(|i| user::ActiveModel::new_user(&format!("u{i:07}"), "B", "U", "b@example.com", now))
+        .collect();
+    for chunk in rows.chunks(4_000) {
+        user::Entity::insert_many(chunk.to_vec()).exec_without_returning(db).await.unwrap();
+    }
+    let user_ids: Vec<i32> = user::Entity::find().select_only().column(user::Column::Id).into_tuple().all(db).await.unwrap();
+    let segment = app::segments::service::Mutation::create(db, &app::domain::SegmentDraft::parse("bench", "Bench", "", true).unwrap())
+        .await
+        .unwrap();
+    let mut courses_out = Vec::new();
+    let mut manual_instances = Vec::new();
+    for c in 0..COURSES {
+        let course = courses::create_course(db, &format!("c{c}"), "Course").await.unwrap();
+        let group = courses::create_group(db, course, "Group").await.unwrap();
+        let sync = c < COURSES / 2;
+        if !sync {
+            // Members-to-group needs active enrolments: everyone is already enrolled by hand.
+            courses::enrol(db, course, &user_ids).await.unwrap();
+            manual_instances.push(courses::manual_instance(db, course).await.unwrap());
+        }
+        if with_instances {
+            if sync {
+                courses::add_segment_sync(db, course, segment, SyncGroup::Existing(group), false).await.unwrap();
+            } else {
+                courses::add_segment_to_group(db, course, segment, group).await.unwrap();
+            }
+        }
+        courses_out.push((course, group, sync));
+    }
+    Setup { segment, user_ids, courses: courses_out, manual_instances }
+}
+
+async fn bench(label: &str, ours_url: &str, base_url: &str, users: usize) {
+    // Ours: add everyone to the segment; the sync module does the rest, set-based.
+    let db = app::db::connect_and_migrate(ours_url).await.unwrap();
+    let s = setup(&db, users, true).await;
+    let txn = db.begin().await.unwrap();
+    let counting = Counting { inner: &txn, statements: AtomicU64::new(0) };
+    let t = Instant::now();
+    app::segments::service::Mutation::add_members(&counting, s.segment, &s.user_ids).await.unwrap();
+    let ours_statements = counting.statements.load(Ordering::Relaxed);
+    drop(counting);
+    txn.commit().await.unwrap();
+    let ours = t.elapsed().as_secs_f64();
+    let enrolments = count(&db, "SELECT COUNT(*) FROM enrolments e JOIN enrol_instances i ON i.id = e.instance_id WHERE i.kind = 'segment_sync'").await;
+    let groups = count(&db, "SELECT COUNT(*) FROM group_members").await;
+    assert_eq!(enrolments as usize, users * COURSES / 2);
+    assert_eq!(groups as usize, users * COURSES);
+    assert!(app::sync::violations(&db).await.unwrap().is_empty());
+    println!(
+        "\n[{label}] sync module: {ours:.2} s, {ours_statements} statements ({enrolments} enrolments + {groups} group memberships made)"
+    );
+    db.close().await.ok();
+
+    // Baseline: per-event observers, one statement per membership, enrolment and group row.
+    let db = app::db::connect_and_migrate(base_url).await.unwrap();
+    let s = setup(&db, users, false).await;
+    let sync_instances: Vec<i32> = {
+        let mut v = Vec::new();
+        for &(course, _, sync) in &s.courses {
+            if sync {
+                v.push(
+                    enrol_instance::Entity::insert(enrol_instance::ActiveModel {
+                        course_id: sea_orm::Set(course),
+                        kind: sea_orm::Set("segment_sync".into()),
+                        segment_id: sea_orm::Set(Some(s.segment)),
+                        created_at: sea_orm::Set(chrono::Utc::now()),
+                        ..Default::default()
+                    })
+                    .exec(&db)
+                    .await
+                    .unwrap()
+                    .last_insert_id,
+                );
+            }
+        }
+        v
+    };
+    let _ = &s.manual_instances;
+    let backend = db.get_database_backend();
+    let ph = |n: usize| -> String {
+        (1..=n).map(|i| if backend == DbBackend::Postgres { format!("${i}") } else { "?".into() }).collect::<Vec<_>>().join(", ")
+    };
+    let insert_member = format!("INSERT INTO segment_members (segment_id, user_id, added_at) VALUES ({})", ph(3));
+    let insert_enrolment = format!("INSERT INTO enrolments (instance_id, course_id, user_id, status, created_at) VALUES ({})", ph(5));
+    let insert_group = format!("INSERT INTO group_members (group_id, user_id, origin_instance_id, added_at) VALUES ({})", ph(4));
+    let now = chrono::Utc::now();
+    let txn = db.begin().await.unwrap();
+    let mut statements = 0u64;
+    let t = Instant::now();
+    for &u in &s.user_ids {
+        let st = |sql: &str, v: Vec<sea_orm::Value>| Statement::from_sql_and_values(backend, sql, v);
+        txn.execute(st(&insert_member, vec![s.segment.into(), u.into(), now.into()])).await.unwrap();
+        statements += 1;
+        let mut sync_i = 0;
+        for &(course, group, sync) in &s.courses {
+            if sync {
+                let inst = sync_instances[sync_i];
+                sync_i += 1;
+                txn.execute(st(&insert_enrolment, vec![inst.into(), course.into(), u.into(), "active".into(), now.into()])).await.unwrap();
+                txn.execute(st(&insert_group, vec![group.into(), u.into(), inst.into(), now.into()])).await.unwrap();
+                statements += 2;
+            } else {
+                txn.execute(st(&insert_group, vec![group.into(), u.into(), Option::<i32>::None.into(), now.into()])).await.unwrap();
+                statements += 1;
+            }
+        }
+    }
+    txn.commit().await.unwrap();
+    let base = t.elapsed().as_secs_f64();
+    println!("[{label}] per-event baseline: {base:.2} s, {statements} statements");
+    println!(
+        "[{label}] speed-up {:.1}x (target >= 20x: {}); statements {:.0}x fewer",
+        base / ours,
+        if base / ours >= 20.0 { "met" } else { "MISSED" },
+        statements as f64 / ours_statements as f64
+    );
+    db.close().await.ok();
+}
+
+async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
+    let row = db.query_one(Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
+    row.try_get_by_index(0).unwrap()
+}
