@@ -441,3 +441,91 @@ mod properties {
         }
     }
 }
+
+#[tokio::test]
+async fn previewed_sync_effects_equal_the_committed_ones_and_change_nothing() {
+    use app::upload::service::{
+        load_knowledge, lookup_segments_with_counts, run, simulate_effects,
+    };
+    use app::upload::validate::UserRef;
+    use app::upload::{parse, validate, UploadOptions, UploadType};
+    let t = common::fresh_db().await;
+    let db = &t.db;
+    let [alice, _bob] = users(db, &["alice", "bob"]).await[..] else {
+        panic!()
+    };
+    let c1 = courses::create_course(db, "c1", "C1").await.unwrap();
+    let c2 = courses::create_course(db, "c2", "C2").await.unwrap();
+    let g2 = courses::create_group(db, c2, "G2").await.unwrap();
+    let s = segment(db, "sales").await;
+    let other = segment(db, "other").await;
+    courses::add_segment_sync(db, c1, s, SyncGroup::NamedAfterSegment, false)
+        .await
+        .unwrap();
+    courses::add_segment_sync(db, c2, other, SyncGroup::None, false)
+        .await
+        .unwrap();
+    courses::add_segment_to_group(db, c2, s, g2).await.unwrap();
+    courses::enrol(db, c2, &[alice]).await.unwrap();
+    // carol is new; she reaches c2's group only through the sync of "other" in the same file.
+    let data = "username,firstname,lastname,email,cohort1,cohort2\nalice,,,,sales,\nbob,,,,sales,\ncarol,C,C,c@example.com,sales,other\n";
+    let options = UploadOptions {
+        upload_type: UploadType::AddAndUpdate,
+        ..Default::default()
+    };
+
+    let parsed = parse(data.as_bytes(), options.delimiter, options.encoding).unwrap();
+    let known = load_knowledge(db, &parsed.distinct_usernames(), &parsed.segment_ids)
+        .await
+        .unwrap();
+    let report = validate(&parsed, &options, &known);
+    let synced: Vec<i32> = lookup_segments_with_counts(db, &parsed.segment_ids)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.3)
+        .map(|s| s.1)
+        .collect();
+    assert_eq!(synced.len(), 2);
+    let (mut existing, mut new) = (vec![], vec![]);
+    for &(seg, u) in &report.additions {
+        match u {
+            UserRef::Existing(id) => existing.push((seg, id)),
+            UserRef::New(slot) => new.push((seg, report.new_users[slot as usize].username.clone())),
+        }
+    }
+    let before = enrolment::Entity::find().count(db).await.unwrap();
+    let preview = simulate_effects(db, &existing, &new).await.unwrap();
+    assert_eq!(
+        enrolment::Entity::find().count(db).await.unwrap(),
+        before,
+        "the simulation is rolled back"
+    );
+    assert_eq!(
+        user::Entity::find().count(db).await.unwrap(),
+        2,
+        "no user was kept"
+    );
+
+    let (_, committed, _) = run(db, data.as_bytes(), "u.csv", options, None, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        preview.enrolments_added + preview.enrolments_reactivated,
+        committed.summary.enrolments_added
+    );
+    assert_eq!(
+        preview.group_memberships_added,
+        committed.summary.group_memberships_added
+    );
+    // c1: alice, bob, carol enrolled + grouped (6); c2: carol enrolled via "other" (1) and,
+    // with alice, put in G2 (2).
+    assert_eq!(
+        (
+            committed.summary.enrolments_added,
+            committed.summary.group_memberships_added
+        ),
+        (4, 5)
+    );
+    assert_consistent(db).await;
+}

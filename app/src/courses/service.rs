@@ -78,14 +78,21 @@ async fn insert_instance(
 }
 
 /// Enrols users by hand (active); returns how many were newly enrolled or reactivated.
-pub async fn enrol(db: &impl ConnectionTrait, course_id: i32, user_ids: &[i32]) -> Result<u64, AppError> {
+pub async fn enrol(
+    db: &impl ConnectionTrait,
+    course_id: i32,
+    user_ids: &[i32],
+) -> Result<u64, AppError> {
     let manual = manual_instance(db, course_id).await?;
     let now = Utc::now();
     let mut changed = 0;
     // Bounded chunks keep every statement under SQLite's bound-parameter limit.
     for chunk in user_ids.chunks(5_000) {
         changed += enrolment::Entity::update_many()
-            .col_expr(enrolment::Column::Status, sea_orm::sea_query::Expr::value("active"))
+            .col_expr(
+                enrolment::Column::Status,
+                sea_orm::sea_query::Expr::value("active"),
+            )
             .filter(enrolment::Column::InstanceId.eq(manual))
             .filter(enrolment::Column::UserId.is_in(chunk.iter().copied()))
             .filter(enrolment::Column::Status.ne("active"))
@@ -113,7 +120,11 @@ pub async fn enrol(db: &impl ConnectionTrait, course_id: i32, user_ids: &[i32]) 
 }
 
 /// Removes manual enrolments (other methods' enrolments are theirs to manage).
-pub async fn unenrol(db: &impl ConnectionTrait, course_id: i32, user_ids: &[i32]) -> Result<u64, AppError> {
+pub async fn unenrol(
+    db: &impl ConnectionTrait,
+    course_id: i32,
+    user_ids: &[i32],
+) -> Result<u64, AppError> {
     let manual = manual_instance(db, course_id).await?;
     let mut removed = 0;
     for chunk in user_ids.chunks(5_000) {
@@ -129,13 +140,21 @@ pub async fn unenrol(db: &impl ConnectionTrait, course_id: i32, user_ids: &[i32]
 }
 
 /// Suspends (or reactivates) manual enrolments.
-pub async fn set_manual_status(db: &impl ConnectionTrait, course_id: i32, user_ids: &[i32], active: bool) -> Result<u64, AppError> {
+pub async fn set_manual_status(
+    db: &impl ConnectionTrait,
+    course_id: i32,
+    user_ids: &[i32],
+    active: bool,
+) -> Result<u64, AppError> {
     let manual = manual_instance(db, course_id).await?;
     let status = if active { "active" } else { "suspended" };
     let mut changed = 0;
     for chunk in user_ids.chunks(5_000) {
         changed += enrolment::Entity::update_many()
-            .col_expr(enrolment::Column::Status, sea_orm::sea_query::Expr::value(status))
+            .col_expr(
+                enrolment::Column::Status,
+                sea_orm::sea_query::Expr::value(status),
+            )
             .filter(enrolment::Column::InstanceId.eq(manual))
             .filter(enrolment::Column::UserId.is_in(chunk.iter().copied()))
             .exec(db)

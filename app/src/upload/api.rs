@@ -16,9 +16,34 @@ pub const LOOKUP_CONCURRENCY: usize = 4;
 /// Bytes per uploaded chunk.
 pub const CHUNK_BYTES: usize = 4 * 1024 * 1024;
 
+/// The enrolments and group memberships a commit would cause (SPEC 5), for one batch of the
+/// preview's new memberships in segments that enrolment methods follow; nothing is kept.
+#[server(prefix = "/api", endpoint = "upload_effects", input = Json)]
+pub async fn upload_effects(
+    existing: Vec<(i32, i32)>,
+    new: Vec<(i32, String)>,
+) -> Result<(u64, u64), AppError> {
+    let (db, _) = crate::ssr::admin_db().await?;
+    if existing.len() + new.len() > EFFECTS_BATCH {
+        return Err(AppError::Invalid(format!(
+            "Ask about at most {EFFECTS_BATCH} memberships at a time."
+        )));
+    }
+    let d = super::service::simulate_effects(&db, &existing, &new).await?;
+    Ok((
+        d.enrolments_added + d.enrolments_reactivated,
+        d.group_memberships_added,
+    ))
+}
+
+/// Memberships per effects call.
+pub const EFFECTS_BATCH: usize = 50_000;
+
 /// Segment ids and member counts for the ID numbers a file names (exact match).
 #[server(prefix = "/api", endpoint = "upload_segments", input = Json)]
-pub async fn upload_segments(id_numbers: Vec<String>) -> Result<Vec<(String, i32, i64)>, AppError> {
+pub async fn upload_segments(
+    id_numbers: Vec<String>,
+) -> Result<Vec<(String, i32, i64, bool)>, AppError> {
     let (db, _) = crate::ssr::admin_db().await?;
     if id_numbers.len() > LOOKUP_BATCH {
         return Err(AppError::Invalid(format!(

@@ -2,8 +2,8 @@
 //! The file is parsed and validated here, in WebAssembly, the moment it is chosen; the server is
 //! asked only what it alone knows (which users, segments and memberships exist), in batches.
 use super::api::{
-    upload_begin, upload_commit, upload_memberships, upload_segments, upload_users, UndoBatch,
-    CHUNK_BYTES, LOOKUP_BATCH, LOOKUP_CONCURRENCY, MEMBERSHIPS_WHOLE,
+    upload_begin, upload_commit, upload_effects, upload_memberships, upload_segments, upload_users,
+    UndoBatch, CHUNK_BYTES, EFFECTS_BATCH, LOOKUP_BATCH, LOOKUP_CONCURRENCY, MEMBERSHIPS_WHOLE,
 };
 use super::browser::{download, now_ms, send_chunk};
 use super::report::{report_csv, row_view, TEMPLATE_CSV};
@@ -33,6 +33,8 @@ struct Analysis {
     known: Arc<Knowledge>,
     /// Whether `known` carries users' stored details (needed by override / fill-missing).
     details: bool,
+    /// Segments of the file that enrolment methods follow (their sync effects are previewed).
+    synced: Arc<Vec<i32>>,
     report: Arc<Report>,
     parse_ms: f64,
     lookup_ms: f64,
@@ -67,6 +69,17 @@ pub fn UploadPage() -> impl IntoView {
     let committed = RwSignal::new(None::<Result<Committed, AppError>>);
     // Each analysis carries a generation so a slow look-up for an old file cannot win.
     let generation = StoredValue::new(0u64);
+    // The sync effects of the previewed commit: None while the server works them out.
+    let effects = RwSignal::new(None::<Result<(u64, u64), AppError>>);
+    let start_effects = move |report: Arc<Report>, synced: Vec<i32>, gen: u64| {
+        effects.set(None);
+        leptos::task::spawn_local(async move {
+            let result = preview_effects(&report, &synced).await;
+            if generation.get_value() == gen {
+                effects.set(Some(result));
+            }
+        });
+    };
 
     let analyse = move |loaded: Loaded, opts: UploadOptions| {
         generation.update_value(|g| *g += 1);
@@ -91,7 +104,7 @@ pub fn UploadPage() -> impl IntoView {
             let parse_ms = now_ms() - t0;
             let names = parsed.distinct_usernames();
             let details = opts.updates_details();
-            let known = match look_up(&parsed, &names, details, phase).await {
+            let (known, synced) = match look_up(&parsed, &names, details, phase).await {
                 Ok(k) => k,
                 Err(e) => {
                     if generation.get_value() == gen {
@@ -108,11 +121,14 @@ pub fn UploadPage() -> impl IntoView {
             let lookup_ms = t2 - t0 - parse_ms;
             let report = validate(&parsed, &opts, &known);
             let t3 = now_ms();
+            let report = Arc::new(report);
+            start_effects(report.clone(), synced.clone(), gen);
             analysis.set(Some(Ok(Analysis {
                 parsed,
                 known: Arc::new(known),
+                synced: Arc::new(synced),
                 details,
-                report: Arc::new(report),
+                report,
                 parse_ms,
                 lookup_ms,
                 validate_ms: t3 - t2,
@@ -255,7 +271,19 @@ pub fn UploadPage() -> impl IntoView {
                                 a.validate_ms,
                             )}
                         </p>
-                        <SummaryView summary=a.report.summary title="Preview summary" />
+                        {let base = a.report.summary; let followed = !a.synced.is_empty(); move || {
+                            let mut summary = base;
+                            let note = match effects.get() {
+                                None => "Working out the enrolments and group memberships this commit would cause…".to_string(),
+                                Some(Ok((e, g))) => {
+                                    summary.enrolments_added = e;
+                                    summary.group_memberships_added = g;
+                                    if !followed { "No enrolment method follows these segments.".to_string() } else { "Enrolment methods follow some of these segments: their effects are included.".to_string() }
+                                }
+                                Some(Err(e)) => format!("The sync effects could not be worked out: {e}"),
+                            };
+                            view! { <SummaryView summary title="Preview summary" /> <p class="meta">{note}</p> }
+                        }}
                         <SegmentBars report=a.report.clone() />
                         <button class="commit" disabled=!can_commit on:click=commit>
                             {format!("Commit upload ({} rows without errors)", a.report.summary.rows_ok)}
@@ -296,6 +324,50 @@ pub fn UploadPage() -> impl IntoView {
     }
 }
 
+/// The enrolments and group memberships the commit would cause: the new memberships in segments
+/// that enrolment methods follow, sorted by user (a user's effects depend only on their own rows)
+/// and sent in batches to be tried and rolled back on the server.
+async fn preview_effects(report: &Report, synced: &[i32]) -> Result<(u64, u64), AppError> {
+    use super::validate::UserRef;
+    if synced.is_empty() {
+        return Ok((0, 0));
+    }
+    let mut pairs: Vec<(i32, UserRef)> = report
+        .additions
+        .iter()
+        .copied()
+        .filter(|(s, _)| synced.contains(s))
+        .collect();
+    pairs.sort_by_key(|(_, u)| match u {
+        UserRef::Existing(id) => (0, *id as i64),
+        UserRef::New(slot) => (1, *slot as i64),
+    });
+    let (mut enrolments, mut groups) = (0, 0);
+    let mut start = 0;
+    while start < pairs.len() {
+        // Cut only between users, so each batch holds all of a user's new memberships.
+        let mut end = (start + EFFECTS_BATCH).min(pairs.len());
+        while end < pairs.len() && end > start + 1 && pairs[end].1 == pairs[end - 1].1 {
+            end -= 1;
+        }
+        let mut existing = Vec::new();
+        let mut new = Vec::new();
+        for &(s, u) in &pairs[start..end] {
+            match u {
+                UserRef::Existing(id) => existing.push((s, id)),
+                UserRef::New(slot) => {
+                    new.push((s, report.new_users[slot as usize].username.clone()))
+                }
+            }
+        }
+        let (e, g) = upload_effects(existing, new).await?;
+        enrolments += e;
+        groups += g;
+        start = end;
+    }
+    Ok((enrolments, groups))
+}
+
 /// Asks the server what it knows about the file's names: the segment ID numbers, then the
 /// usernames in batches, several in flight at once.
 async fn look_up(
@@ -303,13 +375,17 @@ async fn look_up(
     names: &[String],
     details: bool,
     phase: RwSignal<Phase>,
-) -> Result<Knowledge, AppError> {
+) -> Result<(Knowledge, Vec<i32>), AppError> {
     let mut known = Knowledge::default();
+    let mut synced: Vec<i32> = Vec::new();
     let mut members: i64 = 0;
     for chunk in parsed.segment_ids.chunks(LOOKUP_BATCH) {
-        for (id_number, id, count) in upload_segments(chunk.to_vec()).await? {
+        for (id_number, id, count, followed) in upload_segments(chunk.to_vec()).await? {
             known.segments.insert(id_number, id);
             members += count;
+            if followed {
+                synced.push(id);
+            }
         }
     }
     let mut segment_ids: Vec<i32> = known.segments.values().copied().collect();
@@ -337,7 +413,7 @@ async fn look_up(
         }
         done += group.len();
     }
-    Ok(known)
+    Ok((known, synced))
 }
 
 fn delimiter_label(d: u8) -> &'static str {

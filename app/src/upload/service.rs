@@ -37,6 +37,78 @@ impl From<sea_orm::DbErr> for UploadError {
     }
 }
 
+/// The sync effects (SPEC 5) that adding these memberships would cause, computed exactly: the
+/// memberships (and any new users) are written, the sync runs, and the transaction is rolled back.
+/// `existing`: (segment id, user id); `new`: (segment id, username of a user the commit creates).
+pub async fn simulate_effects(
+    db: &DatabaseConnection,
+    existing: &[(i32, i32)],
+    new: &[(i32, String)],
+) -> Result<crate::sync::Drift, AppError> {
+    let txn = db.begin().await?;
+    let now = Utc::now();
+    let mut pairs: Vec<(i32, i32)> = existing.to_vec();
+    let mut names: Vec<String> = new.iter().map(|(_, u)| u.clone()).collect();
+    names.sort();
+    names.dedup();
+    for chunk in names.chunks(1_000) {
+        user::Entity::insert_many(
+            chunk
+                .iter()
+                .map(|u| user::ActiveModel::new_user(u, "", "", "", now)),
+        )
+        .on_conflict(
+            OnConflict::column(user::Column::Username)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+    }
+    let mut ids: HashMap<String, i32> = HashMap::new();
+    for chunk in names.chunks(LOOKUP_CHUNK) {
+        let found: Vec<(String, i32)> = user::Entity::find()
+            .select_only()
+            .columns([user::Column::Username, user::Column::Id])
+            .filter(user::Column::Username.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        ids.extend(found);
+    }
+    pairs.extend(
+        new.iter()
+            .filter_map(|(s, u)| ids.get(u).map(|id| (*s, *id))),
+    );
+    for chunk in pairs.chunks(CHUNK) {
+        let mut insert = SqlQuery::insert();
+        insert.into_table(segment_member::Entity).columns([
+            segment_member::Column::SegmentId,
+            segment_member::Column::UserId,
+            segment_member::Column::AddedAt,
+        ]);
+        for &(s, u) in chunk {
+            insert.values_panic([s.into(), u.into(), now.into()]);
+        }
+        insert.on_conflict(
+            OnConflict::columns([
+                segment_member::Column::SegmentId,
+                segment_member::Column::UserId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        );
+        txn.execute(txn.get_database_backend().build(&insert))
+            .await?;
+    }
+    let mut segments: Vec<i32> = pairs.iter().map(|p| p.0).collect();
+    segments.sort_unstable();
+    segments.dedup();
+    let drift = crate::sync::segments_changed(&txn, &segments).await?;
+    txn.rollback().await?;
+    Ok(drift)
+}
+
 /// Segment ids for these ID numbers (exact match); unknown ones are absent.
 pub async fn lookup_segments(
     db: &impl ConnectionTrait,
@@ -56,15 +128,16 @@ pub async fn lookup_segments(
     Ok(out)
 }
 
-/// Segment ids and member counts for these ID numbers (the page decides from the counts how to
-/// learn existing memberships).
+/// Segment ids, member counts and whether enrolment methods follow them, for these ID numbers
+/// (the page decides from the counts how to learn existing memberships, and from the flag whether
+/// the commit has sync effects to preview).
 pub async fn lookup_segments_with_counts(
     db: &impl ConnectionTrait,
     id_numbers: &[String],
-) -> Result<Vec<(String, i32, i64)>, AppError> {
+) -> Result<Vec<(String, i32, i64, bool)>, AppError> {
     let mut out = Vec::new();
     for chunk in id_numbers.chunks(LOOKUP_CHUNK) {
-        let found: Vec<(String, i32, i64)> = segment::Entity::find()
+        let found: Vec<(String, i32, i64, i64)> = segment::Entity::find()
             .select_only()
             .columns([segment::Column::IdNumber, segment::Column::Id])
             .column_as(
@@ -73,11 +146,22 @@ pub async fn lookup_segments_with_counts(
                 ),
                 "members",
             )
+            // An integer, not a bare EXISTS: SQLite has no boolean column type to decode.
+            .column_as(
+                Expr::cust(
+                    "(SELECT COUNT(*) FROM enrol_instances i WHERE i.segment_id = segments.id)",
+                ),
+                "methods",
+            )
             .filter(segment::Column::IdNumber.is_in(chunk.iter().cloned()))
             .into_tuple()
             .all(db)
             .await?;
-        out.extend(found);
+        out.extend(
+            found
+                .into_iter()
+                .map(|(n, id, members, methods)| (n, id, members, methods > 0)),
+        );
     }
     Ok(out)
 }

@@ -8,8 +8,8 @@ use app::courses::service::{self as courses, SyncGroup};
 use app::entities::{enrol_instance, user};
 use async_trait::async_trait;
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, ExecResult, QueryResult, QuerySelect, Statement,
-    TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, ExecResult, QueryResult,
+    QuerySelect, Statement, TransactionTrait,
 };
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -62,17 +62,40 @@ async fn main() {
     }
     println!("bench-sync: add {users} users to a segment linked to {COURSES} courses (5 segment sync + group, 5 members-to-group)");
     let dir = tempfile::tempdir().unwrap();
-    bench("sqlite", &format!("sqlite://{}/ours.db?mode=rwc", dir.path().display()), &format!("sqlite://{}/base.db?mode=rwc", dir.path().display()), users).await;
+    bench(
+        "sqlite",
+        &format!("sqlite://{}/ours.db?mode=rwc", dir.path().display()),
+        &format!("sqlite://{}/base.db?mode=rwc", dir.path().display()),
+        users,
+    )
+    .await;
     if let Some(admin_url) = postgres {
-        let admin = sea_orm::Database::connect(&admin_url).await.expect("connect postgres");
+        let admin = sea_orm::Database::connect(&admin_url)
+            .await
+            .expect("connect postgres");
         let base = admin_url.rsplit_once('/').unwrap().0.to_string();
-        let names = [format!("bsync_{:08x}", rand::random::<u32>()), format!("bsync_{:08x}", rand::random::<u32>())];
+        let names = [
+            format!("bsync_{:08x}", rand::random::<u32>()),
+            format!("bsync_{:08x}", rand::random::<u32>()),
+        ];
         for n in &names {
-            admin.execute_unprepared(&format!("CREATE DATABASE {n}")).await.unwrap();
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {n}"))
+                .await
+                .unwrap();
         }
-        bench("postgres", &format!("{base}/{}", names[0]), &format!("{base}/{}", names[1]), users).await;
+        bench(
+            "postgres",
+            &format!("{base}/{}", names[0]),
+            &format!("{base}/{}", names[1]),
+            users,
+        )
+        .await;
         for n in &names {
-            admin.execute_unprepared(&format!("DROP DATABASE {n} WITH (FORCE)")).await.ok();
+            admin
+                .execute_unprepared(&format!("DROP DATABASE {n} WITH (FORCE)"))
+                .await
+                .ok();
         }
     }
 }
@@ -91,16 +114,30 @@ async fn setup(db: &DatabaseConnection, users: usize, with_instances: bool) -> S
         .map(|i| user::ActiveModel::new_user(&format!("u{i:07}"), "B", "U", "b@example.com", now))
         .collect();
     for chunk in rows.chunks(4_000) {
-        user::Entity::insert_many(chunk.to_vec()).exec_without_returning(db).await.unwrap();
+        user::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await
+            .unwrap();
     }
-    let user_ids: Vec<i32> = user::Entity::find().select_only().column(user::Column::Id).into_tuple().all(db).await.unwrap();
-    let segment = app::segments::service::Mutation::create(db, &app::domain::SegmentDraft::parse("bench", "Bench", "", true).unwrap())
+    let user_ids: Vec<i32> = user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .into_tuple()
+        .all(db)
         .await
         .unwrap();
+    let segment = app::segments::service::Mutation::create(
+        db,
+        &app::domain::SegmentDraft::parse("bench", "Bench", "", true).unwrap(),
+    )
+    .await
+    .unwrap();
     let mut courses_out = Vec::new();
     let mut manual_instances = Vec::new();
     for c in 0..COURSES {
-        let course = courses::create_course(db, &format!("c{c}"), "Course").await.unwrap();
+        let course = courses::create_course(db, &format!("c{c}"), "Course")
+            .await
+            .unwrap();
         let group = courses::create_group(db, course, "Group").await.unwrap();
         let sync = c < COURSES / 2;
         if !sync {
@@ -110,14 +147,23 @@ async fn setup(db: &DatabaseConnection, users: usize, with_instances: bool) -> S
         }
         if with_instances {
             if sync {
-                courses::add_segment_sync(db, course, segment, SyncGroup::Existing(group), false).await.unwrap();
+                courses::add_segment_sync(db, course, segment, SyncGroup::Existing(group), false)
+                    .await
+                    .unwrap();
             } else {
-                courses::add_segment_to_group(db, course, segment, group).await.unwrap();
+                courses::add_segment_to_group(db, course, segment, group)
+                    .await
+                    .unwrap();
             }
         }
         courses_out.push((course, group, sync));
     }
-    Setup { segment, user_ids, courses: courses_out, manual_instances }
+    Setup {
+        segment,
+        user_ids,
+        courses: courses_out,
+        manual_instances,
+    }
 }
 
 async fn bench(label: &str, ours_url: &str, base_url: &str, users: usize) {
@@ -125,11 +171,17 @@ async fn bench(label: &str, ours_url: &str, base_url: &str, users: usize) {
     let db = app::db::connect_and_migrate(ours_url).await.unwrap();
     let s = setup(&db, users, true).await;
     let txn = db.begin().await.unwrap();
-    let counting = Counting { inner: &txn, statements: AtomicU64::new(0) };
     let t = Instant::now();
-    app::segments::service::Mutation::add_members(&counting, s.segment, &s.user_ids).await.unwrap();
-    let ours_statements = counting.statements.load(Ordering::Relaxed);
-    drop(counting);
+    let ours_statements = {
+        let counting = Counting {
+            inner: &txn,
+            statements: AtomicU64::new(0),
+        };
+        app::segments::service::Mutation::add_members(&counting, s.segment, &s.user_ids)
+            .await
+            .unwrap();
+        counting.statements.load(Ordering::Relaxed)
+    };
     txn.commit().await.unwrap();
     let ours = t.elapsed().as_secs_f64();
     let enrolments = count(&db, "SELECT COUNT(*) FROM enrolments e JOIN enrol_instances i ON i.id = e.instance_id WHERE i.kind = 'segment_sync'").await;
@@ -169,29 +221,79 @@ async fn bench(label: &str, ours_url: &str, base_url: &str, users: usize) {
     let _ = &s.manual_instances;
     let backend = db.get_database_backend();
     let ph = |n: usize| -> String {
-        (1..=n).map(|i| if backend == DbBackend::Postgres { format!("${i}") } else { "?".into() }).collect::<Vec<_>>().join(", ")
+        (1..=n)
+            .map(|i| {
+                if backend == DbBackend::Postgres {
+                    format!("${i}")
+                } else {
+                    "?".into()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     };
-    let insert_member = format!("INSERT INTO segment_members (segment_id, user_id, added_at) VALUES ({})", ph(3));
-    let insert_enrolment = format!("INSERT INTO enrolments (instance_id, course_id, user_id, status, created_at) VALUES ({})", ph(5));
-    let insert_group = format!("INSERT INTO group_members (group_id, user_id, origin_instance_id, added_at) VALUES ({})", ph(4));
+    let insert_member = format!(
+        "INSERT INTO segment_members (segment_id, user_id, added_at) VALUES ({})",
+        ph(3)
+    );
+    let insert_enrolment = format!(
+        "INSERT INTO enrolments (instance_id, course_id, user_id, status, created_at) VALUES ({})",
+        ph(5)
+    );
+    let insert_group = format!(
+        "INSERT INTO group_members (group_id, user_id, origin_instance_id, added_at) VALUES ({})",
+        ph(4)
+    );
     let now = chrono::Utc::now();
     let txn = db.begin().await.unwrap();
     let mut statements = 0u64;
     let t = Instant::now();
     for &u in &s.user_ids {
-        let st = |sql: &str, v: Vec<sea_orm::Value>| Statement::from_sql_and_values(backend, sql, v);
-        txn.execute(st(&insert_member, vec![s.segment.into(), u.into(), now.into()])).await.unwrap();
+        let st =
+            |sql: &str, v: Vec<sea_orm::Value>| Statement::from_sql_and_values(backend, sql, v);
+        txn.execute(st(
+            &insert_member,
+            vec![s.segment.into(), u.into(), now.into()],
+        ))
+        .await
+        .unwrap();
         statements += 1;
         let mut sync_i = 0;
         for &(course, group, sync) in &s.courses {
             if sync {
                 let inst = sync_instances[sync_i];
                 sync_i += 1;
-                txn.execute(st(&insert_enrolment, vec![inst.into(), course.into(), u.into(), "active".into(), now.into()])).await.unwrap();
-                txn.execute(st(&insert_group, vec![group.into(), u.into(), inst.into(), now.into()])).await.unwrap();
+                txn.execute(st(
+                    &insert_enrolment,
+                    vec![
+                        inst.into(),
+                        course.into(),
+                        u.into(),
+                        "active".into(),
+                        now.into(),
+                    ],
+                ))
+                .await
+                .unwrap();
+                txn.execute(st(
+                    &insert_group,
+                    vec![group.into(), u.into(), inst.into(), now.into()],
+                ))
+                .await
+                .unwrap();
                 statements += 2;
             } else {
-                txn.execute(st(&insert_group, vec![group.into(), u.into(), Option::<i32>::None.into(), now.into()])).await.unwrap();
+                txn.execute(st(
+                    &insert_group,
+                    vec![
+                        group.into(),
+                        u.into(),
+                        Option::<i32>::None.into(),
+                        now.into(),
+                    ],
+                ))
+                .await
+                .unwrap();
                 statements += 1;
             }
         }
@@ -209,6 +311,10 @@ async fn bench(label: &str, ours_url: &str, base_url: &str, users: usize) {
 }
 
 async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
-    let row = db.query_one(Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
+    let row = db
+        .query_one(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .unwrap();
     row.try_get_by_index(0).unwrap()
 }
