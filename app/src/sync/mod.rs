@@ -108,7 +108,9 @@ pub async fn apply_instance(
                 vec![i.into(), course.into(), now(), segment.into()],
             )
             .await?;
-            let gone = "user_id NOT IN (SELECT user_id FROM segment_members WHERE segment_id = ?2)";
+            // NOT EXISTS, not NOT IN: PostgreSQL plans it as an anti-join (NOT IN's NULL rules
+            // forbid that and make it quadratic on large segments).
+            let gone = "NOT EXISTS (SELECT 1 FROM segment_members sm WHERE sm.segment_id = ?2 AND sm.user_id = enrolments.user_id)";
             if inst.removal_action.as_deref() == Some("suspend") {
                 d.enrolments_suspended = exec(
                     db,
@@ -138,8 +140,8 @@ pub async fn apply_instance(
             // from any group it no longer points at.
             d.group_memberships_removed = exec(
                 db,
-                "DELETE FROM group_members WHERE origin_instance_id = ?1 AND (group_id <> ?2 OR \
-                 user_id NOT IN (SELECT user_id FROM segment_members WHERE segment_id = ?3))",
+                "DELETE FROM group_members WHERE origin_instance_id = ?1 AND (group_id <> ?2 OR NOT EXISTS \
+                 (SELECT 1 FROM segment_members sm WHERE sm.segment_id = ?3 AND sm.user_id = group_members.user_id))",
                 vec![i.into(), inst.group_id.unwrap_or(0).into(), segment.into()],
             )
             .await?;
@@ -161,8 +163,8 @@ pub async fn apply_instance(
             .await?;
             d.group_memberships_removed = exec(
                 db,
-                "DELETE FROM group_members WHERE origin_instance_id = ?1 AND (group_id <> ?2 OR user_id NOT IN \
-                 (SELECT sm.user_id FROM segment_members sm WHERE sm.segment_id = ?3 AND EXISTS \
+                "DELETE FROM group_members WHERE origin_instance_id = ?1 AND (group_id <> ?2 OR NOT EXISTS \
+                 (SELECT 1 FROM segment_members sm WHERE sm.segment_id = ?3 AND sm.user_id = group_members.user_id AND EXISTS \
                   (SELECT 1 FROM enrolments e WHERE e.course_id = ?4 AND e.user_id = sm.user_id AND e.status = 'active')))",
                 vec![i.into(), group.into(), segment.into(), course.into()],
             )
