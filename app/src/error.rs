@@ -16,6 +16,8 @@ pub enum AppError {
     Invalid(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    TooManyRequests(String),
     #[error("Something went wrong on the server; nothing was changed. ({0})")]
     Internal(String),
     #[error("The request failed: {0}")]
@@ -55,6 +57,7 @@ impl AppError {
             AppError::NotFound(_) => 404,
             AppError::Invalid(_) => 422,
             AppError::Conflict(_) => 409,
+            AppError::TooManyRequests(_) => 429,
             AppError::Internal(_) | AppError::Transport(_) => 500,
         }
     }

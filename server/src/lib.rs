@@ -2,6 +2,7 @@
 //! Split from `main.rs` so integration tests spawn the real app on a random port.
 use app::auth::guard::guard;
 use app::auth::session_store::DbSessionStore;
+use app::auth::throttle::{Limits, SignInThrottle};
 use app::{shell, App};
 use axum::extract::{FromRef, Request, State};
 use axum::response::{IntoResponse, Response};
@@ -23,6 +24,7 @@ pub const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: DatabaseConnection,
+    pub throttle: SignInThrottle,
 }
 
 /// Leptos options for the site built by cargo-leptos (`target/site` unless `LEPTOS_SITE_ROOT`).
@@ -45,6 +47,8 @@ pub fn leptos_options(listen: SocketAddr) -> LeptosOptions {
 pub struct WebConfig {
     /// Mark the session cookie `Secure` (set when the console is served over TLS).
     pub cookie_secure: bool,
+    /// Failed sign-ins allowed per account and per address in a window.
+    pub sign_in_limits: Limits,
 }
 
 impl WebConfig {
@@ -54,6 +58,7 @@ impl WebConfig {
                 std::env::var("COOKIE_SECURE").as_deref(),
                 Ok("1") | Ok("true") | Ok("yes")
             ),
+            sign_in_limits: Limits::default(),
         }
     }
 }
@@ -63,6 +68,7 @@ pub fn router(db: DatabaseConnection, leptos_options: LeptosOptions, web: &WebCo
     let state = AppState {
         leptos_options,
         db: db.clone(),
+        throttle: SignInThrottle::new(web.sign_in_limits),
     };
     let sessions = SessionManagerLayer::new(DbSessionStore::new(db.clone()))
         .with_name("console_session")
@@ -83,11 +89,60 @@ pub fn router(db: DatabaseConnection, leptos_options: LeptosOptions, web: &WebCo
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_REQUEST_BYTES,
         ))
+        .layer(axum::middleware::map_response(explain_too_large))
         .with_state(state)
 }
 
-async fn server_fn_handler(State(state): State<AppState>, req: Request) -> impl IntoResponse {
-    handle_server_fns_with_context(move || provide_context(state.db.clone()), req).await
+/// What a request over `MAX_REQUEST_BYTES` is told (the limit layer's own body is terse).
+pub const TOO_LARGE_MESSAGE: &str = "This request is larger than the 16 MiB the server accepts; \
+    nothing was changed. Upload CSV files from the Bulk upload page, which sends them in 4 MiB \
+    parts (files up to 256 MiB are accepted).";
+
+async fn explain_too_large(res: Response) -> Response {
+    if res.status() != axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        return res;
+    }
+    (
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        TOO_LARGE_MESSAGE,
+    )
+        .into_response()
+}
+
+async fn server_fn_handler(State(state): State<AppState>, req: Request) -> Response {
+    let res = handle_server_fns_with_context(
+        move || {
+            provide_context(state.db.clone());
+            provide_context(state.throttle.clone());
+        },
+        req,
+    )
+    .await
+    .into_response();
+    with_error_status(res).await
+}
+
+/// Server functions answer every error with 500; give each `AppError` its real status (422,
+/// 409, 429…) so scripts, proxies and logs can tell a refused request from a broken server.
+async fn with_error_status(res: Response) -> Response {
+    if res.status() != axum::http::StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    // Error bodies are small JSON; anything larger is passed on untouched as far as read.
+    let bytes = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .unwrap_or_default();
+    if let Ok(err) = serde_json::from_slice::<app::error::AppError>(&bytes) {
+        if let Ok(status) = axum::http::StatusCode::from_u16(err.status()) {
+            parts.status = status;
+        }
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 async fn page_handler(State(state): State<AppState>, req: Request) -> Response {
@@ -108,9 +163,13 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     let app = router(db.clone(), leptos_options(addr), &web);
     tokio::spawn(delete_expired_sessions(db));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    // Peer addresses feed the per-address sign-in limit.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
 }
 
 async fn delete_expired_sessions(db: DatabaseConnection) {

@@ -291,3 +291,189 @@ async fn an_admin_manages_segments_through_server_functions() {
         0
     );
 }
+
+/// Makes `username` an account with a password but without the site-admin role.
+async fn create_non_admin(app: &TestApp, username: &str) {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, QueryFilter};
+    app::auth::service::create_or_reset_admin(&app.db, username, PASSWORD)
+        .await
+        .unwrap();
+    let user = app::entities::user::Entity::find()
+        .filter(app::entities::user::Column::Username.eq(username))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut acc: app::entities::account::ActiveModel =
+        app::entities::account::Entity::find_by_id(user.id)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .into();
+    acc.site_admin = Set(false);
+    acc.update(&app.db).await.unwrap();
+}
+
+#[tokio::test]
+async fn every_page_route_refuses_a_signed_out_caller_and_a_non_admin() {
+    let app = spawn_app().await;
+    create_admin(&app.db).await;
+    create_non_admin(&app, "learner").await;
+    let non_admin = client();
+    sign_in(&non_admin, &app, "learner", PASSWORD).await;
+    let admin = client();
+    sign_in(&admin, &app, ADMIN, PASSWORD).await;
+    let outsider = client();
+
+    // Every route the app registers, with its parameters filled in; a new page appears here
+    // by itself, so a page left outside the guard fails this test.
+    let routes: Vec<String> = leptos_axum::generate_route_list(app::App)
+        .iter()
+        .map(|r| {
+            r.path()
+                .split('/')
+                .map(|part| {
+                    if part.starts_with(':') || part.starts_with('{') {
+                        "1"
+                    } else {
+                        part
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .collect();
+    assert!(routes.len() >= 12, "routes registered: {routes:?}");
+    for path in &routes {
+        let path = if path.is_empty() { "/" } else { path.as_str() };
+        let signed_out = outsider
+            .get(format!("{}{path}", app.addr))
+            .send()
+            .await
+            .unwrap();
+        let learner = non_admin
+            .get(format!("{}{path}", app.addr))
+            .send()
+            .await
+            .unwrap();
+        if path == "/login" {
+            assert!(signed_out.status().is_success(), "{path}");
+            continue;
+        }
+        if path == "/no-access" {
+            // Only a signed-in non-admin has a reason to see it.
+            assert!(learner.status().is_success(), "{path}");
+            assert!(signed_out.status().is_redirection(), "{path}");
+            continue;
+        }
+        assert!(signed_out.status().is_redirection(), "signed out {path}");
+        assert!(
+            signed_out.headers()["location"]
+                .to_str()
+                .unwrap()
+                .starts_with("/login"),
+            "signed out {path}"
+        );
+        assert!(learner.status().is_redirection(), "non-admin {path}");
+        assert_eq!(
+            learner.headers()["location"],
+            "/no-access",
+            "non-admin {path}"
+        );
+        // And the admin does get each page (or its redirect to the segments list).
+        let ok = admin
+            .get(format!("{}{path}", app.addr))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            ok.status().is_success() || ok.headers().get("location").is_none(),
+            "admin {path}: {}",
+            ok.status()
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_secure_when_served_behind_tls() {
+    let app = spawn_app_with(server::WebConfig {
+        cookie_secure: true,
+        sign_in_limits: Default::default(),
+    })
+    .await;
+    create_admin(&app.db).await;
+    let res = sign_in(&client(), &app, ADMIN, PASSWORD).await;
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
+    for attribute in ["Secure", "HttpOnly", "SameSite=Strict"] {
+        assert!(
+            cookie.split(';').any(|a| a.trim() == attribute),
+            "{attribute} missing: {cookie}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_limited_per_account_and_per_address() {
+    let app = spawn_app_with(server::WebConfig {
+        cookie_secure: false,
+        sign_in_limits: app::auth::throttle::Limits {
+            per_account: 3,
+            per_address: 6,
+            window: std::time::Duration::from_secs(600),
+        },
+    })
+    .await;
+    create_admin(&app.db).await;
+    app::auth::service::create_or_reset_admin(&app.db, "second", PASSWORD)
+        .await
+        .unwrap();
+    let c = client();
+    for _ in 0..3 {
+        let res = sign_in(&c, &app, ADMIN, "guess").await;
+        let status = res.status();
+        assert_eq!(status, 422, "{}", res.text().await.unwrap());
+    }
+    // The account is now locked, even for the right password, and says so clearly.
+    let locked = sign_in(&c, &app, "ADMIN", PASSWORD).await;
+    assert_eq!(locked.status(), 429);
+    let body = locked.text().await.unwrap();
+    assert!(
+        body.contains("Too many failed sign-ins for this account"),
+        "{body}"
+    );
+    assert_eq!(
+        call(&c, &app, "list_segments", &[("search", ""), ("page", "1")])
+            .await
+            .status(),
+        401,
+        "the refused sign-in made no session"
+    );
+    // Another account from the same address still signs in: the account limit is per account.
+    let other = client();
+    sign_in(&other, &app, "second", PASSWORD).await;
+    assert_eq!(
+        call(
+            &other,
+            &app,
+            "list_segments",
+            &[("search", ""), ("page", "1")]
+        )
+        .await
+        .status(),
+        200
+    );
+
+    // Guessing at other accounts from this address trips the address limit (6 failures).
+    for i in 0..3 {
+        let res = sign_in(&c, &app, &format!("nobody{i}"), "guess").await;
+        assert_eq!(res.status(), 422);
+    }
+    let refused = sign_in(&client(), &app, "second", PASSWORD).await;
+    assert_eq!(refused.status(), 429);
+    assert!(refused
+        .text()
+        .await
+        .unwrap()
+        .contains("from your network address"));
+}

@@ -10,6 +10,8 @@ pub mod guard;
 pub mod service;
 #[cfg(feature = "ssr")]
 pub mod session_store;
+#[cfg(feature = "ssr")]
+pub mod throttle;
 
 /// Session key holding the signed-in user's id.
 pub const SESSION_USER_KEY: &str = "uid";
@@ -35,10 +37,20 @@ pub async fn login(username: String, password: String, next: String) -> Result<(
     let session = leptos_axum::extract::<Session>()
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
+    let throttle = use_context::<throttle::SignInThrottle>().unwrap_or_default();
+    let address = client_address().await;
+    let now = std::time::Instant::now();
+    // Refused before the password is checked: no argon2 work for a locked account or address.
+    if let Err(refusal) = throttle.check(&username, address, now) {
+        tracing::warn!(username = %username.trim(), ?address, "sign-in refused: rate limited");
+        return Err(AppError::TooManyRequests(refusal.message()));
+    }
     let Some(signed_in) = service::verify_credentials(&db, &username, &password).await? else {
-        tracing::info!(username = %username.trim(), "failed sign-in");
+        throttle.record_failure(&username, address, now);
+        tracing::info!(username = %username.trim(), ?address, "failed sign-in");
         return Err(AppError::Invalid("Incorrect username or password.".into()));
     };
+    throttle.record_success(&username);
     // A new id at sign-in defeats session fixation.
     session
         .cycle_id()
@@ -55,6 +67,25 @@ pub async fn login(username: String, password: String, next: String) -> Result<(
         leptos_axum::redirect("/no-access");
     }
     Ok(())
+}
+
+/// The caller's address: the socket peer, or with `TRUST_FORWARDED_FOR=true` (only behind a
+/// reverse proxy that sets it) the last `X-Forwarded-For` entry, which that proxy appended.
+#[cfg(feature = "ssr")]
+async fn client_address() -> Option<std::net::IpAddr> {
+    use axum::extract::ConnectInfo;
+    if matches!(
+        std::env::var("TRUST_FORWARDED_FOR").as_deref(),
+        Ok("1") | Ok("true") | Ok("yes")
+    ) {
+        let headers = leptos_axum::extract::<http::HeaderMap>().await.ok()?;
+        let forwarded = headers.get("x-forwarded-for")?.to_str().ok()?;
+        return forwarded.rsplit(',').next()?.trim().parse().ok();
+    }
+    leptos_axum::extract::<ConnectInfo<std::net::SocketAddr>>()
+        .await
+        .ok()
+        .map(|ConnectInfo(a)| a.ip())
 }
 
 #[server(prefix = "/api", endpoint = "logout")]

@@ -73,17 +73,19 @@ pub struct TestApp {
 
 /// Spawns the real router (guard, sessions, server functions) on 127.0.0.1:0.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(server::WebConfig {
+        cookie_secure: false,
+        sign_in_limits: Default::default(),
+    })
+    .await
+}
+
+pub async fn spawn_app_with(web: server::WebConfig) -> TestApp {
     let test_db = fresh_db().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = format!("http://{}", listener.local_addr().unwrap());
     let db = test_db.db.clone();
-    tokio::spawn(server::serve(
-        db.clone(),
-        listener,
-        server::WebConfig {
-            cookie_secure: false,
-        },
-    ));
+    tokio::spawn(server::serve(db.clone(), listener, web));
     TestApp { addr, db, test_db }
 }
 
