@@ -1,6 +1,8 @@
 //! Connecting to the site database: embedded SQLite by default, PostgreSQL via `DATABASE_URL`.
 use migrations::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr,
+};
 use std::time::Duration;
 
 pub const DEFAULT_SQLITE_URL: &str = "sqlite://data/console.db?mode=rwc";
@@ -34,7 +36,8 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         // contention into waiting instead of "database is locked"; foreign keys drive cascades.
         for pragma in [
             "PRAGMA journal_mode = WAL",
-            "PRAGMA busy_timeout = 10000",
+            // Long enough to wait out another admin's large commit (1M rows: ~5 s).
+            "PRAGMA busy_timeout = 30000",
             "PRAGMA foreign_keys = ON",
             "PRAGMA synchronous = NORMAL",
         ] {
@@ -66,4 +69,47 @@ fn ensure_sqlite_dir(url: &str) {
             let _ = std::fs::create_dir_all(parent);
         }
     }
+}
+
+/// How long a bulk change waits for another one before giving up with a clear message.
+pub const WRITE_LOCK_WAIT_SECS: u32 = 30;
+
+/// Called first in a transaction that makes a bulk change (upload commit, undo, segment
+/// deletion): such transactions then run one after another, each seeing the previous one's
+/// result, so overlapping uploads count exactly and an upload racing a deletion is decided
+/// cleanly. SQLite: a first write takes the database's write lock now (a deferred transaction
+/// that reads first would fail at its first write if another writer committed meanwhile).
+/// PostgreSQL: a transaction-scoped advisory lock, released even if the process dies.
+pub async fn lock_for_write(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    match db.get_database_backend() {
+        DatabaseBackend::Sqlite => {
+            db.execute_unprepared("DELETE FROM upload_stages WHERE 0 = 1")
+                .await?;
+        }
+        DatabaseBackend::Postgres => {
+            db.execute_unprepared(&format!(
+                "SET LOCAL lock_timeout = '{WRITE_LOCK_WAIT_SECS}s'"
+            ))
+            .await?;
+            db.execute_unprepared("SELECT pg_advisory_xact_lock(7431001)")
+                .await?;
+        }
+        DatabaseBackend::MySql => {}
+    }
+    Ok(())
+}
+
+/// Errors that mean "another change got there first", not "the server is broken".
+pub fn is_contention(err: &DbErr) -> bool {
+    let text = err.to_string();
+    [
+        "database is locked",
+        "database table is locked",
+        "deadlock detected",
+        "could not serialize",
+        "lock timeout",
+        "canceling statement due to lock timeout",
+    ]
+    .iter()
+    .any(|needle| text.contains(needle))
 }

@@ -25,9 +25,12 @@ impl Username {
         if trimmed.is_empty() {
             return Err(UsernameError::Empty);
         }
-        // Lowercasing happens before the check so "Alice" is accepted as "alice", while
-        // look-alikes ("аlice" with a Cyrillic a) stay outside the ASCII set and are refused.
-        let lower = trimmed.to_lowercase();
+        // Checked as written, then lowercased as ASCII: "Alice" is "alice", while look-alikes
+        // stay refused, including those Unicode lowercases *into* ASCII (KELVIN SIGN → "k").
+        if !trimmed.is_ascii() {
+            return Err(UsernameError::InvalidCharacters(trimmed.to_string()));
+        }
+        let lower = trimmed.to_ascii_lowercase();
         if !lower.bytes().all(Self::allowed_byte) {
             return Err(UsernameError::InvalidCharacters(trimmed.to_string()));
         }
@@ -273,6 +276,9 @@ mod tests {
             "josé",
             "\u{430}lice",
             "a\u{301}",
+            // KELVIN SIGN lowercases to an ASCII "k": "\u{212A}ate" must not become "kate".
+            "\u{212A}ate",
+            "\u{130}stanbul",
         ] {
             assert!(
                 matches!(

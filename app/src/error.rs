@@ -43,6 +43,22 @@ impl From<sea_orm::TryGetError> for AppError {
 impl From<sea_orm::DbErr> for AppError {
     fn from(err: sea_orm::DbErr) -> Self {
         // Log the detail for operators; the admin gets a stable, non-leaky message.
+        if crate::db::is_contention(&err) {
+            tracing::warn!(error = %err, "write contention");
+            return AppError::Conflict(
+                "Another change was being saved at the same time and this one could not wait \
+                 for it, so nothing was changed. Please try again."
+                    .into(),
+            );
+        }
+        if let Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) = err.sql_err() {
+            tracing::warn!(error = %err, "write raced a deletion");
+            return AppError::Conflict(
+                "Something this change refers to was deleted at the same moment, so nothing \
+                 was changed. Reload the page and try again."
+                    .into(),
+            );
+        }
         tracing::error!(error = %err, "database error");
         AppError::Internal("database error".into())
     }

@@ -3,7 +3,9 @@ mod common;
 use app::entities::{segment_member, upload_batch, user};
 use app::error::AppError;
 use app::segments::service::Mutation as Segments;
-use app::upload::service::{run, stage_begin, stage_chunk, stage_take, undo, UploadError};
+use app::upload::service::{
+    commit_staged, run, stage_begin, stage_chunk, stage_read, undo, UploadError,
+};
 use app::upload::{ExistingDetails, FileError, UploadOptions, UploadType};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 
@@ -284,7 +286,7 @@ async fn staged_chunks_reassemble_in_order_and_only_for_their_owner() {
     ));
     assert!(
         matches!(
-            stage_take(&t.db, &stage, admin).await,
+            stage_read(&t.db, &stage, admin).await,
             Err(AppError::Invalid(_))
         ),
         "chunk 0 missing"
@@ -292,11 +294,26 @@ async fn staged_chunks_reassemble_in_order_and_only_for_their_owner() {
     stage_chunk(&t.db, &stage, admin, 0, data[..10].to_vec())
         .await
         .unwrap();
-    let (name, bytes) = stage_take(&t.db, &stage, admin).await.unwrap();
+    let (name, bytes) = stage_read(&t.db, &stage, admin).await.unwrap();
     assert_eq!((name.as_str(), bytes.as_slice()), ("good.csv", data));
+    // Reading does not consume: a failed commit can be retried without sending the file again.
+    assert!(stage_read(&t.db, &stage, admin).await.is_ok());
+    let (_, _, batch) = commit_staged(&t.db, &stage, admin, UploadOptions::default())
+        .await
+        .unwrap();
+    assert!(batch.is_some());
     assert!(
-        stage_take(&t.db, &stage, admin).await.is_err(),
-        "a stage is taken once"
+        commit_staged(&t.db, &stage, admin, UploadOptions::default())
+            .await
+            .is_err(),
+        "a stage is committed once"
+    );
+    assert_eq!(
+        app::entities::upload_batch::Entity::find()
+            .count(&t.db)
+            .await
+            .unwrap(),
+        1
     );
 }
 

@@ -63,6 +63,8 @@ pub async fn delete_segment(id: i32) -> Result<(), AppError> {
     use sea_orm::TransactionTrait;
     let (db, admin) = crate::ssr::admin_db().await?;
     let txn = db.begin().await?;
+    // Waits for an upload being committed, so the two never interleave.
+    crate::db::lock_for_write(&txn).await?;
     service::Mutation::delete(&txn, id).await?;
     txn.commit().await?;
     tracing::info!(admin = %admin.username, segment = id, "segment deleted");

@@ -137,10 +137,9 @@ pub async fn upload_commit(
     stage: String,
     options: UploadOptions,
 ) -> Result<CommitResult, AppError> {
-    use super::service::{run, stage_take, UploadError};
+    use super::service::{commit_staged, UploadError};
     let (db, admin) = crate::ssr::admin_db().await?;
-    let (name, bytes) = stage_take(&db, &stage, admin.user_id).await?;
-    match run(&db, &bytes, &name, options, Some(admin.user_id), false).await {
+    match commit_staged(&db, &stage, admin.user_id, options).await {
         Ok((parsed, report, batch_id)) => Ok(CommitResult {
             batch_id,
             summary: report.summary,
@@ -163,6 +162,7 @@ pub async fn undo_batch(id: i32) -> Result<u64, AppError> {
     use sea_orm::TransactionTrait;
     let (db, admin) = crate::ssr::admin_db().await?;
     let txn = db.begin().await?;
+    crate::db::lock_for_write(&txn).await?;
     let removed = super::service::undo(&txn, id, Some(admin.user_id)).await?;
     txn.commit().await?;
     Ok(removed)

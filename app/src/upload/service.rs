@@ -276,9 +276,51 @@ pub async fn run(
     admin: Option<i32>,
     dry_run: bool,
 ) -> Result<(Parsed, Report, Option<i32>), UploadError> {
+    run_inner(db, bytes, file_name, options, admin, dry_run, None).await
+}
+
+/// Commits a file staged by the browser. The stage is consumed inside the commit's transaction:
+/// if the commit fails or the server dies, the file is still staged and the admin can retry;
+/// a second commit of the same stage (a double click, two tabs) is refused, not applied twice.
+pub async fn commit_staged(
+    db: &DatabaseConnection,
+    stage: &str,
+    admin: i32,
+    options: UploadOptions,
+) -> Result<(Parsed, Report, Option<i32>), UploadError> {
+    let (name, bytes) = stage_read(db, stage, admin).await?;
+    run_inner(db, &bytes, &name, options, Some(admin), false, Some(stage)).await
+}
+
+async fn run_inner(
+    db: &DatabaseConnection,
+    bytes: &[u8],
+    file_name: &str,
+    options: UploadOptions,
+    admin: Option<i32>,
+    dry_run: bool,
+    stage: Option<&str>,
+) -> Result<(Parsed, Report, Option<i32>), UploadError> {
     let parsed = parse(bytes, options.delimiter, options.encoding)?;
     let names = parsed.distinct_usernames();
     let txn = db.begin().await?;
+    if !dry_run {
+        // Bulk changes run one at a time, so what is validated below is what gets applied.
+        crate::db::lock_for_write(&txn).await?;
+        if let Some(stage) = stage {
+            let consumed = upload_stage::Entity::delete_by_id(stage.to_string())
+                .exec(&txn)
+                .await?
+                .rows_affected;
+            if consumed == 0 {
+                return Err(AppError::Conflict(
+                    "This file has already been committed. See Upload history for the result."
+                        .into(),
+                )
+                .into());
+            }
+        }
+    }
     let known = load_knowledge(&txn, &names, &parsed.segment_ids).await?;
     let mut report = validate(&parsed, &options, &known);
     if dry_run {
@@ -298,6 +340,7 @@ pub async fn run(
     .exec(&txn)
     .await?
     .last_insert_id;
+    checkpoint("batch_created").await;
     apply(&txn, &mut report, batch_id).await?;
     upload_batch::Entity::update_many()
         .col_expr(
@@ -307,7 +350,9 @@ pub async fn run(
         .filter(upload_batch::Column::Id.eq(batch_id))
         .exec(&txn)
         .await?;
+    checkpoint("before_commit").await;
     txn.commit().await?;
+    checkpoint("after_commit").await;
     tracing::info!(
         batch = batch_id,
         rows = report.summary.rows,
@@ -368,6 +413,7 @@ async fn apply(
         .await?;
     }
     report.summary.users_created = created;
+    checkpoint("users_created").await;
 
     // 2. Changed details, one statement per chunk.
     for chunk in report.updates.chunks(1_000) {
@@ -385,7 +431,10 @@ async fn apply(
 
     // 3. Memberships, marked with the batch so undo removes exactly these.
     let mut added = 0;
-    for chunk in report.additions.chunks(CHUNK) {
+    for (i, chunk) in report.additions.chunks(CHUNK).enumerate() {
+        if i == 1 {
+            checkpoint("memberships_started").await;
+        }
         let mut insert = SqlQuery::insert();
         insert.into_table(segment_member::Entity).columns([
             segment_member::Column::SegmentId,
@@ -419,6 +468,7 @@ async fn apply(
             .rows_affected();
     }
     report.summary.memberships_added = added;
+    checkpoint("memberships_added").await;
 
     // 4. The enrolment methods that follow these segments (SPEC 5), in the same transaction.
     let mut touched: Vec<i32> = report.additions.iter().map(|(s, _)| *s).collect();
@@ -427,7 +477,24 @@ async fn apply(
     let drift = crate::sync::segments_changed(txn, &touched).await?;
     report.summary.enrolments_added = drift.enrolments_added + drift.enrolments_reactivated;
     report.summary.group_memberships_added = drift.group_memberships_added;
+    checkpoint("synced").await;
     Ok(())
+}
+
+/// Fault injection for the crash-safety test: with `CONSOLE_PAUSE_AT=<point>` the commit stops
+/// at that point, writes the point's name to `CONSOLE_PAUSE_MARK`, and waits there to be killed.
+/// Unset (always, outside that test), it costs one cached lookup.
+async fn checkpoint(point: &str) {
+    static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let at = AT.get_or_init(|| std::env::var("CONSOLE_PAUSE_AT").ok());
+    if at.as_deref() != Some(point) {
+        return;
+    }
+    tracing::warn!(point, "paused for fault injection");
+    if let Ok(mark) = std::env::var("CONSOLE_PAUSE_MARK") {
+        let _ = std::fs::write(mark, point);
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
 }
 
 /// `UPDATE users … FROM (VALUES …)`: one statement for many users (SQLite ≥ 3.33 and PostgreSQL).
@@ -683,8 +750,9 @@ pub async fn stage_chunk(
     Ok(())
 }
 
-/// Reassembles a staged file (checking it arrived whole) and removes the stage.
-pub async fn stage_take(
+/// Reassembles a staged file, checking it arrived whole. The stage stays until a commit
+/// consumes it (or it expires after a day).
+pub async fn stage_read(
     db: &impl ConnectionTrait,
     stage: &str,
     admin: i32,
@@ -709,8 +777,5 @@ pub async fn stage_take(
             "The file did not arrive whole; upload it again.".into(),
         ));
     }
-    upload_stage::Entity::delete_by_id(stage.to_string())
-        .exec(db)
-        .await?;
     Ok((meta.file_name, bytes))
 }
