@@ -83,6 +83,8 @@ pub enum FileError {
     Utf16,
     #[error("The file is not valid UTF-8 (first bad byte on line {line}). Choose the Windows-1252 encoding, or save the file as CSV UTF-8.")]
     NotUtf8 { line: u32 },
+    #[error("The file contains a NUL byte (line {line}), so it is not a text CSV file. Save it as \"CSV UTF-8\" and upload it again.")]
+    NulByte { line: u32 },
     #[error("The header line has no \"username\" column.")]
     NoUsernameColumn,
     #[error("Unknown column \"{name}\" (column {column}). Allowed columns: username, firstname, lastname, email, cohort1, cohort2, …")]
@@ -228,6 +230,12 @@ pub fn parse(
     }
     let (text, used) = decode(bytes, encoding)?;
     let data = text.as_bytes();
+    // Binary data (and NUL, which PostgreSQL text cannot hold) is not a CSV file.
+    if let Some(pos) = data.iter().position(|&b| b == 0) {
+        return Err(FileError::NulByte {
+            line: LineCounter::new(data).line_at(pos),
+        });
+    }
     if data.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(FileError::Empty);
     }
@@ -253,6 +261,8 @@ pub fn parse(
     let mut header_seen = false;
     // Quote balance of a record is known once the next one starts (or the file ends).
     let mut previous: Option<(usize, u32)> = None;
+    // A header error waits for the header's quote check: an unclosed quote explains it better.
+    let mut header_error: Option<FileError> = None;
 
     loop {
         let more = reader
@@ -275,6 +285,9 @@ pub fn parse(
                 });
             }
         }
+        if let Some(e) = header_error.take() {
+            return Err(e);
+        }
         if !more {
             break;
         }
@@ -286,7 +299,10 @@ pub fn parse(
         }
         if !header_seen {
             let names: Vec<&str> = record.iter().map(cell).collect();
-            out.columns = header(&names)?;
+            match header(&names) {
+                Ok(columns) => out.columns = columns,
+                Err(e) => header_error = Some(e),
+            }
             header_seen = true;
             continue;
         }
@@ -302,7 +318,11 @@ pub fn parse(
 /// True when every cell trims to nothing. Ordinary rows are told apart on their first visible
 /// ASCII byte, without decoding any cell.
 fn is_blank(record: &csv::ByteRecord) -> bool {
-    let visible_ascii = |f: &[u8]| f.iter().any(|b| b.is_ascii() && !b.is_ascii_whitespace());
+    // (A vertical tab is whitespace to `str::trim` but not to `is_ascii_whitespace`.)
+    let visible_ascii = |f: &[u8]| {
+        f.iter()
+            .any(|&b| b.is_ascii() && !b.is_ascii_whitespace() && b != 0x0B)
+    };
     if record.iter().any(visible_ascii) {
         return false;
     }
@@ -361,12 +381,14 @@ fn read_row(
                         len: cell.len() as u32,
                     };
                 } else {
+                    // Only ASCII can be in the allowed set: Unicode lowercasing maps a few
+                    // look-alikes (KELVIN SIGN) onto ASCII letters, and those are refused.
                     match Username::parse(cell) {
-                        Ok(name) => {
+                        Ok(name) if cell.is_ascii() => {
                             row.username_cell = UsernameCell::Valid;
                             row.username = push(&mut out.text, name.as_str());
                         }
-                        Err(_) => {
+                        _ => {
                             row.username_cell = UsernameCell::Invalid;
                             row.username = push(&mut out.text, cell);
                         }
@@ -443,7 +465,7 @@ pub fn decode(
     bytes: &[u8],
     choice: EncodingChoice,
 ) -> Result<(Cow<'_, str>, TextEncoding), FileError> {
-    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) || looks_utf16(bytes) {
         return Err(FileError::Utf16);
     }
     let body = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
@@ -460,6 +482,18 @@ pub fn decode(
             Ok((text, TextEncoding::Windows1252))
         }
     }
+}
+
+/// UTF-16 without a byte-order mark: in the first pairs of bytes, one side is (nearly) always NUL
+/// and the other never is, as ASCII text in UTF-16 LE or BE reads.
+fn looks_utf16(bytes: &[u8]) -> bool {
+    let pairs: Vec<&[u8]> = bytes.chunks_exact(2).take(256).collect();
+    if pairs.len() < 4 {
+        return false;
+    }
+    let side = |i: usize| pairs.iter().filter(|p| p[i] == 0 && p[1 - i] != 0).count();
+    let needed = pairs.len() * 9 / 10;
+    side(0) >= needed || side(1) >= needed
 }
 
 /// The candidate that occurs most often outside quotes on the header line; comma on a tie or none.

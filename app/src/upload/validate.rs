@@ -33,10 +33,19 @@ pub enum Code {
     UserExists,
     MissingField,
     InvalidEmail,
+    /// A firstname or lastname cell longer than `NAME_MAX_CHARS` or with control characters.
+    InvalidName,
     UnknownSegment,
     TooManyFields,
     AlreadyMember,
     DuplicatePair,
+}
+
+/// Longest first or last name stored (the `users` columns hold 100 characters).
+pub const NAME_MAX_CHARS: usize = 100;
+
+fn is_valid_name(name: &str) -> bool {
+    name.chars().count() <= NAME_MAX_CHARS && !name.chars().any(char::is_control)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,7 +64,8 @@ impl Level {
 }
 
 impl Code {
-    pub const ALL: [Code; 10] = [
+    /// (Packed outcomes index this list: new codes go at the end.)
+    pub const ALL: [Code; 11] = [
         Code::MissingUsername,
         Code::InvalidUsername,
         Code::UnknownUser,
@@ -66,6 +76,7 @@ impl Code {
         Code::TooManyFields,
         Code::AlreadyMember,
         Code::DuplicatePair,
+        Code::InvalidName,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -76,6 +87,7 @@ impl Code {
             Code::UserExists => "user_exists",
             Code::MissingField => "missing_field",
             Code::InvalidEmail => "invalid_email",
+            Code::InvalidName => "invalid_name",
             Code::UnknownSegment => "unknown_segment",
             Code::TooManyFields => "too_many_fields",
             Code::AlreadyMember => "already_member",
@@ -273,6 +285,15 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
         if let Some(email) = parsed.email(row) {
             if !is_valid_email(email) {
                 push(&mut report, Code::InvalidEmail, col(Column::Email), None, 0);
+            }
+        }
+        for c in [Column::Firstname, Column::Lastname] {
+            let value = match c {
+                Column::Firstname => parsed.firstname(row),
+                _ => parsed.lastname(row),
+            };
+            if value.is_some_and(|v| !is_valid_name(v)) {
+                push(&mut report, Code::InvalidName, col(c), None, 0);
             }
         }
         let existing = (row.username_cell == UsernameCell::Valid)
@@ -567,6 +588,21 @@ pub fn describe(parsed: &Parsed, row: &Row, o: &Outcome) -> OutcomeView {
             (
                 Some(email.clone()),
                 format!("\"{email}\" is not an email address."),
+            )
+        }
+        Code::InvalidName => {
+            let c = column.clone().unwrap_or_default();
+            let value = match c.as_str() {
+                "firstname" => parsed.firstname(row),
+                _ => parsed.lastname(row),
+            }
+            .unwrap_or_default()
+            .to_string();
+            (
+                Some(value),
+                format!(
+                    "The {c} is longer than {NAME_MAX_CHARS} characters or contains control characters."
+                ),
             )
         }
         Code::UnknownSegment => {
