@@ -252,8 +252,15 @@ async fn undo_removes_exactly_what_the_batch_added_that_still_exists() {
         .await
         .unwrap();
 
+    // History counts what is still there: 3 added, 1 removed by hand since.
+    let page = app::upload::service::history(&t.db, 1, 25).await.unwrap();
+    assert_eq!(page.items[0].still_present, 2);
+
     let removed = undo(&t.db, batch.unwrap(), None).await.unwrap();
     assert_eq!(removed, 2);
+    let page = app::upload::service::history(&t.db, 1, 25).await.unwrap();
+    assert_eq!(page.items[0].still_present, 0);
+    assert!(page.items[0].undone_at.is_some());
     assert_eq!(
         members(&t.db).await,
         1,

@@ -643,12 +643,21 @@ pub async fn history(
         .await?
         .into_iter()
         .collect();
+    // One grouped count for the page, not one query per batch.
+    let present: HashMap<i32, i64> = segment_member::Entity::find()
+        .select_only()
+        .column(segment_member::Column::BatchId)
+        .column_as(segment_member::Column::UserId.count(), "n")
+        .filter(segment_member::Column::BatchId.is_in(batches.iter().map(|b| b.id)))
+        .group_by(segment_member::Column::BatchId)
+        .into_tuple::<(i32, i64)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
     let mut items = Vec::with_capacity(batches.len());
     for b in batches {
-        let still_present = segment_member::Entity::find()
-            .filter(segment_member::Column::BatchId.eq(b.id))
-            .count(db)
-            .await? as i64;
+        let still_present = present.get(&b.id).copied().unwrap_or(0);
         items.push(BatchRow {
             id: b.id,
             created_at: b.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
