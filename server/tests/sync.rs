@@ -529,3 +529,32 @@ async fn previewed_sync_effects_equal_the_committed_ones_and_change_nothing() {
     );
     assert_consistent(db).await;
 }
+
+#[tokio::test]
+async fn the_course_page_lists_each_method_with_what_it_made() {
+    let t = common::fresh_db().await;
+    let db = &t.db;
+    let ids = users(db, &["u1", "u2", "u3"]).await;
+    let c = courses::create_course(db, "c", "C").await.unwrap();
+    let g = courses::create_group(db, c, "Team").await.unwrap();
+    let s = segment(db, "sales").await;
+    Segments::add_members(db, s, &ids).await.unwrap();
+    let (sync_id, _) = courses::add_segment_sync(db, c, s, SyncGroup::Existing(g), false)
+        .await
+        .unwrap();
+    let (to_group, _) = courses::add_segment_to_group(db, c, s, g).await.unwrap();
+    let rows = courses::instances(db, c).await.unwrap();
+    let by_id = |id: i32| rows.iter().find(|r| r.id == id).unwrap();
+    assert_eq!(by_id(sync_id).label, "User segment sync (sales)");
+    assert_eq!(
+        (by_id(sync_id).enrolments, by_id(sync_id).group_memberships),
+        (3, 3)
+    );
+    assert_eq!(
+        by_id(to_group).label,
+        "User segment members to group (sales → Team)"
+    );
+    // Its members are already in the group through the sync method's own rows.
+    assert_eq!(by_id(to_group).enrolments, 0);
+    assert_eq!(by_id(to_group).group.as_deref(), Some("Team"));
+}

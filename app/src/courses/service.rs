@@ -498,7 +498,7 @@ async fn instance_labels(
     db: &impl ConnectionTrait,
     course_id: i32,
 ) -> Result<std::collections::HashMap<i32, String>, AppError> {
-    Ok(instances(db, course_id)
+    Ok(instance_rows(db, course_id, false)
         .await?
         .into_iter()
         .map(|i| (i.id, i.label))
@@ -509,57 +509,96 @@ pub async fn instances(
     db: &impl ConnectionTrait,
     course_id: i32,
 ) -> Result<Vec<InstanceRow>, AppError> {
+    instance_rows(db, course_id, true).await
+}
+
+/// The course's instances with their segment and group names: a fixed number of queries
+/// whatever the number of instances; the counts only when asked for.
+async fn instance_rows(
+    db: &impl ConnectionTrait,
+    course_id: i32,
+    with_counts: bool,
+) -> Result<Vec<InstanceRow>, AppError> {
+    use sea_orm::QuerySelect;
+    use std::collections::HashMap;
     let list = enrol_instance::Entity::find()
         .filter(enrol_instance::Column::CourseId.eq(course_id))
         .order_by_asc(enrol_instance::Column::Id)
         .all(db)
         .await?;
-    let mut out = Vec::with_capacity(list.len());
-    for i in list {
-        let segment = match i.segment_id {
-            Some(s) => segment::Entity::find_by_id(s)
-                .one(db)
-                .await?
-                .map(|s| s.name),
-            None => None,
-        };
-        let group = match i.group_id {
-            Some(g) => course_group::Entity::find_by_id(g)
-                .one(db)
-                .await?
-                .map(|g| g.name),
-            None => None,
-        };
-        let label = match i.kind.as_str() {
-            MANUAL => "Manual enrolments".to_string(),
-            SEGMENT_SYNC => format!(
-                "User segment sync ({})",
-                segment.clone().unwrap_or_default()
-            ),
-            _ => format!(
-                "User segment members to group ({} → {})",
-                segment.clone().unwrap_or_default(),
-                group.clone().unwrap_or_default()
-            ),
-        };
-        out.push(InstanceRow {
-            enrolments: enrolment::Entity::find()
-                .filter(enrolment::Column::InstanceId.eq(i.id))
-                .count(db)
-                .await? as i64,
-            group_memberships: group_member::Entity::find()
-                .filter(group_member::Column::OriginInstanceId.eq(i.id))
-                .count(db)
-                .await? as i64,
-            id: i.id,
-            kind: i.kind,
-            label,
-            segment,
-            group,
-            removal_action: i.removal_action,
-        });
+    let segment_names: HashMap<i32, String> = segment::Entity::find()
+        .select_only()
+        .columns([segment::Column::Id, segment::Column::Name])
+        .filter(segment::Column::Id.is_in(list.iter().filter_map(|i| i.segment_id)))
+        .into_tuple::<(i32, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let group_names: HashMap<i32, String> = course_group::Entity::find()
+        .select_only()
+        .columns([course_group::Column::Id, course_group::Column::Name])
+        .filter(course_group::Column::CourseId.eq(course_id))
+        .into_tuple::<(i32, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let ids: Vec<i32> = list.iter().map(|i| i.id).collect();
+    let (mut enrolled, mut grouped) = (HashMap::new(), HashMap::new());
+    if with_counts && !ids.is_empty() {
+        enrolled = enrolment::Entity::find()
+            .select_only()
+            .column(enrolment::Column::InstanceId)
+            .column_as(enrolment::Column::UserId.count(), "n")
+            .filter(enrolment::Column::InstanceId.is_in(ids.clone()))
+            .group_by(enrolment::Column::InstanceId)
+            .into_tuple::<(i32, i64)>()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect();
+        grouped = group_member::Entity::find()
+            .select_only()
+            .column(group_member::Column::OriginInstanceId)
+            .column_as(group_member::Column::UserId.count(), "n")
+            .filter(group_member::Column::OriginInstanceId.is_in(ids))
+            .group_by(group_member::Column::OriginInstanceId)
+            .into_tuple::<(i32, i64)>()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect();
     }
-    Ok(out)
+    Ok(list
+        .into_iter()
+        .map(|i| {
+            let segment = i.segment_id.and_then(|s| segment_names.get(&s).cloned());
+            let group = i.group_id.and_then(|g| group_names.get(&g).cloned());
+            let label = match i.kind.as_str() {
+                MANUAL => "Manual enrolments".to_string(),
+                SEGMENT_SYNC => format!(
+                    "User segment sync ({})",
+                    segment.clone().unwrap_or_default()
+                ),
+                _ => format!(
+                    "User segment members to group ({} → {})",
+                    segment.clone().unwrap_or_default(),
+                    group.clone().unwrap_or_default()
+                ),
+            };
+            InstanceRow {
+                enrolments: enrolled.get(&i.id).copied().unwrap_or(0),
+                group_memberships: grouped.get(&i.id).copied().unwrap_or(0),
+                id: i.id,
+                kind: i.kind,
+                label,
+                segment,
+                group,
+                removal_action: i.removal_action,
+            }
+        })
+        .collect())
 }
 
 pub async fn groups(db: &impl ConnectionTrait, course_id: i32) -> Result<Vec<GroupRow>, AppError> {
