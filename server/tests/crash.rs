@@ -170,7 +170,11 @@ async fn assert_whole_or_nothing(db: &DatabaseConnection, point: &str) -> bool {
         .unwrap();
     let committed = match batches.len() {
         0 => {
-            assert_eq!((members, created), (0, 0), "{point}: partial batch left behind");
+            assert_eq!(
+                (members, created),
+                (0, 0),
+                "{point}: partial batch left behind"
+            );
             false
         }
         1 => {
@@ -262,9 +266,16 @@ async fn a_commit_killed_at_any_point_leaves_all_or_nothing_and_can_be_retried()
             let c = signed_in(&server).await;
             let res = commit_request(&c, &server, &stage).send().await.unwrap();
             assert_eq!(res.status(), 200, "{point}: retry");
-            assert!(assert_whole_or_nothing(db, point).await, "{point}: retry applied");
+            assert!(
+                assert_whole_or_nothing(db, point).await,
+                "{point}: retry applied"
+            );
         } else {
-            assert_eq!(stage_id(db).await, None, "{point}: stage consumed with the commit");
+            assert_eq!(
+                stage_id(db).await,
+                None,
+                "{point}: stage consumed with the commit"
+            );
         }
         server.kill();
         survived += 1;
