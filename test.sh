@@ -37,6 +37,9 @@ psql "$PG_URL" -tAc "select datname from pg_database where datname ~ '^(t|e2e)_[
   while read -r db; do [ -n "$db" ] && psql "$PG_URL" -qc "drop database if exists \"$db\"" >/dev/null; done
 TEST_DATABASE_URL="$PG_URL" cargo test -p app -p server
 
+step "fuzzing the CSV core for 120 s (app/tests/fuzz_csv.rs)"
+FUZZ_SECONDS=120 cargo test -p app --release --test fuzz_csv -- --nocapture
+
 step "release build (cargo leptos build --release)"
 cargo leptos build --release
 
@@ -54,5 +57,35 @@ psql "$PG_URL" -qc "create database $E2E_DB"
 E2E_URL="${PG_URL%/*}/$E2E_DB"
 (cd end2end && E2E_DATABASE_URL="$E2E_URL" npx playwright test)
 psql "$PG_URL" -qc "drop database if exists $E2E_DB" || true
+
+# The load command (server/src/bin/load.rs) against a fresh release server on each database.
+step "load: 15 s of concurrent sign-ins, previews and commits"
+# cargo-leptos built the server with LEPTOS_OUTPUT_NAME set, which leptos reads at compile time
+# (option_env!); the same value keeps this build to the new binary instead of rebuilding leptos.
+LEPTOS_OUTPUT_NAME=console cargo build --release -p server --bin load
+LOAD_PASSWORD="load-$(od -An -tx8 -N8 /dev/urandom | tr -d ' ')"
+export LOAD_PASSWORD
+load_against() { # DATABASE_URL
+  (
+    export DATABASE_URL="$1" ADMIN_PASSWORD="$LOAD_PASSWORD" LEPTOS_SITE_ROOT=target/site LEPTOS_ENV=PROD RUST_LOG=warn
+    target/release/server migrate >/dev/null
+    target/release/server create-admin load-admin >/dev/null
+    target/release/server serve --listen "127.0.0.1:$E2E_PORT" >.tmp/load/server.log 2>&1 &
+    pid=$!
+    status=0
+    target/release/load --url "http://127.0.0.1:$E2E_PORT" --username load-admin --duration 15s --concurrency 16 || status=$?
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+    [ "$status" = 0 ] || { echo "load failed ($status); server log:"; tail -n 50 .tmp/load/server.log; }
+    exit "$status"
+  )
+}
+rm -rf .tmp/load && mkdir -p .tmp/load
+echo "on SQLite"
+load_against "sqlite://$ROOT/.tmp/load/console.db?mode=rwc"
+echo "on PostgreSQL"
+LOAD_DB="e2e_$(od -An -tx4 -N4 /dev/urandom | tr -d ' ')"
+psql "$PG_URL" -qc "create database $LOAD_DB"
+load_against "${PG_URL%/*}/$LOAD_DB"
+psql "$PG_URL" -qc "drop database if exists $LOAD_DB" || true
 
 step "all tests passed"
