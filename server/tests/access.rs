@@ -28,25 +28,7 @@ async fn every_server_function_refuses_a_signed_out_caller_and_a_non_admin() {
     let app = spawn_app().await;
     create_admin(&app.db).await;
     // A user with a password but no site-admin role.
-    app::auth::service::create_or_reset_admin(&app.db, "learner", PASSWORD)
-        .await
-        .unwrap();
-    use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, QueryFilter};
-    let learner = app::entities::user::Entity::find()
-        .filter(app::entities::user::Column::Username.eq("learner"))
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap();
-    let mut acc: app::entities::account::ActiveModel =
-        app::entities::account::Entity::find_by_id(learner.id)
-            .one(&app.db)
-            .await
-            .unwrap()
-            .unwrap()
-            .into();
-    acc.site_admin = Set(false);
-    acc.update(&app.db).await.unwrap();
+    create_non_admin(&app, "learner").await;
 
     let paths: Vec<_> = leptos::server_fn::axum::server_fn_paths().collect();
     assert!(paths.len() >= 10, "server functions registered: {paths:?}");

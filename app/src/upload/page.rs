@@ -328,42 +328,11 @@ pub fn UploadPage() -> impl IntoView {
 /// that enrolment methods follow, sorted by user (a user's effects depend only on their own rows)
 /// and sent in batches to be tried and rolled back on the server.
 async fn preview_effects(report: &Report, synced: &[i32]) -> Result<(u64, u64), AppError> {
-    use super::validate::UserRef;
-    if synced.is_empty() {
-        return Ok((0, 0));
-    }
-    let mut pairs: Vec<(i32, UserRef)> = report
-        .additions
-        .iter()
-        .copied()
-        .filter(|(s, _)| synced.contains(s))
-        .collect();
-    pairs.sort_by_key(|(_, u)| match u {
-        UserRef::Existing(id) => (0, *id as i64),
-        UserRef::New(slot) => (1, *slot as i64),
-    });
     let (mut enrolments, mut groups) = (0, 0);
-    let mut start = 0;
-    while start < pairs.len() {
-        // Cut only between users, so each batch holds all of a user's new memberships.
-        let mut end = (start + EFFECTS_BATCH).min(pairs.len());
-        while end < pairs.len() && end > start + 1 && pairs[end].1 == pairs[end - 1].1 {
-            end -= 1;
-        }
-        let mut existing = Vec::new();
-        let mut new = Vec::new();
-        for &(s, u) in &pairs[start..end] {
-            match u {
-                UserRef::Existing(id) => existing.push((s, id)),
-                UserRef::New(slot) => {
-                    new.push((s, report.new_users[slot as usize].username.clone()))
-                }
-            }
-        }
+    for (existing, new) in super::report::effect_batches(report, synced, EFFECTS_BATCH) {
         let (e, g) = upload_effects(existing, new).await?;
         enrolments += e;
         groups += g;
-        start = end;
     }
     Ok((enrolments, groups))
 }

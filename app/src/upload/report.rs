@@ -144,3 +144,44 @@ pub fn report_csv(parsed: &Parsed, report: &Report) -> String {
 /// The template offered on the upload page.
 pub const TEMPLATE_CSV: &str =
     "username,cohort1,cohort2\njane.doe,sales,leaders-2026\njohn.smith,marketing,\n";
+
+/// One request's worth of would-be memberships for the effects preview: (segment id, user id)
+/// for existing users, (segment id, username) for users the commit would create.
+pub type EffectBatch = (Vec<(i32, i32)>, Vec<(i32, String)>);
+
+/// The new memberships in segments that enrolment methods follow (`synced`), sorted by user and
+/// cut into batches of at most `batch` only between users: a user's sync effects depend only on
+/// that user's rows, so each batch can be tried on its own. Shared by the page and the load tool.
+pub fn effect_batches(report: &Report, synced: &[i32], batch: usize) -> Vec<EffectBatch> {
+    use super::validate::UserRef;
+    let mut pairs: Vec<(i32, UserRef)> = report
+        .additions
+        .iter()
+        .copied()
+        .filter(|(s, _)| synced.contains(s))
+        .collect();
+    pairs.sort_by_key(|(_, u)| match u {
+        UserRef::Existing(id) => (0, *id as i64),
+        UserRef::New(slot) => (1, *slot as i64),
+    });
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < pairs.len() {
+        let mut end = (start + batch.max(1)).min(pairs.len());
+        while end < pairs.len() && end > start + 1 && pairs[end].1 == pairs[end - 1].1 {
+            end -= 1;
+        }
+        let (mut existing, mut new) = (Vec::new(), Vec::new());
+        for &(s, u) in &pairs[start..end] {
+            match u {
+                UserRef::Existing(id) => existing.push((s, id)),
+                UserRef::New(slot) => {
+                    new.push((s, report.new_users[slot as usize].username.clone()))
+                }
+            }
+        }
+        out.push((existing, new));
+        start = end;
+    }
+    out
+}

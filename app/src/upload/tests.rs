@@ -498,3 +498,34 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn effect_batches_keep_each_users_memberships_together_and_only_followed_segments() {
+    let options = UploadOptions {
+        upload_type: UploadType::AddAndUpdate,
+        ..Default::default()
+    };
+    // bob gains s1 and s2, carol (new) gains s1 and s2, alice gains s2 (s1 she has); "007" is
+    // not followed by any method.
+    let (_, report) = run(
+        "username,firstname,lastname,email,cohort1,cohort2,cohort3\n\
+         bob,,,,s1,s2,007\ncarol,Carol,King,c@example.com,s1,s2,007\nalice,,,,s1,s2,007\n",
+        options,
+    );
+    let batches = super::report::effect_batches(&report, &[10, 20], 2);
+    let existing: Vec<_> = batches.iter().flat_map(|b| b.0.clone()).collect();
+    let new: Vec<_> = batches.iter().flat_map(|b| b.1.clone()).collect();
+    assert_eq!(existing, vec![(20, 1), (10, 2), (20, 2)]);
+    assert_eq!(
+        new,
+        vec![(10, "carol".to_string()), (20, "carol".to_string())]
+    );
+    // With room for 2 per batch, no user is split: alice, bob, carol each get their own.
+    assert_eq!(batches.len(), 3);
+    for (existing, new) in &batches {
+        assert!(existing.len() + new.len() <= 2);
+        let users: std::collections::HashSet<_> = existing.iter().map(|p| p.1).collect();
+        assert!(users.len() <= 1 && (existing.is_empty() || new.is_empty()));
+    }
+    assert!(super::report::effect_batches(&report, &[], 2).is_empty());
+}

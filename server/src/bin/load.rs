@@ -787,36 +787,8 @@ impl Worker {
     /// `preview_effects` in page.rs: the followed segments' new memberships, sorted by user, in
     /// batches cut between users.
     async fn effects(&mut self, report: &Report, synced: &[i32]) -> Result<(u64, u64), Failure> {
-        if synced.is_empty() {
-            return Ok((0, 0));
-        }
-        let mut pairs: Vec<(i32, UserRef)> = report
-            .additions
-            .iter()
-            .copied()
-            .filter(|(s, _)| synced.contains(s))
-            .collect();
-        pairs.sort_by_key(|(_, u)| match u {
-            UserRef::Existing(id) => (0, *id as i64),
-            UserRef::New(slot) => (1, *slot as i64),
-        });
         let (mut enrolments, mut groups) = (0, 0);
-        let mut start = 0;
-        while start < pairs.len() {
-            let mut end = (start + EFFECTS_BATCH).min(pairs.len());
-            while end < pairs.len() && end > start + 1 && pairs[end].1 == pairs[end - 1].1 {
-                end -= 1;
-            }
-            let mut existing = Vec::new();
-            let mut new = Vec::new();
-            for &(s, u) in &pairs[start..end] {
-                match u {
-                    UserRef::Existing(id) => existing.push((s, id)),
-                    UserRef::New(slot) => {
-                        new.push((s, report.new_users[slot as usize].username.clone()))
-                    }
-                }
-            }
+        for (existing, new) in app::upload::report::effect_batches(report, synced, EFFECTS_BATCH) {
             let (e, g): (u64, u64) = self
                 .client
                 .json(
@@ -827,7 +799,6 @@ impl Worker {
                 .await?;
             enrolments += e;
             groups += g;
-            start = end;
         }
         Ok((enrolments, groups))
     }
