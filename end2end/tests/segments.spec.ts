@@ -18,6 +18,20 @@ test('a wrong password is refused with a clear message', async ({ page }) => {
   await expect(page).toHaveURL(/\/login/);
 });
 
+test('repeated wrong passwords lock the account with a clear message', async ({ page }) => {
+  // An account of its own (it need not exist), so no other test is locked out.
+  const name = `guessed.${Date.now()}`;
+  for (let i = 0; i < 5; i++) {
+    await signIn(page, name, `guess ${i}`);
+    await expect(page.getByRole('alert')).toHaveText('Incorrect username or password.');
+  }
+  await signIn(page, name, 'guess 6');
+  await expect(page.getByRole('alert')).toHaveText(
+    /^Too many failed sign-ins for this account\. Try again in \d+ minutes?\.$/,
+  );
+  await expect(page).toHaveURL(/\/login/);
+});
+
 test('sign in, create a segment, add and remove a member, delete it, sign out', async ({ page }) => {
   const idNumber = `e2e-${Date.now()}`;
   const name = `Playwright cohort ${idNumber}`;
