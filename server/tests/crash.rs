@@ -210,8 +210,9 @@ async fn assert_whole_or_nothing(db: &DatabaseConnection, point: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commit_killed_at_any_point_leaves_all_or_nothing_and_can_be_retried() {
-    // Pause points inside the commit (see `checkpoint` in upload::service), in order, plus two
-    // kills by the clock rather than at a chosen point.
+    // Pause points inside the commit (see `checkpoint` in upload::service), in order, then kills
+    // by the clock at fractions (in %) of how long an uninterrupted commit took here (the first
+    // retry measures it), so they land wherever the commit happens to be on this machine.
     let points = [
         "batch_created",
         "users_created",
@@ -220,10 +221,16 @@ async fn a_commit_killed_at_any_point_leaves_all_or_nothing_and_can_be_retried()
         "synced",
         "before_commit",
         "after_commit",
+        "timer:20",
+        "timer:50",
+        "timer:80",
+        "timer:95",
         "timer:150",
-        "timer:600",
+        "timer:250",
     ];
     let mut survived = 0;
+    let mut whole_commit = Duration::from_millis(500);
+    let (mut timed_before, mut timed_after) = (0, 0);
     for point in points {
         let t = common::fresh_db().await;
         let db = &t.db;
@@ -238,7 +245,10 @@ async fn a_commit_killed_at_any_point_leaves_all_or_nothing_and_can_be_retried()
         let in_flight = tokio::spawn(request);
         let started = Instant::now();
         match point.strip_prefix("timer:") {
-            Some(ms) => tokio::time::sleep(Duration::from_millis(ms.parse().unwrap())).await,
+            Some(pct) => {
+                let pct: u32 = pct.parse().unwrap();
+                tokio::time::sleep(whole_commit * pct / 100).await
+            }
             None => {
                 while !mark.exists() {
                     assert!(
@@ -264,8 +274,13 @@ async fn a_commit_killed_at_any_point_leaves_all_or_nothing_and_can_be_retried()
             // Nothing was lost either: the file is still staged and the retry applies it whole.
             assert_eq!(stage_id(db).await.as_deref(), Some(stage.as_str()));
             let c = signed_in(&server).await;
+            let retry_started = Instant::now();
             let res = commit_request(&c, &server, &stage).send().await.unwrap();
             assert_eq!(res.status(), 200, "{point}: retry");
+            if point == "batch_created" {
+                whole_commit = retry_started.elapsed();
+                eprintln!("an uninterrupted commit takes {whole_commit:?}");
+            }
             assert!(
                 assert_whole_or_nothing(db, point).await,
                 "{point}: retry applied"
@@ -278,9 +293,19 @@ async fn a_commit_killed_at_any_point_leaves_all_or_nothing_and_can_be_retried()
             );
         }
         server.kill();
+        if point.starts_with("timer:") {
+            if committed {
+                timed_after += 1;
+            } else {
+                timed_before += 1;
+            }
+        }
         survived += 1;
         eprintln!("kill point {point}: survived (batch committed before kill: {committed})");
     }
-    eprintln!("{survived} kill points survived");
+    eprintln!(
+        "{survived} kill points survived; timed kills landed {timed_before} before and \
+         {timed_after} after COMMIT"
+    );
     assert_eq!(survived, points.len());
 }
