@@ -3,12 +3,16 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m0001_domain;
+mod m0002_sign_in_failures;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_domain::Migration)]
+        vec![
+            Box::new(m0001_domain::Migration),
+            Box::new(m0002_sign_in_failures::Migration),
+        ]
     }
 }

@@ -117,7 +117,7 @@ async fn server_fn_handler(State(state): State<AppState>, req: Request) -> Respo
     let res = handle_server_fns_with_context(
         move || {
             provide_context(state.db.clone());
-            provide_context(state.throttle.clone());
+            provide_context(state.throttle);
         },
         req,
     )

@@ -458,4 +458,27 @@ async fn failed_sign_ins_are_limited_per_account_and_per_address() {
         .await
         .unwrap()
         .contains("from your network address"));
+
+    // The counts live in the database: a second server process on the same database (here a
+    // second router) refuses the locked account too, as would the first one after a restart.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let second = TestApp {
+        addr: format!("http://{}", listener.local_addr().unwrap()),
+        db: app.db.clone(),
+        test_db: common::fresh_db().await,
+    };
+    tokio::spawn(server::serve(
+        app.db.clone(),
+        listener,
+        server::WebConfig {
+            cookie_secure: false,
+            sign_in_limits: app::auth::throttle::Limits {
+                per_account: 3,
+                per_address: 100,
+                window: std::time::Duration::from_secs(600),
+            },
+        },
+    ));
+    let elsewhere = sign_in(&client(), &second, ADMIN, PASSWORD).await;
+    assert_eq!(elsewhere.status(), 429);
 }

@@ -39,18 +39,20 @@ pub async fn login(username: String, password: String, next: String) -> Result<(
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let throttle = use_context::<throttle::SignInThrottle>().unwrap_or_default();
     let address = client_address().await;
-    let now = std::time::Instant::now();
+    let now = throttle::now_ms();
     // Refused before the password is checked: no argon2 work for a locked account or address.
-    if let Err(refusal) = throttle.check(&username, address, now) {
+    if let Err(refusal) = throttle.check(&db, &username, address, now).await? {
         tracing::warn!(username = %username.trim(), ?address, "sign-in refused: rate limited");
         return Err(AppError::TooManyRequests(refusal.message()));
     }
     let Some(signed_in) = service::verify_credentials(&db, &username, &password).await? else {
-        throttle.record_failure(&username, address, now);
+        throttle
+            .record_failure(&db, &username, address, now)
+            .await?;
         tracing::info!(username = %username.trim(), ?address, "failed sign-in");
         return Err(AppError::Invalid("Incorrect username or password.".into()));
     };
-    throttle.record_success(&username);
+    throttle.record_success(&db, &username).await?;
     // A new id at sign-in defeats session fixation.
     session
         .cycle_id()

@@ -4,17 +4,20 @@
 //!
 //! Only failures count, so an admin who signs in correctly is never slowed down, and a success
 //! clears that account's failures (not the address's: one good account must not launder an
-//! address that is guessing at others). Counters live in the process: behind several processes,
-//! each enforces its own limit (documented in the README).
-use std::collections::{HashMap, VecDeque};
+//! address that is guessing at others). Failures live in the site database, like sessions, so
+//! every server process enforces the same limit and a restart does not reset it.
+use crate::entities::sign_in_failure;
+use crate::error::AppError;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+};
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    pub per_account: usize,
-    pub per_address: usize,
+    pub per_account: u64,
+    pub per_address: u64,
     pub window: Duration,
 }
 
@@ -47,92 +50,129 @@ impl Refusal {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Key {
-    Account(String),
-    Address(IpAddr),
-}
-
-/// Shared by every request of one router (cheap to clone).
-#[derive(Debug, Clone, Default)]
+/// The limits of one router (cheap to clone); the counts are in the database.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct SignInThrottle {
     limits: Limits,
-    failures: Arc<Mutex<HashMap<Key, VecDeque<Instant>>>>,
 }
 
-/// Beyond this many tracked keys, expired ones are swept, so random usernames cannot grow
-/// memory without bound.
-const SWEEP_AT: usize = 10_000;
+/// Usernames are matched trimmed and case-insensitively, as sign-in itself does; anything
+/// longer than a username can be is cut, so a hostile name cannot bloat the table.
+fn account_key(username: &str) -> String {
+    let name: String = username.trim().to_lowercase().chars().take(120).collect();
+    format!("account:{name}")
+}
+
+fn address_key(ip: IpAddr) -> String {
+    format!("address:{ip}")
+}
+
+/// Milliseconds since the Unix epoch (the table's time unit).
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
 
 impl SignInThrottle {
     pub fn new(limits: Limits) -> Self {
-        Self {
-            limits,
-            failures: Default::default(),
-        }
+        Self { limits }
     }
 
-    /// Usernames are matched case-insensitively and trimmed, as sign-in itself does.
-    fn account(username: &str) -> Key {
-        Key::Account(username.trim().to_lowercase())
+    fn window_ms(&self) -> i64 {
+        self.limits.window.as_millis() as i64
     }
 
-    /// `Err` when this attempt must be refused without checking the password.
-    pub fn check(
+    /// Failures of `key` inside the window ending at `now`, and the oldest one's time.
+    async fn failures(
         &self,
+        db: &impl ConnectionTrait,
+        key: String,
+        now: i64,
+    ) -> Result<(u64, Option<i64>), AppError> {
+        let row: Option<(i64, Option<i64>)> = sign_in_failure::Entity::find()
+            .select_only()
+            .column_as(sign_in_failure::Column::Id.count(), "n")
+            .column_as(sign_in_failure::Column::AtMs.min(), "oldest")
+            .filter(sign_in_failure::Column::Key.eq(key))
+            .filter(sign_in_failure::Column::AtMs.gt(now - self.window_ms()))
+            .into_tuple()
+            .one(db)
+            .await?;
+        let (n, oldest) = row.unwrap_or((0, None));
+        Ok((n as u64, oldest))
+    }
+
+    fn wait(&self, oldest: Option<i64>, now: i64) -> Duration {
+        let left = oldest.map_or(0, |t| t + self.window_ms() - now).max(0);
+        Duration::from_millis(left as u64)
+    }
+
+    /// `Err(Refusal)` inside `Ok` when this attempt must be refused without checking the password.
+    pub async fn check(
+        &self,
+        db: &impl ConnectionTrait,
         username: &str,
         address: Option<IpAddr>,
-        now: Instant,
-    ) -> Result<(), Refusal> {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let window = self.limits.window;
-        let mut over = |key: Key, limit: usize| -> Option<Duration> {
-            let q = map.get_mut(&key)?;
-            while q.front().is_some_and(|t| now.duration_since(*t) >= window) {
-                q.pop_front();
-            }
-            (q.len() >= limit).then(|| window.saturating_sub(now.duration_since(q[0])))
-        };
-        if let Some(wait) = over(Self::account(username), self.limits.per_account) {
-            return Err(Refusal::Account(wait));
+        now: i64,
+    ) -> Result<Result<(), Refusal>, AppError> {
+        let (n, oldest) = self.failures(db, account_key(username), now).await?;
+        if n >= self.limits.per_account {
+            return Ok(Err(Refusal::Account(self.wait(oldest, now))));
         }
         if let Some(ip) = address {
-            if let Some(wait) = over(Key::Address(ip), self.limits.per_address) {
-                return Err(Refusal::Address(wait));
+            let (n, oldest) = self.failures(db, address_key(ip), now).await?;
+            if n >= self.limits.per_address {
+                return Ok(Err(Refusal::Address(self.wait(oldest, now))));
             }
         }
+        Ok(Ok(()))
+    }
+
+    pub async fn record_failure(
+        &self,
+        db: &impl ConnectionTrait,
+        username: &str,
+        address: Option<IpAddr>,
+        now: i64,
+    ) -> Result<(), AppError> {
+        // Expired failures are swept as new ones arrive, so the table stays small.
+        sign_in_failure::Entity::delete_many()
+            .filter(sign_in_failure::Column::AtMs.lte(now - self.window_ms()))
+            .exec(db)
+            .await?;
+        let keys = std::iter::once(account_key(username)).chain(address.map(address_key));
+        sign_in_failure::Entity::insert_many(keys.map(|key| sign_in_failure::ActiveModel {
+            key: Set(key),
+            at_ms: Set(now),
+            ..Default::default()
+        }))
+        .exec_without_returning(db)
+        .await?;
         Ok(())
     }
 
-    pub fn record_failure(&self, username: &str, address: Option<IpAddr>, now: Instant) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= SWEEP_AT {
-            let window = self.limits.window;
-            map.retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) < window));
-        }
-        let mut push = |key: Key, limit: usize| {
-            let q = map.entry(key).or_default();
-            q.push_back(now);
-            // Only the newest `limit` failures matter for the decision.
-            while q.len() > limit {
-                q.pop_front();
-            }
-        };
-        push(Self::account(username), self.limits.per_account);
-        if let Some(ip) = address {
-            push(Key::Address(ip), self.limits.per_address);
-        }
-    }
-
-    pub fn record_success(&self, username: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(&Self::account(username));
+    pub async fn record_success(
+        &self,
+        db: &impl ConnectionTrait,
+        username: &str,
+    ) -> Result<(), AppError> {
+        sign_in_failure::Entity::delete_many()
+            .filter(sign_in_failure::Column::Key.eq(account_key(username)))
+            .exec(db)
+            .await?;
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sea_orm::DatabaseConnection;
+
+    async fn db() -> DatabaseConnection {
+        crate::db::connect_and_migrate("sqlite::memory:")
+            .await
+            .unwrap()
+    }
 
     fn throttle() -> SignInThrottle {
         SignInThrottle::new(Limits {
@@ -142,64 +182,74 @@ mod tests {
         })
     }
 
-    #[test]
-    fn an_account_is_locked_after_its_limit_and_freed_when_the_window_passes() {
-        let t = throttle();
-        let t0 = Instant::now();
+    #[tokio::test]
+    async fn an_account_is_locked_after_its_limit_and_freed_when_the_window_passes() {
+        let (db, t) = (db().await, throttle());
+        let t0 = 1_000_000;
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.2".parse().unwrap();
         for i in 0..3 {
-            assert_eq!(t.check("Admin", Some(a), t0), Ok(()), "attempt {i}");
-            t.record_failure("Admin", Some(a), t0);
+            assert_eq!(
+                t.check(&db, "Admin", Some(a), t0).await.unwrap(),
+                Ok(()),
+                "attempt {i}"
+            );
+            t.record_failure(&db, "Admin", Some(a), t0).await.unwrap();
         }
         // Same account from another address and another spelling: still locked.
-        let refused = t.check(" admin ", Some(b), t0 + Duration::from_secs(10));
+        let refused = t.check(&db, " admin ", Some(b), t0 + 10_000).await.unwrap();
         assert_eq!(refused, Err(Refusal::Account(Duration::from_secs(50))));
         assert_eq!(
             refused.unwrap_err().message(),
             "Too many failed sign-ins for this account. Try again in 1 minute."
         );
         // Another account from the first address is not locked (address limit is 5).
-        assert_eq!(t.check("bob", Some(a), t0), Ok(()));
+        assert_eq!(t.check(&db, "bob", Some(a), t0).await.unwrap(), Ok(()));
         assert_eq!(
-            t.check("admin", Some(b), t0 + Duration::from_secs(60)),
+            t.check(&db, "admin", Some(b), t0 + 60_000).await.unwrap(),
             Ok(())
         );
     }
 
-    #[test]
-    fn an_address_guessing_at_many_accounts_is_refused() {
-        let t = throttle();
-        let t0 = Instant::now();
+    #[tokio::test]
+    async fn an_address_guessing_at_many_accounts_is_refused() {
+        let (db, t) = (db().await, throttle());
         let a: IpAddr = "192.0.2.7".parse().unwrap();
         for i in 0..5 {
-            t.record_failure(&format!("user{i}"), Some(a), t0);
+            t.record_failure(&db, &format!("user{i}"), Some(a), 0)
+                .await
+                .unwrap();
         }
         assert!(matches!(
-            t.check("someone-else", Some(a), t0),
+            t.check(&db, "someone-else", Some(a), 0).await.unwrap(),
             Err(Refusal::Address(_))
         ));
+        let other: IpAddr = "192.0.2.8".parse().unwrap();
         assert_eq!(
-            t.check("someone-else", Some("192.0.2.8".parse().unwrap()), t0),
+            t.check(&db, "someone-else", Some(other), 0).await.unwrap(),
             Ok(())
         );
     }
 
-    #[test]
-    fn success_clears_the_account_but_not_the_address() {
-        let t = throttle();
-        let t0 = Instant::now();
+    #[tokio::test]
+    async fn success_clears_the_account_but_not_the_address_and_old_failures_are_swept() {
+        let (db, t) = (db().await, throttle());
         let a: IpAddr = "192.0.2.9".parse().unwrap();
-        t.record_failure("admin", Some(a), t0);
-        t.record_failure("admin", Some(a), t0);
-        t.record_success("ADMIN");
-        t.record_failure("admin", Some(a), t0);
-        t.record_failure("admin", Some(a), t0);
-        assert_eq!(t.check("admin", Some(a), t0), Ok(()));
-        t.record_failure("x", Some(a), t0);
+        t.record_failure(&db, "admin", Some(a), 0).await.unwrap();
+        t.record_failure(&db, "admin", Some(a), 0).await.unwrap();
+        t.record_success(&db, "ADMIN").await.unwrap();
+        t.record_failure(&db, "admin", Some(a), 0).await.unwrap();
+        t.record_failure(&db, "admin", Some(a), 0).await.unwrap();
+        assert_eq!(t.check(&db, "admin", Some(a), 0).await.unwrap(), Ok(()));
+        t.record_failure(&db, "x", Some(a), 0).await.unwrap();
         assert!(matches!(
-            t.check("y", Some(a), t0),
+            t.check(&db, "y", Some(a), 0).await.unwrap(),
             Err(Refusal::Address(_))
         ));
+        // A failure a window later sweeps the expired ones.
+        t.record_failure(&db, "z", None, 60_000).await.unwrap();
+        let left = sign_in_failure::Entity::find().all(&db).await.unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].key, "account:z");
     }
 }

@@ -8,6 +8,7 @@ pub mod group_member;
 pub mod segment;
 pub mod segment_member;
 pub mod session;
+pub mod sign_in_failure;
 pub mod upload_batch;
 pub mod upload_change;
 pub mod upload_stage;
