@@ -113,3 +113,38 @@ pub fn is_contention(err: &DbErr) -> bool {
     .iter()
     .any(|needle| text.contains(needle))
 }
+
+/// One page of a listing, for every paged list: counts what `filtered` matches, then reads page
+/// `page` (1-based, clamped) of the rows `shape` makes of it (columns, joins, order), mapped.
+pub async fn page_of<E, M, T>(
+    db: &impl ConnectionTrait,
+    filtered: sea_orm::Select<E>,
+    shape: impl FnOnce(sea_orm::Select<E>) -> sea_orm::Select<E>,
+    page: u64,
+    per_page: u64,
+    map: impl FnMut(M) -> T,
+) -> Result<crate::domain::Page<T>, crate::error::AppError>
+where
+    E: sea_orm::EntityTrait,
+    E::Model: Sync,
+    M: sea_orm::FromQueryResult + Send + Sync,
+{
+    use sea_orm::{PaginatorTrait, QuerySelect};
+    let total = filtered.clone().count(db).await?;
+    let page = page.max(1);
+    let items = shape(filtered)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+        .into_model::<M>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(map)
+        .collect();
+    Ok(crate::domain::Page {
+        items,
+        total,
+        page,
+        per_page,
+    })
+}

@@ -204,6 +204,16 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// The same page with each item turned into something else.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            total: self.total,
+            page: self.page,
+            per_page: self.per_page,
+        }
+    }
+
     pub fn page_count(&self) -> u64 {
         self.total.div_ceil(self.per_page.max(1)).max(1)
     }

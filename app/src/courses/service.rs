@@ -314,7 +314,7 @@ pub async fn add_group_member(
 use super::{CourseRow, GroupMemberRow, GroupRow, InstanceRow, ParticipantRow};
 use crate::domain::Page;
 use crate::entities::user;
-use sea_orm::{PaginatorTrait, QueryOrder, QuerySelect};
+use sea_orm::{QueryOrder, QuerySelect};
 
 #[derive(Debug, sea_orm::FromQueryResult)]
 struct CourseQ {
@@ -363,24 +363,15 @@ pub async fn list_courses(
                 )),
         );
     }
-    let total = q.clone().count(db).await?;
-    let page = page.max(1);
-    let items = course_rows(q)
-        .order_by_asc(course::Column::Fullname)
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-        .into_model::<CourseQ>()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(to_row)
-        .collect();
-    Ok(Page {
-        items,
-        total,
+    crate::db::page_of(
+        db,
+        q,
+        |q| course_rows(q).order_by_asc(course::Column::Fullname),
         page,
         per_page,
-    })
+        to_row,
+    )
+    .await
 }
 
 pub async fn get_course(db: &impl ConnectionTrait, id: i32) -> Result<CourseRow, AppError> {
@@ -452,46 +443,38 @@ pub async fn participants(
                 .to_owned(),
         ),
     );
-    let total = base.clone().count(db).await?;
-    let page = page.max(1);
-    let users = base
-        .order_by_asc(user::Column::Username)
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-        .all(db)
-        .await?;
-    let ids: Vec<i32> = users.iter().map(|u| u.id).collect();
+    let users: Page<user::Model> = crate::db::page_of(
+        db,
+        base,
+        |q| q.order_by_asc(user::Column::Username),
+        page,
+        per_page,
+        |u| u,
+    )
+    .await?;
+    let ids: Vec<i32> = users.items.iter().map(|u| u.id).collect();
     let enrolments = enrolment::Entity::find()
         .filter(enrolment::Column::CourseId.eq(course_id))
         .filter(enrolment::Column::UserId.is_in(ids))
         .all(db)
         .await?;
     let labels = instance_labels(db, course_id).await?;
-    let items = users
-        .into_iter()
-        .map(|u| ParticipantRow {
-            methods: enrolments
-                .iter()
-                .filter(|e| e.user_id == u.id)
-                .map(|e| {
-                    format!(
-                        "{} ({})",
-                        labels.get(&e.instance_id).cloned().unwrap_or_default(),
-                        e.status
-                    )
-                })
-                .collect(),
-            user_id: u.id,
-            fullname: format!("{} {}", u.firstname, u.lastname).trim().to_string(),
-            username: u.username,
-        })
-        .collect();
-    Ok(Page {
-        items,
-        total,
-        page,
-        per_page,
-    })
+    Ok(users.map(|u| ParticipantRow {
+        methods: enrolments
+            .iter()
+            .filter(|e| e.user_id == u.id)
+            .map(|e| {
+                format!(
+                    "{} ({})",
+                    labels.get(&e.instance_id).cloned().unwrap_or_default(),
+                    e.status
+                )
+            })
+            .collect(),
+        user_id: u.id,
+        fullname: format!("{} {}", u.firstname, u.lastname).trim().to_string(),
+        username: u.username,
+    }))
 }
 
 async fn instance_labels(

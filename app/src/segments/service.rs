@@ -8,7 +8,7 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, SqlErr,
+    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Select, SqlErr,
 };
 
 const MEMBER_COUNT: &str =
@@ -75,25 +75,19 @@ impl Query {
                     )),
             );
         }
-        let total = q.clone().count(db).await?;
-        let page = page.max(1);
-        let items = with_member_counts(q)
-            .order_by_asc(segment::Column::Name)
-            .order_by_asc(segment::Column::Id)
-            .offset((page - 1) * per_page)
-            .limit(per_page)
-            .into_model::<SummaryRow>()
-            .all(db)
-            .await?
-            .into_iter()
-            .map(Into::into)
-            .collect();
-        Ok(Page {
-            items,
-            total,
+        crate::db::page_of(
+            db,
+            q,
+            |q| {
+                with_member_counts(q)
+                    .order_by_asc(segment::Column::Name)
+                    .order_by_asc(segment::Column::Id)
+            },
             page,
             per_page,
-        })
+            |r: SummaryRow| r.into(),
+        )
+        .await
     }
 
     pub async fn get(db: &impl ConnectionTrait, id: i32) -> Result<SegmentSummary, AppError> {
@@ -125,50 +119,26 @@ impl Query {
         page: u64,
         per_page: u64,
     ) -> Result<Page<MemberRow>, AppError> {
-        let mut q = user::Entity::find()
-            .inner_join(segment_member::Entity)
-            .filter(segment_member::Column::SegmentId.eq(segment_id));
-        let term = search.trim();
-        if !term.is_empty() {
-            q = q.filter(
-                Condition::any()
-                    .add(search::contains(
-                        (user::Entity, user::Column::Username),
-                        term,
-                    ))
-                    .add(search::contains(
-                        (user::Entity, user::Column::Firstname),
-                        term,
-                    ))
-                    .add(search::contains(
-                        (user::Entity, user::Column::Lastname),
-                        term,
-                    ))
-                    .add(search::contains((user::Entity, user::Column::Email), term)),
-            );
-        }
-        let total = q.clone().count(db).await?;
-        let page = page.max(1);
-        let items = q
-            .order_by_asc(user::Column::Username)
-            .offset((page - 1) * per_page)
-            .limit(per_page)
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|u| MemberRow {
+        let q = crate::users::service::matching(
+            user::Entity::find()
+                .inner_join(segment_member::Entity)
+                .filter(segment_member::Column::SegmentId.eq(segment_id)),
+            search,
+        );
+        crate::db::page_of(
+            db,
+            q,
+            |q| q.order_by_asc(user::Column::Username),
+            page,
+            per_page,
+            |u: user::Model| MemberRow {
                 user_id: u.id,
                 fullname: format!("{} {}", u.firstname, u.lastname).trim().to_string(),
                 username: u.username,
                 email: u.email,
-            })
-            .collect();
-        Ok(Page {
-            items,
-            total,
-            page,
-            per_page,
-        })
+            },
+        )
+        .await
     }
 }
 

@@ -13,8 +13,7 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, OnConflict, Query as SqlQuery};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
-    Value,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait, Value,
 };
 use std::collections::HashMap;
 
@@ -625,15 +624,20 @@ pub async fn history(
     page: u64,
     per_page: u64,
 ) -> Result<crate::domain::Page<BatchRow>, AppError> {
-    let total = upload_batch::Entity::find().count(db).await?;
-    let page = page.max(1);
-    let batches = upload_batch::Entity::find()
-        .order_by_desc(upload_batch::Column::Id)
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-        .all(db)
-        .await?;
-    let admin_ids: Vec<i32> = batches.iter().filter_map(|b| b.admin_user_id).collect();
+    let batches: crate::domain::Page<upload_batch::Model> = crate::db::page_of(
+        db,
+        upload_batch::Entity::find(),
+        |q| q.order_by_desc(upload_batch::Column::Id),
+        page,
+        per_page,
+        |b| b,
+    )
+    .await?;
+    let admin_ids: Vec<i32> = batches
+        .items
+        .iter()
+        .filter_map(|b| b.admin_user_id)
+        .collect();
     let names: HashMap<i32, String> = user::Entity::find()
         .select_only()
         .columns([user::Column::Id, user::Column::Username])
@@ -648,35 +652,25 @@ pub async fn history(
         .select_only()
         .column(segment_member::Column::BatchId)
         .column_as(segment_member::Column::UserId.count(), "n")
-        .filter(segment_member::Column::BatchId.is_in(batches.iter().map(|b| b.id)))
+        .filter(segment_member::Column::BatchId.is_in(batches.items.iter().map(|b| b.id)))
         .group_by(segment_member::Column::BatchId)
         .into_tuple::<(i32, i64)>()
         .all(db)
         .await?
         .into_iter()
         .collect();
-    let mut items = Vec::with_capacity(batches.len());
-    for b in batches {
-        let still_present = present.get(&b.id).copied().unwrap_or(0);
-        items.push(BatchRow {
-            id: b.id,
-            created_at: b.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-            admin: b.admin_user_id.and_then(|id| names.get(&id).cloned()),
-            file_name: b.file_name,
-            options: serde_json::from_value(b.options).ok(),
-            summary: serde_json::from_value(b.counts).ok(),
-            undone_at: b
-                .undone_at
-                .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string()),
-            still_present,
-        });
-    }
-    Ok(crate::domain::Page {
-        items,
-        total,
-        page,
-        per_page,
-    })
+    Ok(batches.map(|b| BatchRow {
+        still_present: present.get(&b.id).copied().unwrap_or(0),
+        id: b.id,
+        created_at: b.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        admin: b.admin_user_id.and_then(|id| names.get(&id).cloned()),
+        file_name: b.file_name,
+        options: serde_json::from_value(b.options).ok(),
+        summary: serde_json::from_value(b.counts).ok(),
+        undone_at: b
+            .undone_at
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string()),
+    }))
 }
 
 // ---- staging: a file arriving from the browser in chunks ----

@@ -5,8 +5,8 @@ use crate::error::AppError;
 use crate::search;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    Condition, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    Select,
 };
 
 #[derive(Debug, FromQueryResult)]
@@ -20,6 +20,31 @@ struct Row {
     segments: i64,
 }
 
+/// Users whose username, names or email contain `search` (trimmed; all users when empty): the
+/// one search of every user listing.
+pub fn matching(q: Select<user::Entity>, search: &str) -> Select<user::Entity> {
+    let term = search.trim();
+    if term.is_empty() {
+        return q;
+    }
+    q.filter(
+        Condition::any()
+            .add(search::contains(
+                (user::Entity, user::Column::Username),
+                term,
+            ))
+            .add(search::contains(
+                (user::Entity, user::Column::Firstname),
+                term,
+            ))
+            .add(search::contains(
+                (user::Entity, user::Column::Lastname),
+                term,
+            ))
+            .add(search::contains((user::Entity, user::Column::Email), term)),
+    )
+}
+
 pub struct Query;
 
 impl Query {
@@ -29,50 +54,30 @@ impl Query {
         page: u64,
         per_page: u64,
     ) -> Result<Page<UserSummary>, AppError> {
-        let mut q = user::Entity::find();
-        let term = search.trim();
-        if !term.is_empty() {
-            q = q.filter(
-                Condition::any()
-                    .add(search::contains(
-                        (user::Entity, user::Column::Username),
-                        term,
-                    ))
-                    .add(search::contains(
-                        (user::Entity, user::Column::Firstname),
-                        term,
-                    ))
-                    .add(search::contains(
-                        (user::Entity, user::Column::Lastname),
-                        term,
-                    ))
-                    .add(search::contains((user::Entity, user::Column::Email), term)),
-            );
-        }
-        let total = q.clone().count(db).await?;
-        let page = page.max(1);
-        let items = q
-            .select_only()
-            .columns([
-                user::Column::Id,
-                user::Column::Username,
-                user::Column::Firstname,
-                user::Column::Lastname,
-                user::Column::Email,
-                user::Column::Suspended,
-            ])
-            .column_as(
-                Expr::cust("(SELECT COUNT(*) FROM segment_members sm WHERE sm.user_id = users.id)"),
-                "segments",
-            )
-            .order_by_asc(user::Column::Username)
-            .offset((page - 1) * per_page)
-            .limit(per_page)
-            .into_model::<Row>()
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|r| UserSummary {
+        crate::db::page_of(
+            db,
+            matching(user::Entity::find(), search),
+            |q| {
+                q.select_only()
+                    .columns([
+                        user::Column::Id,
+                        user::Column::Username,
+                        user::Column::Firstname,
+                        user::Column::Lastname,
+                        user::Column::Email,
+                        user::Column::Suspended,
+                    ])
+                    .column_as(
+                        Expr::cust(
+                            "(SELECT COUNT(*) FROM segment_members sm WHERE sm.user_id = users.id)",
+                        ),
+                        "segments",
+                    )
+                    .order_by_asc(user::Column::Username)
+            },
+            page,
+            per_page,
+            |r: Row| UserSummary {
                 id: r.id,
                 username: r.username,
                 firstname: r.firstname,
@@ -80,14 +85,9 @@ impl Query {
                 email: r.email,
                 suspended: r.suspended,
                 segments: r.segments,
-            })
-            .collect();
-        Ok(Page {
-            items,
-            total,
-            page,
-            per_page,
-        })
+            },
+        )
+        .await
     }
 
     /// Up to `limit` usernames starting with `prefix` (the "add member" suggestions).
