@@ -20,16 +20,7 @@ const SEGMENTS: usize = 5;
 
 #[tokio::main]
 async fn main() {
-    let mut users = 200_000usize;
-    let mut postgres = std::env::var("BENCH_POSTGRES_URL").ok();
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--users" => users = args.next().and_then(|v| v.parse().ok()).expect("--users N"),
-            "--postgres" => postgres = args.next(),
-            other => panic!("unknown argument {other}"),
-        }
-    }
+    let server::bench::BenchArgs { users, postgres } = server::bench::args(200_000);
     println!(
         "bench-commit: {users} users x {SEGMENTS} segments = {} memberships",
         users * SEGMENTS
@@ -38,20 +29,9 @@ async fn main() {
     let sqlite = format!("sqlite://{}/bench.db?mode=rwc", dir.path().display());
     bench("sqlite", &sqlite, users).await;
     if let Some(admin_url) = postgres {
-        let name = format!("bench_{:08x}", rand::random::<u32>());
-        let admin = sea_orm::Database::connect(&admin_url)
-            .await
-            .expect("connect postgres");
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap();
-        let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
-        bench("postgres", &url, users).await;
-        admin
-            .execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)"))
-            .await
-            .ok();
+        let scratch = server::bench::ScratchDb::create(&admin_url, "bench").await;
+        bench("postgres", &scratch.url, users).await;
+        scratch.drop().await;
     }
 }
 

@@ -50,16 +50,7 @@ const COURSES: usize = 10;
 
 #[tokio::main]
 async fn main() {
-    let mut users = 100_000usize;
-    let mut postgres = std::env::var("BENCH_POSTGRES_URL").ok();
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--users" => users = args.next().and_then(|v| v.parse().ok()).expect("--users N"),
-            "--postgres" => postgres = args.next(),
-            other => panic!("unknown argument {other}"),
-        }
-    }
+    let server::bench::BenchArgs { users, postgres } = server::bench::args(100_000);
     println!("bench-sync: add {users} users to a segment linked to {COURSES} courses (5 segment sync + group, 5 members-to-group)");
     let dir = tempfile::tempdir().unwrap();
     bench(
@@ -70,33 +61,11 @@ async fn main() {
     )
     .await;
     if let Some(admin_url) = postgres {
-        let admin = sea_orm::Database::connect(&admin_url)
-            .await
-            .expect("connect postgres");
-        let base = admin_url.rsplit_once('/').unwrap().0.to_string();
-        let names = [
-            format!("bsync_{:08x}", rand::random::<u32>()),
-            format!("bsync_{:08x}", rand::random::<u32>()),
-        ];
-        for n in &names {
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE {n}"))
-                .await
-                .unwrap();
-        }
-        bench(
-            "postgres",
-            &format!("{base}/{}", names[0]),
-            &format!("{base}/{}", names[1]),
-            users,
-        )
-        .await;
-        for n in &names {
-            admin
-                .execute_unprepared(&format!("DROP DATABASE {n} WITH (FORCE)"))
-                .await
-                .ok();
-        }
+        let ours = server::bench::ScratchDb::create(&admin_url, "bsync").await;
+        let base = server::bench::ScratchDb::create(&admin_url, "bsync").await;
+        bench("postgres", &ours.url, &base.url, users).await;
+        ours.drop().await;
+        base.drop().await;
     }
 }
 

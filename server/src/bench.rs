@@ -1,0 +1,55 @@
+//! Shared by the benchmark binaries (`bench-commit`, `bench-sync`): their arguments and the
+//! scratch PostgreSQL databases they run in.
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+
+pub struct BenchArgs {
+    pub users: usize,
+    /// A PostgreSQL server to run on as well (`--postgres URL` or `BENCH_POSTGRES_URL`).
+    pub postgres: Option<String>,
+}
+
+/// `--users N` and `--postgres URL`; anything else stops the benchmark with a message.
+pub fn args(default_users: usize) -> BenchArgs {
+    let mut out = BenchArgs {
+        users: default_users,
+        postgres: std::env::var("BENCH_POSTGRES_URL").ok(),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--users" => out.users = args.next().and_then(|v| v.parse().ok()).expect("--users N"),
+            "--postgres" => out.postgres = args.next(),
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    out
+}
+
+/// A new, empty database on the server of `admin_url`; `drop` removes it.
+pub struct ScratchDb {
+    admin: DatabaseConnection,
+    name: String,
+    pub url: String,
+}
+
+impl ScratchDb {
+    pub async fn create(admin_url: &str, prefix: &str) -> Self {
+        let admin = sea_orm::Database::connect(admin_url)
+            .await
+            .expect("connect postgres");
+        let name = format!("{prefix}_{:08x}", rand::random::<u32>());
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create the scratch database");
+        let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
+        Self { admin, name, url }
+    }
+
+    pub async fn drop(self) {
+        self.admin
+            .execute_unprepared(&format!("DROP DATABASE {} WITH (FORCE)", self.name))
+            .await
+            .ok();
+    }
+}
