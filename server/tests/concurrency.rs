@@ -3,24 +3,12 @@
 //! once. Run on SQLite by default and on PostgreSQL with TEST_DATABASE_URL.
 mod common;
 use app::courses::service as courses;
-use app::entities::{segment_member, upload_batch, user};
+use app::entities::{segment_member, upload_batch};
 use app::segments::service::Mutation as Segments;
 use app::upload::service::{stage_begin, stage_chunk};
 use common::*;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::Value;
-
-async fn seed_users(db: &DatabaseConnection, n: usize) {
-    let now = chrono::Utc::now();
-    for chunk in (0..n).collect::<Vec<_>>().chunks(1_000) {
-        user::Entity::insert_many(chunk.iter().map(|i| {
-            user::ActiveModel::new_user(&format!("u{i:05}"), "F", "L", "u@example.com", now)
-        }))
-        .exec_without_returning(db)
-        .await
-        .unwrap();
-    }
-}
 
 async fn segment(db: &DatabaseConnection, idn: &str) -> i32 {
     Segments::create(
@@ -103,7 +91,7 @@ async fn two_admins_committing_overlapping_files_add_each_membership_once() {
     let db = &app.db;
     let first_admin = create_admin(db).await;
     let other_admin = second_admin(&app).await;
-    seed_users(db, 3_000).await;
+    seed_users(db, 0..3_000).await;
     let a = segment(db, "alpha").await;
     let b = segment(db, "beta").await;
     // A method follows segment alpha, so the sync runs inside both commits too.
@@ -117,7 +105,7 @@ async fn two_admins_committing_overlapping_files_add_each_membership_once() {
         // Users 0..2000 and 1000..3000 into both segments: 2,000 users overlap.
         let (lo, hi) = (round * 3_000, round * 3_000 + 3_000);
         if round > 0 {
-            seed_more(db, lo, hi).await;
+            seed_users(db, lo..hi).await;
         }
         let s1 = stage(db, first_admin, &file(lo..lo + 2_000, &["alpha", "beta"])).await;
         let s2 = stage(db, other_admin, &file(lo + 1_000..hi, &["alpha", "beta"])).await;
@@ -157,24 +145,12 @@ async fn two_admins_committing_overlapping_files_add_each_membership_once() {
     assert!(app::sync::repair(db).await.unwrap().is_empty());
 }
 
-async fn seed_more(db: &DatabaseConnection, lo: usize, hi: usize) {
-    let now = chrono::Utc::now();
-    user::Entity::insert_many(
-        (lo..hi).map(|i| {
-            user::ActiveModel::new_user(&format!("u{i:05}"), "F", "L", "u@example.com", now)
-        }),
-    )
-    .exec_without_returning(db)
-    .await
-    .unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_upload_racing_the_deletion_of_its_segment_is_all_or_nothing_per_segment() {
     let app = spawn_app().await;
     let db = &app.db;
     let admin = create_admin(db).await;
-    seed_users(db, 2_000).await;
+    seed_users(db, 0..2_000).await;
     let c = client();
     sign_in(&c, &app, ADMIN, PASSWORD).await;
     let (mut upload_first, mut deletion_first) = (0, 0);
@@ -240,7 +216,7 @@ async fn one_file_committed_twice_at_once_is_applied_once_and_the_loser_is_told_
     let app = spawn_app().await;
     let db = &app.db;
     let admin = create_admin(db).await;
-    seed_users(db, 1_000).await;
+    seed_users(db, 0..1_000).await;
     segment(db, "alpha").await;
     let s = stage(db, admin, &file(0..1_000, &["alpha"])).await;
     let (c1, c2) = (client(), client());

@@ -101,15 +101,7 @@ fn the_file() -> Vec<u8> {
 
 async fn seed(db: &DatabaseConnection) -> (i32, i32) {
     let admin = common::create_admin(db).await;
-    let now = chrono::Utc::now();
-    for chunk in (0..EXISTING).collect::<Vec<_>>().chunks(1_000) {
-        user::Entity::insert_many(chunk.iter().map(|i| {
-            user::ActiveModel::new_user(&format!("u{i:05}"), "F", "L", "u@example.com", now)
-        }))
-        .exec_without_returning(db)
-        .await
-        .unwrap();
-    }
+    common::seed_users(db, 0..EXISTING).await;
     let mut segments = Vec::new();
     for idn in ["alpha", "beta"] {
         segments.push(
@@ -147,7 +139,6 @@ async fn seed(db: &DatabaseConnection) -> (i32, i32) {
             .await
             .unwrap();
     }
-    let _ = stage;
     (admin, segments[0])
 }
 

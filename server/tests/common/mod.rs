@@ -135,3 +135,23 @@ pub async fn sign_in(
     )
     .await
 }
+
+/// Users u00000, u00001, … for the numbers in `range`, inserted 1,000 per statement.
+pub async fn seed_users(db: &DatabaseConnection, range: std::ops::Range<usize>) {
+    use sea_orm::EntityTrait;
+    let now = chrono::Utc::now();
+    for chunk in range.collect::<Vec<_>>().chunks(1_000) {
+        app::entities::user::Entity::insert_many(chunk.iter().map(|i| {
+            app::entities::user::ActiveModel::new_user(
+                &format!("u{i:05}"),
+                "F",
+                "L",
+                "u@example.com",
+                now,
+            )
+        }))
+        .exec_without_returning(db)
+        .await
+        .unwrap();
+    }
+}
