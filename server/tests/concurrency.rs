@@ -204,7 +204,6 @@ async fn an_upload_racing_the_deletion_of_its_segment_is_all_or_nothing_per_segm
         assert_eq!(members(db, d).await, 0, "round {round}: no orphans");
     }
     eprintln!("upload first: {upload_first}, deletion first: {deletion_first}");
-    assert_eq!(upload_first + deletion_first, 8);
     assert_eq!(
         app::sync::violations(db).await.unwrap(),
         Vec::<String>::new()
