@@ -7,6 +7,11 @@ use std::time::Duration;
 
 pub const DEFAULT_SQLITE_URL: &str = "sqlite://data/console.db?mode=rwc";
 
+/// Connections in the SQLite pool.
+pub const SQLITE_POOL_SIZE: u32 = 4;
+/// How long a SQLite connection waits for another writer, on every pooled connection.
+pub const SQLITE_BUSY_TIMEOUT_MS: u64 = 30_000;
+
 /// The URL from `DATABASE_URL`, or the embedded default.
 pub fn database_url() -> String {
     std::env::var("DATABASE_URL")
@@ -26,24 +31,23 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         .acquire_timeout(Duration::from_secs(30));
     if is_sqlite {
         // One writer at a time is SQLite's rule; a small pool avoids lock churn.
-        opts.max_connections(4).min_connections(1);
+        opts.max_connections(SQLITE_POOL_SIZE).min_connections(1);
+        // Set through the connect options, so every pooled connection has them (a PRAGMA run
+        // once reaches only the connection that ran it). WAL lets readers proceed while a long
+        // upload commits; the busy timeout, long enough to wait out another admin's 1M-row
+        // commit (~5 s), turns write contention into waiting instead of "database is locked";
+        // foreign keys drive the cascades.
+        opts.map_sqlx_sqlite_opts(|o| {
+            use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+            o.journal_mode(SqliteJournalMode::Wal)
+                .busy_timeout(Duration::from_millis(SQLITE_BUSY_TIMEOUT_MS))
+                .foreign_keys(true)
+                .synchronous(SqliteSynchronous::Normal)
+        });
     } else {
         opts.max_connections(16);
     }
     let db = Database::connect(opts).await?;
-    if is_sqlite {
-        // WAL lets readers proceed while a long upload commits; busy_timeout turns brief write
-        // contention into waiting instead of "database is locked"; foreign keys drive cascades.
-        for pragma in [
-            "PRAGMA journal_mode = WAL",
-            // Long enough to wait out another admin's large commit (1M rows: ~5 s).
-            "PRAGMA busy_timeout = 30000",
-            "PRAGMA foreign_keys = ON",
-            "PRAGMA synchronous = NORMAL",
-        ] {
-            db.execute_unprepared(pragma).await?;
-        }
-    }
     Ok(db)
 }
 
@@ -99,19 +103,42 @@ pub async fn lock_for_write(db: &impl ConnectionTrait) -> Result<(), DbErr> {
     Ok(())
 }
 
-/// Errors that mean "another change got there first", not "the server is broken".
+/// Errors that mean "another change got there first", not "the server is broken": decided by
+/// the database's own error codes, never by message text (which varies with version and locale).
 pub fn is_contention(err: &DbErr) -> bool {
-    let text = err.to_string();
-    [
-        "database is locked",
-        "database table is locked",
-        "deadlock detected",
-        "could not serialize",
-        "lock timeout",
-        "canceling statement due to lock timeout",
-    ]
-    .iter()
-    .any(|needle| text.contains(needle))
+    use sea_orm::RuntimeErr;
+    let sqlx = match err {
+        DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e))
+        | DbErr::Conn(RuntimeErr::SqlxError(e)) => e,
+        _ => return false,
+    };
+    let Some(db_err) = sqlx.as_database_error() else {
+        return false;
+    };
+    let Some(code) = db_err.code() else {
+        return false;
+    };
+    let backend = if db_err
+        .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+        .is_some()
+    {
+        DatabaseBackend::Sqlite
+    } else {
+        DatabaseBackend::Postgres
+    };
+    is_contention_code(backend, &code)
+}
+
+/// PostgreSQL: serialization_failure (40001), deadlock_detected (40P01), lock_not_available
+/// (55P03, which `lock_timeout` raises). SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6), with
+/// their extended codes (the primary code is the low byte).
+fn is_contention_code(backend: DatabaseBackend, code: &str) -> bool {
+    match backend {
+        DatabaseBackend::Postgres => matches!(code, "40001" | "40P01" | "55P03"),
+        DatabaseBackend::Sqlite => code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6)),
+        DatabaseBackend::MySql => false,
+    }
 }
 
 /// One page of a listing, for every paged list: counts what `filtered` matches, then reads page
@@ -147,4 +174,101 @@ where
         page,
         per_page,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::TransactionTrait;
+
+    #[test]
+    fn contention_codes_by_backend() {
+        for code in ["40001", "40P01", "55P03"] {
+            assert!(
+                is_contention_code(DatabaseBackend::Postgres, code),
+                "{code}"
+            );
+        }
+        for code in ["23505", "23503", "57014", "5", "6"] {
+            assert!(
+                !is_contention_code(DatabaseBackend::Postgres, code),
+                "{code}"
+            );
+        }
+        // SQLITE_BUSY, SQLITE_BUSY_SNAPSHOT (517), SQLITE_LOCKED, SQLITE_LOCKED_SHAREDCACHE (262).
+        for code in ["5", "517", "6", "262"] {
+            assert!(is_contention_code(DatabaseBackend::Sqlite, code), "{code}");
+        }
+        // SQLITE_CONSTRAINT_UNIQUE (2067), SQLITE_CONSTRAINT_FOREIGNKEY (787), SQLITE_FULL (13).
+        for code in ["2067", "787", "13", "40001"] {
+            assert!(!is_contention_code(DatabaseBackend::Sqlite, code), "{code}");
+        }
+    }
+
+    /// A real SQLITE_BUSY (another connection holds the write lock, no busy wait) is contention;
+    /// a real constraint violation is not.
+    #[tokio::test]
+    async fn a_real_busy_error_is_contention_and_a_constraint_error_is_not() {
+        let dir = std::env::temp_dir().join(format!("contention-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}/c.db?mode=rwc", dir.display());
+        let holder = connect(&url).await.unwrap();
+        holder
+            .execute_unprepared("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY)")
+            .await
+            .unwrap();
+        let mut opts = ConnectOptions::new(url.clone());
+        opts.sqlx_logging(false)
+            .map_sqlx_sqlite_opts(|o| o.busy_timeout(Duration::ZERO));
+        let impatient = Database::connect(opts).await.unwrap();
+        let txn = holder.begin().await.unwrap();
+        txn.execute_unprepared("INSERT INTO t (id) VALUES (1)")
+            .await
+            .unwrap();
+        let busy = impatient
+            .execute_unprepared("INSERT INTO t (id) VALUES (2)")
+            .await
+            .unwrap_err();
+        assert!(is_contention(&busy), "{busy:?}");
+        txn.commit().await.unwrap();
+        let duplicate = impatient
+            .execute_unprepared("INSERT INTO t (id) VALUES (1)")
+            .await
+            .unwrap_err();
+        assert!(!is_contention(&duplicate), "{duplicate:?}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    /// Every pooled SQLite connection has the settings, not only the one that ran a PRAGMA.
+    #[tokio::test]
+    async fn every_pooled_sqlite_connection_has_the_settings() {
+        let dir = std::env::temp_dir().join(format!("pragmas-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = connect(&format!("sqlite://{}/p.db?mode=rwc", dir.display()))
+            .await
+            .unwrap();
+        // Holding SQLITE_POOL_SIZE transactions at once takes every connection in the pool.
+        let mut held = Vec::new();
+        for _ in 0..SQLITE_POOL_SIZE {
+            held.push(db.begin().await.unwrap());
+        }
+        for txn in &held {
+            let pragma = |name: &'static str| async move {
+                txn.query_one(sea_orm::Statement::from_string(
+                    DatabaseBackend::Sqlite,
+                    format!("PRAGMA {name}"),
+                ))
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get_by_index::<i64>(0)
+                .unwrap()
+            };
+            assert_eq!(pragma("busy_timeout").await, SQLITE_BUSY_TIMEOUT_MS as i64);
+            assert_eq!(pragma("foreign_keys").await, 1);
+            assert_eq!(pragma("synchronous").await, 1, "NORMAL");
+        }
+        drop(held);
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }

@@ -23,9 +23,9 @@ pub struct Cli {
 pub enum Command {
     /// Apply migrations, then serve the web console (the default).
     Serve {
-        /// Address to listen on.
-        #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:3000")]
-        listen: SocketAddr,
+        /// Address to listen on [default: LISTEN_ADDR, else LEPTOS_SITE_ADDR, else 127.0.0.1:3000].
+        #[arg(long)]
+        listen: Option<SocketAddr>,
     },
     /// Apply pending database migrations.
     Migrate,
@@ -96,6 +96,28 @@ pub enum CliError {
     Usage(String),
     #[error("file error: {0}")]
     File(#[from] app::upload::FileError),
+}
+
+/// The address to serve on: `--listen`, else `LISTEN_ADDR`, else `LEPTOS_SITE_ADDR` (the
+/// variable cargo-leptos and the Leptos tooling set), else 127.0.0.1:3000. A set but unreadable
+/// variable is a usage error rather than a silent fallback to another address.
+pub fn listen_addr(
+    flag: Option<SocketAddr>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<SocketAddr, CliError> {
+    if let Some(addr) = flag {
+        return Ok(addr);
+    }
+    for var in ["LISTEN_ADDR", "LEPTOS_SITE_ADDR"] {
+        if let Some(value) = env(var).filter(|v| !v.trim().is_empty()) {
+            return value.trim().parse().map_err(|_| {
+                CliError::Usage(format!(
+                    "{var}={value:?} is not an address to listen on (like 127.0.0.1:3000)"
+                ))
+            });
+        }
+    }
+    Ok(SocketAddr::from(([127, 0, 0, 1], 3000)))
 }
 
 impl CliError {
@@ -268,4 +290,37 @@ pub async fn sync(db: &DatabaseConnection) -> Result<(), CliError> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn the_listen_address_comes_from_the_flag_then_listen_addr_then_leptos_site_addr() {
+        let flag: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let both = [
+            ("LISTEN_ADDR", "127.0.0.1:2"),
+            ("LEPTOS_SITE_ADDR", "127.0.0.1:3"),
+        ];
+        assert_eq!(listen_addr(Some(flag), env(&both)).unwrap(), flag);
+        assert_eq!(listen_addr(None, env(&both)).unwrap().port(), 2);
+        let leptos = [("LEPTOS_SITE_ADDR", "0.0.0.0:3"), ("LISTEN_ADDR", " ")];
+        assert_eq!(
+            listen_addr(None, env(&leptos)).unwrap(),
+            "0.0.0.0:3".parse::<SocketAddr>().unwrap()
+        );
+        assert_eq!(listen_addr(None, env(&[])).unwrap().port(), 3000);
+        let bad = listen_addr(None, env(&[("LEPTOS_SITE_ADDR", "localhost")])).unwrap_err();
+        assert_eq!(bad.exit_code(), 2);
+        assert!(bad.to_string().contains("LEPTOS_SITE_ADDR"), "{bad}");
+    }
 }

@@ -1,6 +1,6 @@
 //! The axum application: Leptos pages and server functions behind sessions and the access guard.
 //! Split from `main.rs` so integration tests spawn the real app on a random port.
-use app::auth::guard::guard;
+use app::auth::guard::{guard, GuardState};
 use app::auth::session_store::DbSessionStore;
 use app::auth::throttle::{Limits, SignInThrottle};
 use app::{shell, App};
@@ -50,6 +50,21 @@ pub struct WebConfig {
     pub cookie_secure: bool,
     /// Failed sign-ins allowed per account and per address in a window.
     pub sign_in_limits: Limits,
+    /// A session ends after this long without a request (sliding: every request restarts it).
+    pub session_idle: time::Duration,
+}
+
+/// Sessions end after 8 hours of inactivity.
+pub const SESSION_IDLE: time::Duration = time::Duration::hours(8);
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            cookie_secure: false,
+            sign_in_limits: Limits::default(),
+            session_idle: SESSION_IDLE,
+        }
+    }
 }
 
 impl WebConfig {
@@ -60,6 +75,7 @@ impl WebConfig {
                 Ok("1") | Ok("true") | Ok("yes")
             ),
             sign_in_limits: Limits::default(),
+            session_idle: SESSION_IDLE,
         }
     }
 }
@@ -76,7 +92,7 @@ pub fn router(db: DatabaseConnection, leptos_options: LeptosOptions, web: &WebCo
         .with_http_only(true)
         .with_same_site(SameSite::Strict)
         .with_secure(web.cookie_secure)
-        .with_expiry(Expiry::OnInactivity(time::Duration::hours(8)));
+        .with_expiry(Expiry::OnInactivity(web.session_idle));
     Router::new()
         .route(
             "/api/{*fn_name}",
@@ -84,7 +100,13 @@ pub fn router(db: DatabaseConnection, leptos_options: LeptosOptions, web: &WebCo
         )
         .leptos_routes_with_handler(routes, get(page_handler))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(axum::middleware::from_fn_with_state(db, guard))
+        .layer(axum::middleware::from_fn_with_state(
+            GuardState {
+                db,
+                session_idle: web.session_idle.unsigned_abs(),
+            },
+            guard,
+        ))
         .layer(sessions)
         // Upload chunks are 4 MiB; nothing legitimate is larger than this.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(

@@ -1,6 +1,5 @@
 use clap::Parser;
 use server::cli::{self, Cli, CliError, Command};
-use std::net::SocketAddr;
 
 #[tokio::main]
 async fn main() {
@@ -21,16 +20,9 @@ async fn main() {
 async fn run(cli: Cli) -> Result<(), CliError> {
     let url = app::db::database_url();
     let db = app::db::connect_and_migrate(&url).await?;
-    let default_listen = || -> SocketAddr {
-        std::env::var("LISTEN_ADDR")
-            .ok()
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| ([127, 0, 0, 1], 3000).into())
-    };
-    match cli.command.unwrap_or(Command::Serve {
-        listen: default_listen(),
-    }) {
+    match cli.command.unwrap_or(Command::Serve { listen: None }) {
         Command::Serve { listen } => {
+            let listen = cli::listen_addr(listen, |var| std::env::var(var).ok())?;
             let listener = tokio::net::TcpListener::bind(listen).await?;
             tracing::info!(
                 "admin console listening on http://{}",

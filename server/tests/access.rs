@@ -382,6 +382,7 @@ async fn the_session_cookie_is_secure_when_served_behind_tls() {
     let app = spawn_app_with(server::WebConfig {
         cookie_secure: true,
         sign_in_limits: Default::default(),
+        ..Default::default()
     })
     .await;
     create_admin(&app.db).await;
@@ -404,6 +405,7 @@ async fn failed_sign_ins_are_limited_per_account_and_per_address() {
             per_address: 6,
             window: std::time::Duration::from_secs(600),
         },
+        ..Default::default()
     })
     .await;
     create_admin(&app.db).await;
@@ -473,6 +475,7 @@ async fn failed_sign_ins_are_limited_per_account_and_per_address() {
                 per_address: 100,
                 window: std::time::Duration::from_secs(600),
             },
+            ..Default::default()
         },
     ));
     let elsewhere = client()
@@ -482,4 +485,63 @@ async fn failed_sign_ins_are_limited_per_account_and_per_address() {
         .await
         .unwrap();
     assert_eq!(elsewhere.status(), 429);
+}
+
+/// Issue 9: check, verify and record were separate steps, so simultaneous wrong passwords all
+/// passed the check before any was recorded. Reserving is now atomic: of 24 guesses sent at
+/// once, at most the limit reach the password check (422) and the rest are refused (429).
+#[tokio::test]
+async fn simultaneous_wrong_passwords_cannot_exceed_the_limit() {
+    let limit = 5;
+    let app = spawn_app_with(server::WebConfig {
+        cookie_secure: false,
+        sign_in_limits: app::auth::throttle::Limits {
+            per_account: limit,
+            per_address: 1_000,
+            window: std::time::Duration::from_secs(600),
+        },
+        ..Default::default()
+    })
+    .await;
+    create_admin(&app.db).await;
+    let attempts = (0..24).map(|i| {
+        let app = &app;
+        async move {
+            let res = sign_in(&client(), app, ADMIN, &format!("guess {i}")).await;
+            res.status().as_u16()
+        }
+    });
+    let statuses = futures::future::join_all(attempts).await;
+    let checked = statuses.iter().filter(|s| **s == 422).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(checked + refused, statuses.len(), "{statuses:?}");
+    assert_eq!(checked as u64, limit, "{statuses:?}");
+}
+
+/// Issue 9: "8 hours of inactivity" ended 8 hours after sign-in, however busy the admin was.
+/// With a 3 s idle time: requests every second keep the session well past 3 s after sign-in,
+/// and 4 s of silence then ends it.
+#[tokio::test]
+async fn sessions_expire_after_inactivity_not_after_sign_in() {
+    let app = spawn_app_with(server::WebConfig {
+        session_idle: time::Duration::seconds(3),
+        ..Default::default()
+    })
+    .await;
+    create_admin(&app.db).await;
+    let c = client();
+    sign_in(&c, &app, ADMIN, PASSWORD).await;
+    let list = || call(&c, &app, "list_segments", &[("search", ""), ("page", "1")]);
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(6) {
+        assert_eq!(
+            list().await.status(),
+            200,
+            "still active {:?} after sign-in",
+            started.elapsed()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    assert_eq!(list().await.status(), 401, "idle longer than 3 s");
 }

@@ -453,3 +453,56 @@ async fn the_pages_look_ups_give_the_same_outcomes_as_the_commit_path() {
         }
     }
 }
+
+/// Issue 9: add-and-update with "Override with file", a new user on two rows with different
+/// details. The first commit creates the user from the first row; the second commit must not
+/// then override from the last row: the first valid row decides, so it changes nothing.
+#[tokio::test]
+async fn committing_the_same_file_twice_under_override_changes_nothing_the_second_time() {
+    let t = common::fresh_db().await;
+    let db = &t.db;
+    setup(db).await;
+    let data = "username,firstname,lastname,email,cohort1\n\
+                dora,Dora,First,dora@first.example,sales\n\
+                dora,Dorothy,Last,dora@last.example,ops\n\
+                alice,Ally,,ally@first.example,sales\n\
+                alice,Alicia,Later,alicia@last.example,ops\n";
+    let options = UploadOptions {
+        upload_type: UploadType::AddAndUpdate,
+        existing_details: ExistingDetails::Override,
+        ..Default::default()
+    };
+    let (_, first, _) = run(db, data.as_bytes(), "d.csv", options, None, false)
+        .await
+        .unwrap();
+    assert_eq!(first.summary.users_created, 1);
+    assert_eq!(first.summary.users_updated, 1);
+    let details = |name: &'static str| async move {
+        let u = user::Entity::find()
+            .filter(user::Column::Username.eq(name))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        (u.firstname, u.lastname, u.email)
+    };
+    let dora = details("dora").await;
+    let alice = details("alice").await;
+    assert_eq!(
+        dora,
+        ("Dora".into(), "First".into(), "dora@first.example".into())
+    );
+    assert_eq!(
+        alice,
+        ("Ally".into(), "Later".into(), "ally@first.example".into())
+    );
+
+    let (_, second, _) = run(db, data.as_bytes(), "d.csv", options, None, false)
+        .await
+        .unwrap();
+    assert_eq!(second.summary.users_created, 0);
+    assert_eq!(second.summary.users_updated, 0, "{:?}", second.updates);
+    assert_eq!(second.summary.memberships_added, 0);
+    assert_eq!(details("dora").await, dora);
+    assert_eq!(details("alice").await, alice);
+}

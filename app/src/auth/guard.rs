@@ -23,8 +23,33 @@ fn is_server_fn(path: &str) -> bool {
     path.starts_with("/api/")
 }
 
+/// What the guard needs: the database and how long a session may sit idle.
+#[derive(Clone)]
+pub struct GuardState {
+    pub db: DatabaseConnection,
+    pub session_idle: std::time::Duration,
+}
+
+/// Session key holding when the session last had its expiry pushed back (Unix ms).
+const SESSION_SEEN_KEY: &str = "seen";
+
+/// Makes "N hours of inactivity" sliding. tower-sessions saves (and so re-dates) a session only
+/// when it changes, so an unchanged session expired N hours after sign-in however busy the
+/// admin was. Touching it changes it; doing so at most once per 1/480 of the idle time (a
+/// minute of 8 hours) keeps that to one write a minute, not one per request.
+async fn keep_alive(session: &Session, idle: std::time::Duration) {
+    let now = chrono::Utc::now().timestamp_millis();
+    let step = (idle.as_millis() / 480).max(1) as i64;
+    let seen = session.get::<i64>(SESSION_SEEN_KEY).await.ok().flatten();
+    if seen.is_none_or(|t| now - t >= step) {
+        if let Err(e) = session.insert(SESSION_SEEN_KEY, now).await {
+            tracing::warn!(error = %e, "could not refresh the session");
+        }
+    }
+}
+
 pub async fn guard(
-    State(db): State<DatabaseConnection>,
+    State(GuardState { db, session_idle }): State<GuardState>,
     session: Session,
     mut req: Request,
     next: Next,
@@ -48,6 +73,7 @@ pub async fn guard(
     };
     match access {
         Access::Admin(admin) => {
+            keep_alive(&session, session_idle).await;
             req.extensions_mut().insert(admin);
             next.run(req).await
         }

@@ -9,7 +9,8 @@
 use crate::entities::sign_in_failure;
 use crate::error::AppError;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend,
+    DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
 };
 use std::net::IpAddr;
 use std::time::Duration;
@@ -106,61 +107,84 @@ impl SignInThrottle {
         Duration::from_millis(left as u64)
     }
 
+    /// Reserves one attempt, or refuses it. Check and record are one step: inside one
+    /// transaction holding the throttle's lock, the window is counted and, under the limits,
+    /// the attempt is recorded as a failure before the password is checked. So N simultaneous
+    /// wrong passwords cannot all pass a check that none of them has yet recorded: at most the
+    /// limit reach argon2. A correct password then takes its reservation back
+    /// ([`Self::record_success`]).
+    ///
     /// `Err(Refusal)` inside `Ok` when this attempt must be refused without checking the password.
-    pub async fn check(
+    pub async fn reserve(
         &self,
-        db: &impl ConnectionTrait,
+        db: &DatabaseConnection,
         username: &str,
         address: Option<IpAddr>,
         now: i64,
-    ) -> Result<Result<(), Refusal>, AppError> {
-        let (n, oldest) = self.failures(db, account_key(username), now).await?;
+    ) -> Result<Result<Attempt, Refusal>, AppError> {
+        let txn = db.begin().await?;
+        // The sweep is a write, so on SQLite it takes the write lock first thing (a transaction
+        // that read first could not upgrade while another holds it); PostgreSQL takes an
+        // advisory lock of its own, held until commit. Both serialize the count-and-record.
+        if txn.get_database_backend() == DatabaseBackend::Postgres {
+            txn.execute_unprepared("SELECT pg_advisory_xact_lock(7431002)")
+                .await?;
+        }
+        sign_in_failure::Entity::delete_many()
+            .filter(sign_in_failure::Column::AtMs.lte(now - self.window_ms()))
+            .exec(&txn)
+            .await?;
+        let account = account_key(username);
+        let (n, oldest) = self.failures(&txn, account.clone(), now).await?;
         if n >= self.limits.per_account {
             return Ok(Err(Refusal::Account(self.wait(oldest, now))));
         }
         if let Some(ip) = address {
-            let (n, oldest) = self.failures(db, address_key(ip), now).await?;
+            let (n, oldest) = self.failures(&txn, address_key(ip), now).await?;
             if n >= self.limits.per_address {
                 return Ok(Err(Refusal::Address(self.wait(oldest, now))));
             }
         }
-        Ok(Ok(()))
-    }
-
-    pub async fn record_failure(
-        &self,
-        db: &impl ConnectionTrait,
-        username: &str,
-        address: Option<IpAddr>,
-        now: i64,
-    ) -> Result<(), AppError> {
-        // Expired failures are swept as new ones arrive, so the table stays small.
-        sign_in_failure::Entity::delete_many()
-            .filter(sign_in_failure::Column::AtMs.lte(now - self.window_ms()))
-            .exec(db)
+        let mut ids = Vec::with_capacity(2);
+        for key in std::iter::once(account).chain(address.map(address_key)) {
+            let row = sign_in_failure::ActiveModel {
+                key: Set(key),
+                at_ms: Set(now),
+                ..Default::default()
+            }
+            .insert(&txn)
             .await?;
-        let keys = std::iter::once(account_key(username)).chain(address.map(address_key));
-        sign_in_failure::Entity::insert_many(keys.map(|key| sign_in_failure::ActiveModel {
-            key: Set(key),
-            at_ms: Set(now),
-            ..Default::default()
-        }))
-        .exec_without_returning(db)
-        .await?;
-        Ok(())
+            ids.push(row.id);
+        }
+        txn.commit().await?;
+        Ok(Ok(Attempt { ids }))
     }
 
+    /// A correct password: clears the account's failures and takes back this attempt's
+    /// address reservation (a success must not count against the address either).
     pub async fn record_success(
         &self,
         db: &impl ConnectionTrait,
         username: &str,
+        attempt: Attempt,
     ) -> Result<(), AppError> {
         sign_in_failure::Entity::delete_many()
-            .filter(sign_in_failure::Column::Key.eq(account_key(username)))
+            .filter(
+                sign_in_failure::Column::Key
+                    .eq(account_key(username))
+                    .or(sign_in_failure::Column::Id.is_in(attempt.ids)),
+            )
             .exec(db)
             .await?;
         Ok(())
     }
+}
+
+/// One reserved sign-in attempt: the failure rows recorded for it until it proves correct.
+#[derive(Debug)]
+#[must_use = "a correct password must give its reservation back"]
+pub struct Attempt {
+    ids: Vec<i32>,
 }
 
 #[cfg(test)]
@@ -182,6 +206,16 @@ mod tests {
         })
     }
 
+    async fn reserve(
+        t: &SignInThrottle,
+        db: &DatabaseConnection,
+        name: &str,
+        ip: Option<IpAddr>,
+        now: i64,
+    ) -> Result<Attempt, Refusal> {
+        t.reserve(db, name, ip, now).await.unwrap()
+    }
+
     #[tokio::test]
     async fn an_account_is_locked_after_its_limit_and_freed_when_the_window_passes() {
         let (db, t) = (db().await, throttle());
@@ -189,26 +223,36 @@ mod tests {
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.2".parse().unwrap();
         for i in 0..3 {
-            assert_eq!(
-                t.check(&db, "Admin", Some(a), t0).await.unwrap(),
-                Ok(()),
+            // Each reserved attempt that never proves correct counts as a failure.
+            assert!(
+                reserve(&t, &db, "Admin", Some(a), t0).await.is_ok(),
                 "attempt {i}"
             );
-            t.record_failure(&db, "Admin", Some(a), t0).await.unwrap();
         }
         // Same account from another address and another spelling: still locked.
-        let refused = t.check(&db, " admin ", Some(b), t0 + 10_000).await.unwrap();
-        assert_eq!(refused, Err(Refusal::Account(Duration::from_secs(50))));
+        let refused = reserve(&t, &db, " admin ", Some(b), t0 + 10_000).await;
         assert_eq!(
-            refused.unwrap_err().message(),
+            refused.unwrap_err(),
+            Refusal::Account(Duration::from_secs(50))
+        );
+        assert_eq!(
+            Refusal::Account(Duration::from_secs(50)).message(),
             "Too many failed sign-ins for this account. Try again in 1 minute."
         );
-        // Another account from the first address is not locked (address limit is 5).
-        assert_eq!(t.check(&db, "bob", Some(a), t0).await.unwrap(), Ok(()));
+        // A refused attempt records nothing: only the 3 account and 3 address rows exist.
         assert_eq!(
-            t.check(&db, "admin", Some(b), t0 + 60_000).await.unwrap(),
-            Ok(())
+            sign_in_failure::Entity::find()
+                .all(&db)
+                .await
+                .unwrap()
+                .len(),
+            6
         );
+        // Another account from the first address is not locked (address limit is 5).
+        assert!(reserve(&t, &db, "bob", Some(a), t0).await.is_ok());
+        assert!(reserve(&t, &db, "admin", Some(b), t0 + 60_000)
+            .await
+            .is_ok());
     }
 
     #[tokio::test]
@@ -216,38 +260,41 @@ mod tests {
         let (db, t) = (db().await, throttle());
         let a: IpAddr = "192.0.2.7".parse().unwrap();
         for i in 0..5 {
-            t.record_failure(&db, &format!("user{i}"), Some(a), 0)
+            assert!(reserve(&t, &db, &format!("user{i}"), Some(a), 0)
                 .await
-                .unwrap();
+                .is_ok());
         }
         assert!(matches!(
-            t.check(&db, "someone-else", Some(a), 0).await.unwrap(),
+            reserve(&t, &db, "someone-else", Some(a), 0).await,
             Err(Refusal::Address(_))
         ));
         let other: IpAddr = "192.0.2.8".parse().unwrap();
-        assert_eq!(
-            t.check(&db, "someone-else", Some(other), 0).await.unwrap(),
-            Ok(())
-        );
+        assert!(reserve(&t, &db, "someone-else", Some(other), 0)
+            .await
+            .is_ok());
     }
 
     #[tokio::test]
-    async fn success_clears_the_account_but_not_the_address_and_old_failures_are_swept() {
+    async fn success_clears_the_account_and_its_own_reservation_and_old_failures_are_swept() {
         let (db, t) = (db().await, throttle());
         let a: IpAddr = "192.0.2.9".parse().unwrap();
-        t.record_failure(&db, "admin", Some(a), 0).await.unwrap();
-        t.record_failure(&db, "admin", Some(a), 0).await.unwrap();
-        t.record_success(&db, "ADMIN").await.unwrap();
-        t.record_failure(&db, "admin", Some(a), 0).await.unwrap();
-        t.record_failure(&db, "admin", Some(a), 0).await.unwrap();
-        assert_eq!(t.check(&db, "admin", Some(a), 0).await.unwrap(), Ok(()));
-        t.record_failure(&db, "x", Some(a), 0).await.unwrap();
+        let _ = reserve(&t, &db, "admin", Some(a), 0).await.unwrap();
+        let _ = reserve(&t, &db, "admin", Some(a), 0).await.unwrap();
+        let good = reserve(&t, &db, "ADMIN", Some(a), 0).await.unwrap();
+        t.record_success(&db, "ADMIN", good).await.unwrap();
+        // The account is cleared; the address keeps its 2 failures, not the success.
+        let left = sign_in_failure::Entity::find().all(&db).await.unwrap();
+        assert_eq!(left.len(), 2, "{left:?}");
+        assert!(left.iter().all(|f| f.key == "address:192.0.2.9"));
+        for name in ["admin", "admin", "x"] {
+            let _ = reserve(&t, &db, name, Some(a), 0).await.unwrap();
+        }
         assert!(matches!(
-            t.check(&db, "y", Some(a), 0).await.unwrap(),
+            reserve(&t, &db, "y", Some(a), 0).await,
             Err(Refusal::Address(_))
         ));
-        // A failure a window later sweeps the expired ones.
-        t.record_failure(&db, "z", None, 60_000).await.unwrap();
+        // An attempt a window later sweeps the expired ones.
+        let _ = reserve(&t, &db, "z", None, 60_000).await.unwrap();
         let left = sign_in_failure::Entity::find().all(&db).await.unwrap();
         assert_eq!(left.len(), 1);
         assert_eq!(left[0].key, "account:z");

@@ -108,6 +108,24 @@ pub async fn simulate_effects(
     Ok(drift)
 }
 
+/// The enrolments (added or reactivated) and group memberships committing `report` would cause
+/// through the methods that follow `segments`: the page's batches, each simulated on its own.
+pub async fn preview_effects(
+    db: &DatabaseConnection,
+    report: &Report,
+    segments: &[i32],
+) -> Result<(u64, u64), AppError> {
+    let (mut enrolments, mut groups) = (0, 0);
+    for (existing, new) in
+        super::report::effect_batches(report, segments, super::api::EFFECTS_BATCH)
+    {
+        let drift = simulate_effects(db, &existing, &new).await?;
+        enrolments += drift.enrolments_added + drift.enrolments_reactivated;
+        groups += drift.group_memberships_added;
+    }
+    Ok((enrolments, groups))
+}
+
 /// Segment ids for these ID numbers (exact match); unknown ones are absent.
 pub async fn lookup_segments(
     db: &impl ConnectionTrait,
@@ -324,6 +342,12 @@ async fn run_inner(
     let mut report = validate(&parsed, &options, &known);
     if dry_run {
         txn.rollback().await?;
+        // The dry run is the CLI's preview: it reports the sync effects the page previews, by
+        // the page's own steps (the same batches, tried and rolled back).
+        let segments: Vec<i32> = known.segments.values().copied().collect();
+        let (enrolments, groups) = preview_effects(db, &report, &segments).await?;
+        report.summary.enrolments_added = enrolments;
+        report.summary.group_memberships_added = groups;
         return Ok((parsed, report, None));
     }
     let batch_id = upload_batch::Entity::insert(upload_batch::ActiveModel {

@@ -427,6 +427,35 @@ fn existing_details_modes() {
     assert_eq!(same.summary.users_updated, 0);
 }
 
+/// Issue 9: one rule for whose details win when a user is on several rows, for new and
+/// existing users alike: the first valid row that gives a field.
+#[test]
+fn the_first_valid_row_decides_an_existing_users_details() {
+    let data = "username,firstname,lastname,email,cohort1\n\
+                alice,First,,,nosuch\n\
+                alice,Second,,second@example.com,s1\n\
+                alice,Third,Last,third@example.com,s2\n";
+    let (_, over) = run(
+        data,
+        UploadOptions {
+            existing_details: ExistingDetails::Override,
+            ..Default::default()
+        },
+    );
+    assert_eq!(over.summary.users_updated, 1);
+    let after = &over.updates[0].after;
+    // Row 1 has an error (unknown segment), so row 2 decides firstname and email; the lastname
+    // comes from row 3, the first row that gives one.
+    assert_eq!(
+        (
+            after.firstname.as_str(),
+            after.lastname.as_str(),
+            after.email.as_str()
+        ),
+        ("Second", "Last", "second@example.com")
+    );
+}
+
 #[test]
 fn add_and_update_creates_new_users_once() {
     let options = UploadOptions {

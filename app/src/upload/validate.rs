@@ -231,7 +231,9 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
     let mut seen_pairs = PairSet::new(parsed, known);
     report.additions.reserve(parsed.segment_cell_count());
     report.outcomes.reserve(parsed.rows.len() / 8);
-    let mut updates: FxHashMap<i32, (KnownUser, KnownUser)> = FxHashMap::default();
+    // Per existing user: stored details, details after the file, and which fields the file has
+    // already decided (the first valid row that gives a field wins, as for new users).
+    let mut updates: FxHashMap<i32, (KnownUser, KnownUser, Decided)> = FxHashMap::default();
     let mut update_order: Vec<i32> = Vec::new();
 
     for (index, row) in parsed.rows.iter().enumerate() {
@@ -377,11 +379,12 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
         if let (Some(u), true) = (existing, options.updates_details()) {
             let entry = updates.entry(u.id).or_insert_with(|| {
                 update_order.push(u.id);
-                (u.clone(), u.clone())
+                (u.clone(), u.clone(), Decided::default())
             });
             apply_details(
                 &mut entry.1,
                 &entry.0,
+                &mut entry.2,
                 parsed,
                 row,
                 options.existing_details,
@@ -427,7 +430,7 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
     report.updates = update_order
         .into_iter()
         .filter_map(|id| {
-            let (before, after) = updates.remove(&id)?;
+            let (before, after, _) = updates.remove(&id)?;
             (before != after).then_some(UserUpdate {
                 user_id: id,
                 before,
@@ -512,10 +515,17 @@ impl PairSet {
 /// Picks one detail field of a user.
 type FieldOf = fn(&mut KnownUser) -> &mut String;
 
-/// Empty cells never erase stored details: only values present in the file count.
+/// Which of a user's three detail fields (firstname, lastname, email) a row has already set.
+#[derive(Debug, Default, Clone, Copy)]
+struct Decided([bool; 3]);
+
+/// Empty cells never erase stored details: only values present in the file count. When a user
+/// is on several rows, the first valid row that gives a field decides it, in every mode, as it
+/// does for a new user; so committing the same file twice changes nothing the second time.
 fn apply_details(
     target: &mut KnownUser,
     stored: &KnownUser,
+    decided: &mut Decided,
     parsed: &Parsed,
     row: &Row,
     mode: ExistingDetails,
@@ -529,15 +539,22 @@ fn apply_details(
         (parsed.lastname(row), |u| &mut u.lastname, &stored.lastname),
         (parsed.email(row), |u| &mut u.email, &stored.email),
     ];
-    for (value, field, stored_value) in fields {
+    for (i, (value, field, stored_value)) in fields.into_iter().enumerate() {
         let Some(value) = value else { continue };
+        if decided.0[i] {
+            continue;
+        }
         let slot = field(target);
         match mode {
             ExistingDetails::NoChanges => {}
-            ExistingDetails::Override => *slot = value.to_string(),
+            ExistingDetails::Override => {
+                *slot = value.to_string();
+                decided.0[i] = true;
+            }
             ExistingDetails::FillMissing => {
-                if stored_value.is_empty() && slot.is_empty() {
+                if stored_value.is_empty() {
                     *slot = value.to_string();
+                    decided.0[i] = true;
                 }
             }
         }

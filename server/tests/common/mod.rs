@@ -76,6 +76,7 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(server::WebConfig {
         cookie_secure: false,
         sign_in_limits: Default::default(),
+        ..Default::default()
     })
     .await
 }
@@ -154,4 +155,76 @@ pub async fn seed_users(db: &DatabaseConnection, range: std::ops::Range<usize>) 
         .await
         .unwrap();
     }
+}
+
+// ---- SPEC 5 fixtures and checks, shared by the sync and course tests ----
+
+/// Users with these usernames; their ids in the same order.
+pub async fn users(db: &DatabaseConnection, names: &[&str]) -> Vec<i32> {
+    use sea_orm::EntityTrait;
+    let now = chrono::Utc::now();
+    let mut ids = Vec::new();
+    for n in names {
+        let id = app::entities::user::Entity::insert(app::entities::user::ActiveModel::new_user(
+            n,
+            "F",
+            "L",
+            "e@example.com",
+            now,
+        ))
+        .exec(db)
+        .await
+        .unwrap()
+        .last_insert_id;
+        ids.push(id);
+    }
+    ids
+}
+
+/// A segment whose ID number and name are `idn`.
+pub async fn segment(db: &DatabaseConnection, idn: &str) -> i32 {
+    app::segments::service::Mutation::create(
+        db,
+        &app::domain::SegmentDraft::parse(idn, idn, "", true).unwrap(),
+    )
+    .await
+    .unwrap()
+}
+
+/// Whether the user is in the group, by any origin.
+pub async fn in_group(db: &DatabaseConnection, group: i32, user: i32) -> bool {
+    use app::entities::group_member;
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    group_member::Entity::find()
+        .filter(group_member::Column::GroupId.eq(group))
+        .filter(group_member::Column::UserId.eq(user))
+        .count(db)
+        .await
+        .unwrap()
+        > 0
+}
+
+/// The status of the user's enrolment through this instance, if any.
+pub async fn status(db: &DatabaseConnection, instance: i32, user: i32) -> Option<String> {
+    use app::entities::enrolment;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    enrolment::Entity::find()
+        .filter(enrolment::Column::InstanceId.eq(instance))
+        .filter(enrolment::Column::UserId.eq(user))
+        .one(db)
+        .await
+        .unwrap()
+        .map(|e| e.status)
+}
+
+/// SPEC 5's rules hold and a from-scratch recompute finds nothing to change.
+pub async fn assert_consistent(db: &DatabaseConnection) {
+    assert_eq!(
+        app::sync::violations(db).await.unwrap(),
+        Vec::<String>::new()
+    );
+    assert!(
+        app::sync::repair(db).await.unwrap().is_empty(),
+        "incremental sync left drift"
+    );
 }
