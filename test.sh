@@ -22,7 +22,7 @@ fi
 
 step "format and lints"
 cargo fmt --all -- --check
-cargo clippy -p migrations -p app -p server --all-targets -- -D warnings
+cargo clippy -p migrations -p app -p server -p tools --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 step "Rust tests on SQLite"
@@ -58,11 +58,11 @@ E2E_URL="${PG_URL%/*}/$E2E_DB"
 (cd end2end && E2E_DATABASE_URL="$E2E_URL" npx playwright test)
 psql "$PG_URL" -qc "drop database if exists $E2E_DB" || true
 
-# The load command (server/src/bin/load.rs) against a fresh release server on each database.
+# The load command (tools/src/bin/load.rs) against a fresh release server on each database.
 step "load: 15 s of concurrent sign-ins, previews and commits"
 # cargo-leptos built the server with LEPTOS_OUTPUT_NAME set, which leptos reads at compile time
 # (option_env!); the same value keeps this build to the new binary instead of rebuilding leptos.
-LEPTOS_OUTPUT_NAME=console cargo build --release -p server --bin load
+LEPTOS_OUTPUT_NAME=console cargo build --release -p tools --bin load
 LOAD_PASSWORD="load-$(od -An -tx8 -N8 /dev/urandom | tr -d ' ')"
 export LOAD_PASSWORD
 load_against() { # DATABASE_URL

@@ -15,7 +15,6 @@ use std::net::SocketAddr;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-pub mod bench;
 pub mod cli;
 
 /// Largest request body accepted (a 4 MiB upload chunk plus form overhead, with room to spare).

@@ -50,7 +50,7 @@ const COURSES: usize = 10;
 
 #[tokio::main]
 async fn main() {
-    let server::bench::BenchArgs { users, postgres } = server::bench::args(100_000);
+    let tools::bench::BenchArgs { users, postgres } = tools::bench::args(100_000);
     println!("bench-sync: add {users} users to a segment linked to {COURSES} courses (5 segment sync + group, 5 members-to-group)");
     let dir = tempfile::tempdir().unwrap();
     bench(
@@ -61,8 +61,8 @@ async fn main() {
     )
     .await;
     if let Some(admin_url) = postgres {
-        let ours = server::bench::ScratchDb::create(&admin_url, "bsync").await;
-        let base = server::bench::ScratchDb::create(&admin_url, "bsync").await;
+        let ours = tools::bench::ScratchDb::create(&admin_url, "bsync").await;
+        let base = tools::bench::ScratchDb::create(&admin_url, "bsync").await;
         bench("postgres", &ours.url, &base.url, users).await;
         ours.drop().await;
         base.drop().await;

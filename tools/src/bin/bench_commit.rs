@@ -20,7 +20,7 @@ const SEGMENTS: usize = 5;
 
 #[tokio::main]
 async fn main() {
-    let server::bench::BenchArgs { users, postgres } = server::bench::args(200_000);
+    let tools::bench::BenchArgs { users, postgres } = tools::bench::args(200_000);
     println!(
         "bench-commit: {users} users x {SEGMENTS} segments = {} memberships",
         users * SEGMENTS
@@ -29,7 +29,7 @@ async fn main() {
     let sqlite = format!("sqlite://{}/bench.db?mode=rwc", dir.path().display());
     bench("sqlite", &sqlite, users).await;
     if let Some(admin_url) = postgres {
-        let scratch = server::bench::ScratchDb::create(&admin_url, "bench").await;
+        let scratch = tools::bench::ScratchDb::create(&admin_url, "bench").await;
         bench("postgres", &scratch.url, users).await;
         scratch.drop().await;
     }
