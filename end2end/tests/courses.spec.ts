@@ -69,3 +69,42 @@ test('user segment sync enrols the segment into a new group named after it', asy
   await expect(page.getByRole('table', { name: 'Enrolment methods' })).toContainText('User segment sync (Legal)');
   await expect(page.getByRole('table', { name: 'Participants' })).toContainText('User segment sync (Legal) (active)');
 });
+
+// Demo facts: amara.smith1 is in "People Managers" (managers) and not enrolled in "Finance for Non-Finance Managers",
+// whose one group is "Managers"; no other spec uses either.
+test('suspending a participant takes them out of method-made groups; reactivating brings them back', async ({ page }) => {
+  await course(page, 'Finance for Non-Finance Managers');
+  const sections = page.getByRole('navigation', { name: 'Course sections' });
+  await expect(sections.getByRole('listitem')).toHaveCount(3);
+  await page.getByLabel('Method', { exact: true }).selectOption({ label: 'User segment members to group' });
+  await page.getByLabel('User segment', { exact: true }).selectOption({ label: 'People Managers (managers)' });
+  await page.getByLabel('Group', { exact: true }).selectOption({ label: 'Managers' });
+  await page.getByRole('button', { name: 'Add method' }).click();
+  await expect(page.getByRole('status')).toContainText('Method added');
+
+  await page.getByLabel('Username to enrol').fill('amara.smith1');
+  await page.getByRole('button', { name: 'Enrol user' }).click();
+  await expect(page.getByRole('status').first()).toContainText('Enrolled amara.smith1.');
+  const participant = page.getByRole('table', { name: 'Participants' }).getByRole('row').filter({ hasText: 'amara.smith1' });
+  const inGroup = group(page, 'Managers').getByRole('row').filter({ hasText: 'amara.smith1' });
+  await expect(participant).toContainText('Manual enrolments (active)');
+  await expect(inGroup).toHaveCount(1);
+
+  await page.getByRole('button', { name: 'Suspend amara.smith1' }).click();
+  await expect(participant).toContainText('Manual enrolments (suspended)');
+  await expect(inGroup).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'Suspend amara.smith1' })).toHaveCount(0);
+
+  await page.getByRole('button', { name: 'Reactivate amara.smith1' }).click();
+  await expect(participant).toContainText('Manual enrolments (active)');
+  await expect(inGroup).toHaveCount(1);
+
+  // Deleting the group says it takes the method that fills it, and does.
+  await page.getByRole('button', { name: 'Delete group Managers' }).click();
+  await expect(page.getByRole('alertdialog')).toContainText(
+    'Deleting this group also deletes 1 “User segment members to group” method filling it, and their memberships.',
+  );
+  await page.getByRole('button', { name: 'Confirm delete group' }).click();
+  await expect(group(page, 'Managers')).toHaveCount(0);
+  await expect(page.getByRole('table', { name: 'Enrolment methods' })).not.toContainText('User segment members to group');
+});

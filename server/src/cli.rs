@@ -271,9 +271,10 @@ pub async fn upload_users(db: &DatabaseConnection, args: UploadArgs) -> Result<(
     Ok(())
 }
 
-/// `server sync`: SPEC 5's repair command, in one transaction.
+/// `server sync`: SPEC 5's repair command, in one transaction under the write lock that every
+/// change running the sync takes, so it never interleaves with one.
 pub async fn sync(db: &DatabaseConnection) -> Result<(), CliError> {
-    let txn = db.begin().await?;
+    let txn = app::sync::begin(db).await?;
     let drift = app::sync::repair(&txn).await?;
     txn.commit().await?;
     if drift.is_empty() {

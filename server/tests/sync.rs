@@ -2,67 +2,12 @@
 mod common;
 use app::courses::service as courses;
 use app::courses::service::SyncGroup;
-use app::entities::{enrolment, group_member, user};
+use app::courses::ManualStatus;
+use app::entities::{enrolment, user};
 use app::segments::service::Mutation as Segments;
 use app::sync;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
-
-async fn users(db: &DatabaseConnection, names: &[&str]) -> Vec<i32> {
-    let now = chrono::Utc::now();
-    let mut ids = Vec::new();
-    for n in names {
-        let id = user::Entity::insert(user::ActiveModel::new_user(
-            n,
-            "F",
-            "L",
-            "e@example.com",
-            now,
-        ))
-        .exec(db)
-        .await
-        .unwrap()
-        .last_insert_id;
-        ids.push(id);
-    }
-    ids
-}
-
-async fn segment(db: &DatabaseConnection, idn: &str) -> i32 {
-    Segments::create(
-        db,
-        &app::domain::SegmentDraft::parse(idn, idn, "", true).unwrap(),
-    )
-    .await
-    .unwrap()
-}
-
-async fn in_group(db: &DatabaseConnection, group: i32, user: i32) -> bool {
-    group_member::Entity::find()
-        .filter(group_member::Column::GroupId.eq(group))
-        .filter(group_member::Column::UserId.eq(user))
-        .count(db)
-        .await
-        .unwrap()
-        > 0
-}
-
-async fn status(db: &DatabaseConnection, instance: i32, user: i32) -> Option<String> {
-    enrolment::Entity::find()
-        .filter(enrolment::Column::InstanceId.eq(instance))
-        .filter(enrolment::Column::UserId.eq(user))
-        .one(db)
-        .await
-        .unwrap()
-        .map(|e| e.status)
-}
-
-async fn assert_consistent(db: &DatabaseConnection) {
-    assert_eq!(sync::violations(db).await.unwrap(), Vec::<String>::new());
-    assert!(
-        sync::repair(db).await.unwrap().is_empty(),
-        "incremental sync left drift"
-    );
-}
+use common::{assert_consistent, in_group, segment, status, users};
+use sea_orm::{EntityTrait, PaginatorTrait};
 
 #[tokio::test]
 async fn members_to_group_follows_segment_membership_and_active_enrolment() {
@@ -86,14 +31,14 @@ async fn members_to_group_follows_segment_membership_and_active_enrolment() {
         in_group(db, g, alice).await,
         "the article's step: enrol a segment member, see them in the group"
     );
-    courses::set_manual_status(db, c, &[alice], false)
+    courses::set_manual_status(db, c, &[alice], ManualStatus::Suspended)
         .await
         .unwrap();
     assert!(
         !in_group(db, g, alice).await,
         "a suspended enrolment is not active"
     );
-    courses::set_manual_status(db, c, &[alice], true)
+    courses::set_manual_status(db, c, &[alice], ManualStatus::Active)
         .await
         .unwrap();
     assert!(in_group(db, g, alice).await);
@@ -385,7 +330,12 @@ mod properties {
                     courses::unenrol(&txn, cs[c], &[u[x]]).await.unwrap();
                 }
                 Op::Suspend(c, x, a) => {
-                    courses::set_manual_status(&txn, cs[c], &[u[x]], a)
+                    let to = if a {
+                        ManualStatus::Active
+                    } else {
+                        ManualStatus::Suspended
+                    };
+                    courses::set_manual_status(&txn, cs[c], &[u[x]], to)
                         .await
                         .unwrap();
                 }
@@ -557,4 +507,186 @@ async fn the_course_page_lists_each_method_with_what_it_made() {
     // Its members are already in the group through the sync method's own rows.
     assert_eq!(by_id(to_group).enrolments, 0);
     assert_eq!(by_id(to_group).group.as_deref(), Some("Team"));
+}
+
+/// Issue 9.7: every change that runs the sync, raced against another one through the real
+/// server functions (each request on its own pooled connection), many times. Under READ
+/// COMMITTED each of two unserialised transactions can miss the other's row (enrolled and in the
+/// segment, yet not in the group); on SQLite the second writer fails instead. Both must succeed
+/// and leave SPEC 5's rules true.
+mod races {
+    use super::*;
+    use common::{call, client, create_admin, sign_in, spawn_app, TestApp, ADMIN, PASSWORD};
+
+    async fn ok(res: reqwest::Response, what: &str) {
+        let status = res.status();
+        let body = res.text().await.unwrap();
+        assert!(status.is_success(), "{what}: {status} {body}");
+    }
+
+    async fn check(app: &TestApp, round: usize, what: &str) {
+        let v = sync::violations(&app.db).await.unwrap();
+        assert!(v.is_empty(), "round {round}, {what}: {v:?}");
+        let drift = sync::repair(&app.db).await.unwrap();
+        assert!(
+            drift.is_empty(),
+            "round {round}, {what}: left drift {drift:?}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_sync_triggers_keep_the_rules() {
+        let app = spawn_app().await;
+        let db = &app.db;
+        create_admin(db).await;
+        let web = client();
+        assert!(sign_in(&web, &app, ADMIN, PASSWORD)
+            .await
+            .status()
+            .is_success());
+        let post = |endpoint: &'static str, form: Vec<(&'static str, String)>| {
+            let (web, app) = (&web, &app);
+            async move {
+                let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                call(web, app, endpoint, &form).await
+            }
+        };
+        let c = courses::create_course(db, "c", "C").await.unwrap();
+        let g = courses::create_group(db, c, "G").await.unwrap();
+        let s = segment(db, "s").await;
+        courses::add_segment_to_group(db, c, s, g).await.unwrap();
+        let enrol = |name: &str| {
+            post(
+                "enrol_user",
+                vec![("course_id", c.to_string()), ("username", name.to_string())],
+            )
+        };
+        let add_member = |name: &str| {
+            post(
+                "add_member",
+                vec![
+                    ("segment_id", s.to_string()),
+                    ("username", name.to_string()),
+                ],
+            )
+        };
+        for round in 0..30 {
+            let names: Vec<String> = ["a", "b", "m", "d", "e"]
+                .iter()
+                .map(|p| format!("{p}{round}"))
+                .collect();
+            let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+            let [a, b, m, d, e] = users(db, &refs).await[..] else {
+                panic!()
+            };
+
+            // The issue's case: enrol a user while adding them to the linked segment.
+            let (x, y) = tokio::join!(enrol(&names[0]), add_member(&names[0]));
+            ok(x, "enrol").await;
+            ok(y, "add member").await;
+            check(&app, round, "enrol vs add member").await;
+            assert!(
+                in_group(db, g, a).await,
+                "round {round}: enrolled member in G"
+            );
+
+            // Unenrol a user while adding them to the segment.
+            courses::enrol(db, c, &[b]).await.unwrap();
+            let (x, y) = tokio::join!(
+                post(
+                    "unenrol_user",
+                    vec![("course_id", c.to_string()), ("user_id", b.to_string())]
+                ),
+                add_member(&names[1]),
+            );
+            ok(x, "unenrol").await;
+            ok(y, "add member").await;
+            check(&app, round, "unenrol vs add member").await;
+
+            // Add a method while a member of its segment enrols.
+            let t = segment(db, &format!("t{round}")).await;
+            Segments::add_members(db, t, &[m, e]).await.unwrap();
+            let (x, y) = tokio::join!(
+                post(
+                    "add_enrol_method",
+                    vec![
+                        ("course_id", c.to_string()),
+                        ("method", "segment_to_group".into()),
+                        ("segment_id", t.to_string()),
+                        ("group", g.to_string()),
+                    ]
+                ),
+                enrol(&names[2]),
+            );
+            ok(x, "add method").await;
+            ok(y, "enrol").await;
+            check(&app, round, "add method vs enrol").await;
+
+            // Delete that method while another member of its segment enrols.
+            let method = courses::instances(db, c)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|i| i.segment.as_deref() == Some(format!("t{round}").as_str()))
+                .unwrap()
+                .id;
+            let (x, y) = tokio::join!(
+                post(
+                    "delete_enrol_method",
+                    vec![("instance_id", method.to_string())]
+                ),
+                enrol(&names[4]),
+            );
+            ok(x, "delete method").await;
+            ok(y, "enrol").await;
+            check(&app, round, "delete method vs enrol").await;
+
+            // Delete a group a method fills while an enrolled user joins the method's segment.
+            let h = courses::create_group(db, c, &format!("H{round}"))
+                .await
+                .unwrap();
+            courses::add_segment_to_group(db, c, s, h).await.unwrap();
+            courses::enrol(db, c, &[d]).await.unwrap();
+            let (x, y) = tokio::join!(
+                post("delete_course_group", vec![("group_id", h.to_string())]),
+                add_member(&names[3]),
+            );
+            ok(x, "delete group").await;
+            ok(y, "add member").await;
+            check(&app, round, "delete group vs add member").await;
+
+            // Suspend a participant while they join the segment (issue 9.10's server function).
+            let [p] = users(db, &[&format!("p{round}")]).await[..] else {
+                panic!()
+            };
+            courses::enrol(db, c, &[p]).await.unwrap();
+            let (x, y) = tokio::join!(
+                post(
+                    "suspend_participant",
+                    vec![("course_id", c.to_string()), ("user_id", p.to_string())]
+                ),
+                add_member(&format!("p{round}")),
+            );
+            ok(x, "suspend").await;
+            ok(y, "add member").await;
+            check(&app, round, "suspend vs add member").await;
+
+            // Remove a member by hand while `server sync` runs, then sync while one enrols.
+            let (x, y) = tokio::join!(
+                server::cli::sync(db),
+                post(
+                    "remove_member",
+                    vec![("segment_id", s.to_string()), ("user_id", d.to_string())]
+                ),
+            );
+            x.unwrap();
+            ok(y, "remove member").await;
+            check(&app, round, "server sync vs remove member").await;
+            courses::unenrol(db, c, &[a]).await.unwrap();
+            let (x, y) = tokio::join!(server::cli::sync(db), enrol(&names[0]));
+            x.unwrap();
+            ok(y, "enrol").await;
+            check(&app, round, "server sync vs enrol").await;
+        }
+    }
 }

@@ -61,9 +61,8 @@ pub async fn course_participants(
 
 #[server(prefix = "/api", endpoint = "enrol_user")]
 pub async fn enrol_user(course_id: i32, username: String) -> Result<String, AppError> {
-    use sea_orm::TransactionTrait;
     let (db, _) = crate::ssr::admin_db().await?;
-    let txn = db.begin().await?;
+    let txn = crate::sync::begin(&db).await?;
     let user = service::user_id(&txn, &username).await?;
     let n = service::enrol(&txn, course_id, &[user]).await?;
     txn.commit().await?;
@@ -77,11 +76,36 @@ pub async fn enrol_user(course_id: i32, username: String) -> Result<String, AppE
 
 #[server(prefix = "/api", endpoint = "unenrol_user")]
 pub async fn unenrol_user(course_id: i32, user_id: i32) -> Result<(), AppError> {
-    use sea_orm::TransactionTrait;
     let (db, _) = crate::ssr::admin_db().await?;
-    let txn = db.begin().await?;
+    let txn = crate::sync::begin(&db).await?;
     service::unenrol(&txn, course_id, &[user_id]).await?;
     txn.commit().await?;
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "suspend_participant")]
+pub async fn suspend_participant(course_id: i32, user_id: i32) -> Result<(), AppError> {
+    set_manual_status(course_id, user_id, ManualStatus::Suspended).await
+}
+
+#[server(prefix = "/api", endpoint = "reactivate_participant")]
+pub async fn reactivate_participant(course_id: i32, user_id: i32) -> Result<(), AppError> {
+    set_manual_status(course_id, user_id, ManualStatus::Active).await
+}
+
+/// Suspends or reactivates a manual enrolment; the sync then moves the user out of (or back
+/// into) the groups that "User segment members to group" methods fill from active enrolments.
+#[cfg(feature = "ssr")]
+async fn set_manual_status(course_id: i32, user_id: i32, to: ManualStatus) -> Result<(), AppError> {
+    let (db, admin) = crate::ssr::admin_db().await?;
+    let txn = crate::sync::begin(&db).await?;
+    let changed = service::set_manual_status(&txn, course_id, &[user_id], to).await?;
+    if changed == 0 {
+        // Nothing to commit: the user has no manual enrolment here (methods manage theirs).
+        return Err(AppError::NotFound("A manual enrolment of that user".into()));
+    }
+    txn.commit().await?;
+    tracing::info!(admin = %admin.username, course = course_id, user = user_id, ?to, "manual enrolment status set");
     Ok(())
 }
 
@@ -111,9 +135,8 @@ pub async fn rename_course_group(group_id: i32, name: String) -> Result<(), AppE
 
 #[server(prefix = "/api", endpoint = "delete_course_group")]
 pub async fn delete_course_group(group_id: i32) -> Result<(), AppError> {
-    use sea_orm::TransactionTrait;
     let (db, _) = crate::ssr::admin_db().await?;
-    let txn = db.begin().await?;
+    let txn = crate::sync::begin(&db).await?;
     service::delete_group(&txn, group_id).await?;
     txn.commit().await?;
     Ok(())
@@ -157,9 +180,8 @@ pub async fn add_enrol_method(
     group: String,
     removal: Option<String>,
 ) -> Result<String, AppError> {
-    use sea_orm::TransactionTrait;
     let (db, admin) = crate::ssr::admin_db().await?;
-    let txn = db.begin().await?;
+    let txn = crate::sync::begin(&db).await?;
     let (_, drift) = match method.as_str() {
         SEGMENT_TO_GROUP => {
             let g = group.parse::<i32>().map_err(|_| {
@@ -197,9 +219,8 @@ pub async fn add_enrol_method(
 
 #[server(prefix = "/api", endpoint = "delete_enrol_method")]
 pub async fn delete_enrol_method(instance_id: i32) -> Result<(), AppError> {
-    use sea_orm::TransactionTrait;
     let (db, _) = crate::ssr::admin_db().await?;
-    let txn = db.begin().await?;
+    let txn = crate::sync::begin(&db).await?;
     service::delete_instance(&txn, instance_id).await?;
     txn.commit().await?;
     Ok(())

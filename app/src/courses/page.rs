@@ -138,9 +138,11 @@ pub fn CoursePage() -> impl IntoView {
             })}
         </Suspense>
         <nav class="sections" aria-label="Course sections">
-            <a href="#participants">"Participants"</a>
-            <a href="#groups">"Groups"</a>
-            <a href="#methods">"Enrolment methods"</a>
+            <ul>
+                <li><a href="#participants">"Participants"</a></li>
+                <li><a href="#groups">"Groups"</a></li>
+                <li><a href="#methods">"Enrolment methods"</a></li>
+            </ul>
         </nav>
         <Participants id version />
         <Groups id version />
@@ -152,12 +154,27 @@ pub fn CoursePage() -> impl IntoView {
 fn Participants(id: Memo<i32>, version: RwSignal<u32>) -> impl IntoView {
     let enrol = ServerAction::<EnrolUser>::new();
     let unenrol = ServerAction::<UnenrolUser>::new();
+    let suspend = ServerAction::<SuspendParticipant>::new();
+    let reactivate = ServerAction::<ReactivateParticipant>::new();
     let (page, _) = use_page_and_search();
     Effect::new(move |_| {
         enrol.version().get();
         unenrol.version().get();
+        suspend.version().get();
+        reactivate.version().get();
         version.update(|v| *v += 1);
     });
+    let errors = move || {
+        [
+            unenrol.value().get().and_then(|r| r.err()),
+            suspend.value().get().and_then(|r| r.err()),
+            reactivate.value().get().and_then(|r| r.err()),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|e| view! { <ErrorMessage error=e /> })
+        .collect_view()
+    };
     let list = Resource::new(
         move || (id.get(), page.get(), version.get()),
         |(c, p, _)| course_participants(c, p),
@@ -196,6 +213,7 @@ fn Participants(id: Memo<i32>, version: RwSignal<u32>) -> impl IntoView {
                 Ok(m) => view! { <p class="ok" role="status">{m}</p> }.into_any(),
                 Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
             })}
+            {errors}
             <Transition fallback=|| view! { <p>"Loading participants…"</p> }>
                 {move || Suspend::new(async move {
                     match list.await {
@@ -209,15 +227,26 @@ fn Participants(id: Memo<i32>, version: RwSignal<u32>) -> impl IntoView {
                                     <thead><tr><th scope="col">"Username"</th><th scope="col">"Full name"</th><th scope="col">"Enrolled through"</th><th scope="col">"Actions"</th></tr></thead>
                                     <tbody>
                                         {page.items.into_iter().map(|p| {
-                                            let manual = p.methods.iter().any(|m| m.starts_with("Manual"));
                                             let label = format!("Unenrol {} (manual enrolment)", p.username);
+                                            let suspend_label = format!("Suspend {} (manual enrolment)", p.username);
+                                            let reactivate_label = format!("Reactivate {} (manual enrolment)", p.username);
                                             let user_id = p.user_id;
+                                            // Only the manual enrolment is the admin's to change; methods manage theirs.
+                                            let actions = p.manual.map(|status| view! {
+                                                <button aria-label=label on:click=move |_| { unenrol.dispatch(UnenrolUser { course_id: course, user_id }); }>"Unenrol"</button>
+                                                {match status {
+                                                    ManualStatus::Active => view! {
+                                                        <button aria-label=suspend_label on:click=move |_| { suspend.dispatch(SuspendParticipant { course_id: course, user_id }); }>"Suspend"</button>
+                                                    }.into_any(),
+                                                    ManualStatus::Suspended => view! {
+                                                        <button aria-label=reactivate_label on:click=move |_| { reactivate.dispatch(ReactivateParticipant { course_id: course, user_id }); }>"Reactivate"</button>
+                                                    }.into_any(),
+                                                }}
+                                            });
                                             view! {
                                                 <tr>
                                                     <td>{p.username}</td><td>{p.fullname}</td><td>{p.methods.join("; ")}</td>
-                                                    <td>{manual.then(|| view! {
-                                                        <button aria-label=label on:click=move |_| { unenrol.dispatch(UnenrolUser { course_id: course, user_id }); }>"Unenrol"</button>
-                                                    })}</td>
+                                                    <td class="actions">{actions}</td>
                                                 </tr>
                                             }
                                         }).collect_view()}
@@ -264,7 +293,7 @@ fn Groups(id: Memo<i32>, version: RwSignal<u32>) -> impl IntoView {
         .map(|e| view! { <ErrorMessage error=e /> })
         .collect_view()
     };
-    let confirm = RwSignal::new(None::<(i32, String, usize)>);
+    let confirm = RwSignal::new(None::<GroupRow>);
     view! {
         <section id="groups" aria-labelledby="groups-title">
             <h2 id="groups-title">"Groups"</h2>
@@ -275,13 +304,16 @@ fn Groups(id: Memo<i32>, version: RwSignal<u32>) -> impl IntoView {
                 <button type="submit">"Add group"</button>
             </ActionForm>
             {errors}
-            {move || confirm.get().map(|(gid, name, n)| view! {
-                <div class="confirm" role="alertdialog" aria-labelledby="group-confirm">
-                    <h3 id="group-confirm">{format!("Delete group “{name}”?")}</h3>
-                    <p>{format!("Its {n} memberships go with it; enrolment methods that fill it keep running without a group.")}</p>
-                    <button class="danger" on:click=move |_| { delete.dispatch(DeleteCourseGroup { group_id: gid }); confirm.set(None); }>"Confirm delete group"</button>
-                    <button on:click=move |_| confirm.set(None)>"Cancel"</button>
-                </div>
+            {move || confirm.get().map(|g| {
+                let gid = g.id;
+                view! {
+                    <div class="confirm" role="alertdialog" aria-labelledby="group-confirm" aria-describedby="group-confirm-text">
+                        <h3 id="group-confirm">{format!("Delete group “{}”?", g.name)}</h3>
+                        <p id="group-confirm-text">{group_deletion_text(&g)}</p>
+                        <button class="danger" on:click=move |_| { delete.dispatch(DeleteCourseGroup { group_id: gid }); confirm.set(None); }>"Confirm delete group"</button>
+                        <button on:click=move |_| confirm.set(None)>"Cancel"</button>
+                    </div>
+                }
             })}
             <Transition fallback=|| view! { <p>"Loading groups…"</p> }>
                 {move || Suspend::new(async move {
@@ -290,7 +322,7 @@ fn Groups(id: Memo<i32>, version: RwSignal<u32>) -> impl IntoView {
                         Ok(list) if list.is_empty() => view! { <p>"No groups yet."</p> }.into_any(),
                         Ok(list) => list.into_iter().map(|g| {
                             let gid = g.id;
-                            let name = g.name.clone();
+                            let row = g.clone();
                             let n = g.members.len();
                             let field = format!("add-to-{gid}");
                             let rename_field = format!("rename-{gid}");
@@ -329,7 +361,7 @@ fn Groups(id: Memo<i32>, version: RwSignal<u32>) -> impl IntoView {
                                         <label for=rename_field.clone()>{rename_label}</label>
                                         <input id=rename_field name="name" type="text" required />
                                         <button type="submit">"Rename"</button>
-                                        <button type="button" class="danger" on:click=move |_| confirm.set(Some((gid, name.clone(), n)))>{delete_label}</button>
+                                        <button type="button" class="danger" on:click=move |_| confirm.set(Some(row.clone()))>{delete_label}</button>
                                     </ActionForm>
                                 </div>
                             }
@@ -340,6 +372,32 @@ fn Groups(id: Memo<i32>, version: RwSignal<u32>) -> impl IntoView {
         </section>
     }
     .into_any()
+}
+
+/// What deleting a group takes with it (`service::delete_group` does exactly this). Worded so
+/// that no verb has to agree with a count.
+fn group_deletion_text(g: &GroupRow) -> String {
+    let count = |n: i64, noun: &str| format!("{n} {noun}{}", if n == 1 { "" } else { "s" });
+    let mut text = format!(
+        "Its {} will leave it.",
+        count(g.members.len() as i64, "member")
+    );
+    if g.members_to_group_methods > 0 {
+        text.push_str(&format!(
+            " Deleting this group also deletes {} filling it, and their memberships.",
+            count(
+                g.members_to_group_methods,
+                "“User segment members to group” method"
+            )
+        ));
+    }
+    if g.sync_methods > 0 {
+        text.push_str(&format!(
+            " {} putting members in it will keep enrolling, with no group.",
+            count(g.sync_methods, "“User segment sync” method")
+        ));
+    }
+    text
 }
 
 #[component]
@@ -446,4 +504,40 @@ fn Methods(id: Memo<i32>, version: RwSignal<u32>) -> impl IntoView {
         </section>
     }
     .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(members: usize, to_group: i64, sync: i64) -> GroupRow {
+        GroupRow {
+            id: 1,
+            name: "Team".into(),
+            members: (0..members as i32)
+                .map(|i| GroupMemberRow {
+                    user_id: i,
+                    username: format!("u{i}"),
+                    origin: "Added by hand".into(),
+                    manual: true,
+                })
+                .collect(),
+            members_to_group_methods: to_group,
+            sync_methods: sync,
+        }
+    }
+
+    #[test]
+    fn the_group_deletion_confirm_counts_what_goes_and_what_stays() {
+        assert_eq!(
+            group_deletion_text(&group(1, 0, 0)),
+            "Its 1 member will leave it."
+        );
+        assert_eq!(
+            group_deletion_text(&group(2, 1, 2)),
+            "Its 2 members will leave it. Deleting this group also deletes 1 “User segment members \
+             to group” method filling it, and their memberships. 2 “User segment sync” methods \
+             putting members in it will keep enrolling, with no group."
+        );
+    }
 }

@@ -139,15 +139,15 @@ pub async fn unenrol(
     Ok(removed)
 }
 
-/// Suspends (or reactivates) manual enrolments.
+/// Suspends or reactivates manual enrolments; returns how many of the users have one.
 pub async fn set_manual_status(
     db: &impl ConnectionTrait,
     course_id: i32,
     user_ids: &[i32],
-    active: bool,
+    status: ManualStatus,
 ) -> Result<u64, AppError> {
     let manual = manual_instance(db, course_id).await?;
-    let status = if active { "active" } else { "suspended" };
+    let status = status.as_str();
     let mut changed = 0;
     for chunk in user_ids.chunks(5_000) {
         changed += enrolment::Entity::update_many()
@@ -273,19 +273,29 @@ pub async fn delete_instance(db: &impl ConnectionTrait, instance_id: i32) -> Res
         .one(db)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("Enrolment method {instance_id}")))?;
+    remove_instances(db, &[instance_id]).await?;
+    sync::courses_changed(db, &[inst.course_id]).await?;
+    Ok(())
+}
+
+/// Deletes instances and the enrolments and group memberships they made (the caller re-syncs).
+async fn remove_instances(db: &impl ConnectionTrait, ids: &[i32]) -> Result<(), AppError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
     // Explicit deletes (not only cascades) so the effect does not depend on foreign-key settings.
     group_member::Entity::delete_many()
-        .filter(group_member::Column::OriginInstanceId.eq(instance_id))
+        .filter(group_member::Column::OriginInstanceId.is_in(ids.iter().copied()))
         .exec(db)
         .await?;
     enrolment::Entity::delete_many()
-        .filter(enrolment::Column::InstanceId.eq(instance_id))
+        .filter(enrolment::Column::InstanceId.is_in(ids.iter().copied()))
         .exec(db)
         .await?;
-    enrol_instance::Entity::delete_by_id(instance_id)
+    enrol_instance::Entity::delete_many()
+        .filter(enrol_instance::Column::Id.is_in(ids.iter().copied()))
         .exec(db)
         .await?;
-    sync::courses_changed(db, &[inst.course_id]).await?;
     Ok(())
 }
 
@@ -311,7 +321,7 @@ pub async fn add_group_member(
 
 // ---- queries for the course pages ----
 
-use super::{CourseRow, GroupMemberRow, GroupRow, InstanceRow, ParticipantRow};
+use super::{CourseRow, GroupMemberRow, GroupRow, InstanceRow, ManualStatus, ParticipantRow};
 use crate::domain::Page;
 use crate::entities::user;
 use sea_orm::{QueryOrder, QuerySelect};
@@ -459,7 +469,12 @@ pub async fn participants(
         .all(db)
         .await?;
     let labels = instance_labels(db, course_id).await?;
+    let manual = manual_instance_id(db, course_id).await?;
     Ok(users.map(|u| ParticipantRow {
+        manual: enrolments
+            .iter()
+            .find(|e| e.user_id == u.id && Some(e.instance_id) == manual)
+            .map(|e| ManualStatus::from_stored(&e.status)),
         methods: enrolments
             .iter()
             .filter(|e| e.user_id == u.id)
@@ -475,6 +490,21 @@ pub async fn participants(
         fullname: format!("{} {}", u.firstname, u.lastname).trim().to_string(),
         username: u.username,
     }))
+}
+
+/// The course's manual method, if it has one yet (reading never creates it).
+async fn manual_instance_id(
+    db: &impl ConnectionTrait,
+    course_id: i32,
+) -> Result<Option<i32>, AppError> {
+    Ok(enrol_instance::Entity::find()
+        .select_only()
+        .column(enrol_instance::Column::Id)
+        .filter(enrol_instance::Column::CourseId.eq(course_id))
+        .filter(enrol_instance::Column::Kind.eq(MANUAL))
+        .into_tuple()
+        .one(db)
+        .await?)
 }
 
 async fn instance_labels(
@@ -591,32 +621,56 @@ pub async fn groups(db: &impl ConnectionTrait, course_id: i32) -> Result<Vec<Gro
         .all(db)
         .await?;
     let labels = instance_labels(db, course_id).await?;
+    let targets: Vec<(Option<i32>, String)> = enrol_instance::Entity::find()
+        .select_only()
+        .columns([
+            enrol_instance::Column::GroupId,
+            enrol_instance::Column::Kind,
+        ])
+        .filter(enrol_instance::Column::CourseId.eq(course_id))
+        .into_tuple()
+        .all(db)
+        .await?;
     let ids: Vec<i32> = groups.iter().map(|g| g.id).collect();
-    let members = group_member::Entity::find()
+    let mut members = group_member::Entity::find()
         .filter(group_member::Column::GroupId.is_in(ids))
         .find_also_related(user::Entity)
         .all(db)
         .await?;
+    // By user, the hand-made row first, so each person becomes one row listing every origin.
+    members.sort_by_key(|(m, _)| (m.user_id, m.origin_instance_id.is_some(), m.id));
+    let methods = |g: i32, kind: &str| {
+        targets
+            .iter()
+            .filter(|(group, k)| *group == Some(g) && k == kind)
+            .count() as i64
+    };
     Ok(groups
         .into_iter()
         .map(|g| {
-            let mut rows: Vec<GroupMemberRow> = members
-                .iter()
-                .filter(|(m, _)| m.group_id == g.id)
-                .filter_map(|(m, u)| {
-                    u.as_ref().map(|u| GroupMemberRow {
+            let mut rows: Vec<GroupMemberRow> = Vec::new();
+            for (m, u) in members.iter().filter(|(m, _)| m.group_id == g.id) {
+                let Some(u) = u else { continue };
+                let origin = match m.origin_instance_id {
+                    Some(i) => labels.get(&i).cloned().unwrap_or_default(),
+                    None => "Added by hand".into(),
+                };
+                match rows.last_mut() {
+                    Some(row) if row.user_id == u.id => {
+                        row.origin = format!("{}; {origin}", row.origin);
+                    }
+                    _ => rows.push(GroupMemberRow {
                         user_id: u.id,
                         username: u.username.clone(),
-                        origin: m
-                            .origin_instance_id
-                            .map(|i| labels.get(&i).cloned().unwrap_or_default())
-                            .unwrap_or_else(|| "Added by hand".into()),
+                        origin,
                         manual: m.origin_instance_id.is_none(),
-                    })
-                })
-                .collect();
-            rows.sort_by(|a, b| a.username.cmp(&b.username).then(b.manual.cmp(&a.manual)));
+                    }),
+                }
+            }
+            rows.sort_by(|a, b| a.username.cmp(&b.username));
             GroupRow {
+                members_to_group_methods: methods(g.id, SEGMENT_TO_GROUP),
+                sync_methods: methods(g.id, SEGMENT_SYNC),
                 id: g.id,
                 name: g.name,
                 members: rows,
@@ -639,17 +693,30 @@ pub async fn remove_group_member(
         .rows_affected)
 }
 
+/// Deletes a group. "User segment members to group" methods filling it go with it (they cannot
+/// run without it, and leaving them would keep dead methods on the page), with their memberships;
+/// "User segment sync" methods putting members in it keep enrolling, with no group. The page's
+/// confirm step says both, with counts from `groups`.
 pub async fn delete_group(db: &impl ConnectionTrait, group_id: i32) -> Result<(), AppError> {
-    // Instances pointing at the group lose it (schema: SET NULL); their rows in it go with it.
     let course = course_group::Entity::find_by_id(group_id)
         .one(db)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("Group {group_id}")))?
         .course_id;
+    let fillers: Vec<i32> = enrol_instance::Entity::find()
+        .select_only()
+        .column(enrol_instance::Column::Id)
+        .filter(enrol_instance::Column::GroupId.eq(group_id))
+        .filter(enrol_instance::Column::Kind.eq(SEGMENT_TO_GROUP))
+        .into_tuple()
+        .all(db)
+        .await?;
+    remove_instances(db, &fillers).await?;
     group_member::Entity::delete_many()
         .filter(group_member::Column::GroupId.eq(group_id))
         .exec(db)
         .await?;
+    // What is left pointing at the group is "User segment sync" (schema: SET NULL as well).
     enrol_instance::Entity::update_many()
         .col_expr(
             enrol_instance::Column::GroupId,

@@ -20,8 +20,36 @@ pub struct ParticipantRow {
     pub user_id: i32,
     pub username: String,
     pub fullname: String,
-    /// "Manual (active)", "User segment sync: Sales (suspended)", …
+    /// "Manual enrolments (active)", "User segment sync (Sales) (suspended)", …
     pub methods: Vec<String>,
+    /// The manual enrolment's state, if the user has one: it decides which of Unenrol,
+    /// Suspend and Reactivate the page offers.
+    pub manual: Option<ManualStatus>,
+}
+
+/// State of an enrolment (`enrolments.status`) as the pages act on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ManualStatus {
+    Active,
+    Suspended,
+}
+
+impl ManualStatus {
+    /// The stored `enrolments.status` text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ManualStatus::Active => "active",
+            ManualStatus::Suspended => "suspended",
+        }
+    }
+
+    pub fn from_stored(status: &str) -> Self {
+        if status == "active" {
+            ManualStatus::Active
+        } else {
+            ManualStatus::Suspended
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,14 +68,20 @@ pub struct InstanceRow {
 pub struct GroupRow {
     pub id: i32,
     pub name: String,
+    /// One row per person, whatever number of origins put them in the group.
     pub members: Vec<GroupMemberRow>,
+    /// "User segment members to group" methods filling this group: deleting the group deletes them.
+    pub members_to_group_methods: i64,
+    /// "User segment sync" methods putting members in this group: they keep enrolling without it.
+    pub sync_methods: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupMemberRow {
     pub user_id: i32,
     pub username: String,
-    /// "Added by hand" or the instance's label.
+    /// Every origin, "; "-joined: "Added by hand" and / or the instances' labels.
     pub origin: String,
+    /// Added by hand (among any other origins): the hand-made row can be removed.
     pub manual: bool,
 }

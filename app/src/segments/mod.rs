@@ -83,9 +83,8 @@ pub async fn list_members(
 
 #[server(prefix = "/api", endpoint = "add_member")]
 pub async fn add_member(segment_id: i32, username: String) -> Result<String, AppError> {
-    use sea_orm::TransactionTrait;
     let (db, admin) = crate::ssr::admin_db().await?;
-    let txn = db.begin().await?;
+    let txn = crate::sync::begin(&db).await?;
     let outcome = service::Mutation::add_member_by_username(&txn, segment_id, &username).await?;
     txn.commit().await?;
     let name = username.trim().to_lowercase();
@@ -98,9 +97,8 @@ pub async fn add_member(segment_id: i32, username: String) -> Result<String, App
 
 #[server(prefix = "/api", endpoint = "remove_member")]
 pub async fn remove_member(segment_id: i32, user_id: i32) -> Result<(), AppError> {
-    use sea_orm::TransactionTrait;
     let (db, admin) = crate::ssr::admin_db().await?;
-    let txn = db.begin().await?;
+    let txn = crate::sync::begin(&db).await?;
     let removed = service::Mutation::remove_members(&txn, segment_id, &[user_id]).await?;
     txn.commit().await?;
     if removed == 0 {

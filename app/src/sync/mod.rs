@@ -13,8 +13,8 @@
 use crate::entities::enrol_instance;
 use crate::error::AppError;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, Statement,
-    Value,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder, Statement, TransactionTrait, Value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -44,6 +44,19 @@ impl Drift {
         self.group_memberships_added += o.group_memberships_added;
         self.group_memberships_removed += o.group_memberships_removed;
     }
+}
+
+/// Begins the transaction of a change that runs the sync, holding the write lock uploads take
+/// (`crate::db::lock_for_write`). The rules read rows other changes write (a group rule reads
+/// segment members and enrolments), so two such changes at once under READ COMMITTED could each
+/// miss the other's row: "enrol u" and "add u to the segment" would leave u enrolled and a member
+/// yet outside the group. One lock for every such change (not one per course or segment) is what
+/// uploads already rely on; these changes are small, so waiting is brief. On SQLite taking it first
+/// also spares the "database is locked" that a transaction which read before writing gets.
+pub async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction, AppError> {
+    let txn = db.begin().await?;
+    crate::db::lock_for_write(&txn).await?;
+    Ok(txn)
 }
 
 /// Runs `sql` with `?n` placeholders rewritten for the backend; returns rows affected.
