@@ -225,35 +225,6 @@ pub fn clamp_per_page(per_page: u64) -> u64 {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SegmentSummary {
-    pub id: i32,
-    pub id_number: String,
-    pub name: String,
-    pub description: String,
-    pub visible: bool,
-    pub members: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserSummary {
-    pub id: i32,
-    pub username: String,
-    pub firstname: String,
-    pub lastname: String,
-    pub email: String,
-    pub suspended: bool,
-    pub segments: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MemberRow {
-    pub user_id: i32,
-    pub username: String,
-    pub fullname: String,
-    pub email: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CurrentAdmin {
     pub user_id: i32,
     pub username: String,

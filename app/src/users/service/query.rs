@@ -1,8 +1,9 @@
-//! User listing and look-ups.
-use crate::domain::{Page, UserSummary};
+//! User reads: the shared search, the listing and the username suggestions.
+use crate::domain::Page;
 use crate::entities::user;
 use crate::error::AppError;
 use crate::search;
+use crate::users::UserSummary;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
