@@ -11,12 +11,24 @@ pub fn AdminLayout() -> impl IntoView {
     view! {
         <header class="topbar">
             <span class="brand">"Site admin"</span>
+            // Grouped as in the help articles ("Site admin" > "User management" > "Bulk upload
+            // users"), so an admin following them finds each step by its words.
             <nav aria-label="Site admin">
-                <A href="/segments">"User segments"</A>
-                <A href="/users">"Users"</A>
-                <A href="/courses">"Courses"</A>
-                <A href="/upload">"Bulk upload users"</A>
-                <A href="/uploads">"Upload history"</A>
+                <div class="nav-group">
+                    <span class="nav-title" id="nav-user-management">"User management"</span>
+                    <ul aria-labelledby="nav-user-management">
+                        <li><A href="/segments">"Manage user segments"</A></li>
+                        <li><A href="/upload">"Bulk upload users"</A></li>
+                        <li><A href="/uploads">"Upload history"</A></li>
+                        <li><A href="/users">"Users"</A></li>
+                    </ul>
+                </div>
+                <div class="nav-group">
+                    <span class="nav-title" id="nav-courses">"Courses"</span>
+                    <ul aria-labelledby="nav-courses">
+                        <li><A href="/courses">"Manage courses"</A></li>
+                    </ul>
+                </div>
             </nav>
             <span class="whoami">
                 <Suspense>
@@ -99,4 +111,31 @@ pub fn encode_query(s: &str) -> String {
         }
     }
     out
+}
+
+/// A count with thousands separators ("1,234"), as the page shows row counts.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thousands;
+
+    #[test]
+    fn thousands_groups_digits_in_threes() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(u64::MAX), "18,446,744,073,709,551,615");
+    }
 }

@@ -13,3 +13,12 @@ export async function signIn(page: Page, username = ADMIN, password = ADMIN_PASS
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
+
+/** Creates a segment through its form, so a test owns its memberships whatever ran before. */
+export async function createSegment(page: Page, idNumber: string, name: string) {
+  await open(page, '/segments/new');
+  await page.getByLabel('ID number').fill(idNumber);
+  await page.getByLabel('Name').fill(name);
+  await page.getByRole('button', { name: 'Save segment' }).click();
+  await expect(page.getByRole('heading', { name: `Segment: ${name}` })).toBeVisible();
+}

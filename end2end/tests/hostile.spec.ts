@@ -59,7 +59,7 @@ test.beforeAll(async ({ browser }, testInfo) => {
   await page.getByLabel('Upload type').selectOption('add-and-update');
   await choose(page, 'hostile-known-users.csv', Buffer.from(lines.join('\n') + '\n', 'utf8'));
   await expect(summaryValue(page, 'Rows without errors')).toHaveText(String(manifest.knowledge.users.length));
-  await page.getByRole('button', { name: /Commit upload/ }).click();
+  await page.getByRole('button', { name: /^Bulk upload users via CSV/ }).click();
   await expect(page.getByRole('heading', { name: 'Upload committed' })).toBeVisible();
   await page.close();
 });
@@ -87,7 +87,7 @@ for (const c of manifest.cases.filter((c) => !c.generated)) {
       await expect(alert).toContainText(c.expect.file_error);
       await expect(alert).toContainText('Nothing was changed.');
       await expect(page.getByRole('heading', { name: 'Preview' })).toHaveCount(0);
-      await expect(page.getByRole('button', { name: /Commit upload/ })).toHaveCount(0);
+      await expect(page.getByRole('button', { name: /^Bulk upload users via CSV/ })).toHaveCount(0);
     } else {
       await expect(page.getByRole('heading', { name: 'Preview' })).toBeVisible();
       await expect(summaryValue(page, 'Rows')).toHaveText(String(c.expect.rows));
@@ -98,7 +98,7 @@ for (const c of manifest.cases.filter((c) => !c.generated)) {
         if (c.expect.codes?.includes(code)) await expect(rows).toContainText(code);
         else await expect(rows).not.toContainText(code);
       }
-      await expect(page.getByRole('button', { name: /Commit upload/ })).toBeEnabled({ enabled: (c.expect.rows_ok ?? 0) > 0 });
+      await expect(page.getByRole('button', { name: /^Bulk upload users via CSV/ })).toBeEnabled({ enabled: (c.expect.rows_ok ?? 0) > 0 });
     }
 
     // Markup and other hostile text is shown verbatim, as text.

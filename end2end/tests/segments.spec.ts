@@ -74,7 +74,7 @@ test('sign in, create a segment, add and remove a member, delete it, sign out', 
   await expect(members.getByRole('cell', { name: 'amelia.smith1' })).toHaveCount(0);
 
   // Back to the list: search, then delete with the confirm step.
-  await page.getByRole('link', { name: 'User segments' }).click();
+  await page.getByRole('link', { name: 'Manage user segments' }).click();
   await page.getByLabel('Search segments').fill(idNumber);
   await page.getByRole('button', { name: 'Search' }).click();
   await expect(page).toHaveURL(new RegExp(`q=${idNumber}`));

@@ -1,5 +1,8 @@
 import { test, expect, Page } from '@playwright/test';
-import { open, signIn } from './helpers';
+import { mkdtempSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { createSegment, open, signIn } from './helpers';
 
 // Demo data facts used here: amelia.smith1 is in "sales" and "managers"; oliver.smith1 is in
 // "marketing"; neither is in "leaders-2026", "hr" or "it".
@@ -8,6 +11,16 @@ async function choose(page: Page, name: string, text: string | Buffer) {
   const buffer = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
   await page.getByLabel('CSV file').setInputFiles({ name, mimeType: 'text/csv', buffer });
 }
+
+/** Writes a file to disk: choosing the same path twice is what an admin does, and a browser
+ * fires no `change` for it unless the page has reset the input (a buffer always fires one). */
+function onDisk(name: string, text: string) {
+  const path = join(mkdtempSync(join(tmpdir(), 'e2e-upload-')), name);
+  writeFileSync(path, text);
+  return path;
+}
+
+const COMMIT = /^Bulk upload users via CSV/;
 
 function summaryValue(page: Page, table: string, label: string) {
   return page.getByRole('table', { name: table }).getByRole('row', { name: new RegExp(`^${label} \\d+$`) }).getByRole('cell');
@@ -28,7 +41,7 @@ test('a good file is previewed in the browser, committed, and can be undone', as
   const rows = page.getByRole('table', { name: 'Rows' });
   await expect(rows.getByRole('row')).toHaveCount(3);
 
-  await page.getByRole('button', { name: /Commit upload \(2 rows without errors\)/ }).click();
+  await page.getByRole('button', { name: 'Bulk upload users via CSV (2 rows without errors)', exact: true }).click();
   await expect(page.getByRole('heading', { name: 'Upload committed' })).toBeVisible();
   await expect(page.getByRole('status')).toContainText('3 memberships added');
   await expect(summaryValue(page, 'Result summary', 'Memberships added')).toHaveText('3');
@@ -89,7 +102,7 @@ test('every row error code is shown, and changing an option re-validates at once
 test('a file error is explained and nothing can be committed', async ({ page }) => {
   await choose(page, 'wrong.csv', 'username,department\namelia.smith1,Sales\n');
   await expect(page.getByRole('alert')).toContainText('Unknown column "department" (column 2)');
-  await expect(page.getByRole('button', { name: /Commit upload/ })).toHaveCount(0);
+  await expect(page.getByRole('button', { name: COMMIT })).toHaveCount(0);
   await choose(page, 'quote.csv', 'username,cohort1\namelia.smith1,"sales\n');
   await expect(page.getByRole('alert')).toContainText('quoted cell that starts on line 2 is never closed');
 });
@@ -103,7 +116,7 @@ test('a semicolon-delimited Windows-1252 file with a BOM creates users with acce
   await expect(page.getByRole('table', { name: 'Rows' })).toContainText('unknown_user');
   await page.getByLabel('Upload type').selectOption('add-and-update');
   await expect(summaryValue(page, 'Preview summary', 'Users created')).toHaveText('1');
-  await page.getByRole('button', { name: /Commit upload/ }).click();
+  await page.getByRole('button', { name: COMMIT }).click();
   await expect(summaryValue(page, 'Result summary', 'Users created')).toHaveText('1');
   await open(page, '/users?q=zoe.muller');
   const row = page.getByRole('row').filter({ hasText: 'zoe.muller' });
@@ -124,4 +137,104 @@ test('the rows table pages through a large file', async ({ page }) => {
   await expect(rows.getByRole('row')).toHaveCount(51);
   await expect(page.getByRole('button', { name: 'Next rows' })).toBeDisabled();
   await expect(rows.getByRole('cell', { name: '251', exact: true })).toBeVisible();
+});
+
+test('choosing the same file again after a commit starts a fresh preview; Continue starts over', async ({ page }) => {
+  const stamp = Date.now();
+  const segment = `again-${stamp}`;
+  await createSegment(page, segment, `Again ${stamp}`);
+  await open(page, '/upload');
+  const path = onDisk('again.csv', `username,cohort1\nisla.smith1,${segment}\ngeorge.smith1,${segment}\n`);
+  await page.getByLabel('CSV file').setInputFiles(path);
+  await expect(summaryValue(page, 'Preview summary', 'Memberships added')).toHaveText('2');
+  await page.getByRole('button', { name: COMMIT }).click();
+  await expect(page.getByRole('heading', { name: 'Upload committed' })).toBeVisible();
+  await expect(summaryValue(page, 'Result summary', 'Memberships added')).toHaveText('2');
+
+  // The same file, chosen again on the same page: fresh look-ups, the old result gone.
+  await page.getByLabel('CSV file').setInputFiles(path);
+  await expect(page.getByRole('heading', { name: 'Upload committed' })).toHaveCount(0);
+  await expect(summaryValue(page, 'Preview summary', 'Memberships added')).toHaveText('0');
+  await expect(summaryValue(page, 'Preview summary', 'Already members')).toHaveText('2');
+
+  // Commit it (nothing to add), then change an option: that preview also asks the server again.
+  await page.getByRole('button', { name: COMMIT }).click();
+  await expect(page.getByRole('heading', { name: 'Upload committed' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Preview' })).toHaveCount(0);
+  await page.getByLabel('Existing user details').selectOption('override');
+  await expect(page.getByRole('heading', { name: 'Upload committed' })).toHaveCount(0);
+  await expect(summaryValue(page, 'Preview summary', 'Already members')).toHaveText('2');
+  await page.getByRole('button', { name: COMMIT }).click();
+
+  // "Continue", as in the article: a clean upload page, options back to their defaults.
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await expect(page.getByRole('heading', { name: 'Upload committed' })).toHaveCount(0);
+  await expect(page.getByRole('heading', { name: 'Preview' })).toHaveCount(0);
+  await expect(page.getByLabel('Existing user details')).toHaveValue('no-changes');
+  await page.getByLabel('CSV file').setInputFiles(path);
+  await expect(summaryValue(page, 'Preview summary', 'Already members')).toHaveText('2');
+});
+
+test('changing the upload type recomputes the enrolments and group memberships a commit would cause', async ({ page }) => {
+  const stamp = Date.now();
+  const segment = `fx-${stamp}`;
+  await createSegment(page, segment, `Effects ${stamp}`);
+  await open(page, '/courses');
+  await page.getByRole('link', { name: 'Finance for Non-Finance Managers', exact: true }).click();
+  await page.getByLabel('Method', { exact: true }).selectOption({ label: 'User segment sync' });
+  await page.getByLabel('User segment', { exact: true }).selectOption({ label: `Effects ${stamp} (${segment})` });
+  await page.getByLabel('Group', { exact: true }).selectOption({ label: 'Create a new group named after the segment' });
+  await page.getByRole('button', { name: 'Add method' }).click();
+  await expect(page.getByRole('status')).toContainText('Method added');
+
+  await open(page, '/upload');
+  // One existing user and one new: only "add and update" applies both rows.
+  await choose(page, 'effects.csv', [
+    'username,cohort1,firstname,lastname,email',
+    `ava.smith1,${segment},,,`,
+    `fx.${stamp},${segment},Fx,Tester,fx.${stamp}@example.com`,
+  ].join('\n'));
+  await expect(summaryValue(page, 'Preview summary', 'Rows with errors')).toHaveText('1');
+  await expect(summaryValue(page, 'Preview summary', 'Enrolments added')).toHaveText('1');
+  await expect(summaryValue(page, 'Preview summary', 'Group memberships added')).toHaveText('1');
+
+  await page.getByLabel('Upload type').selectOption('add-and-update');
+  await expect(summaryValue(page, 'Preview summary', 'Rows with errors')).toHaveText('0');
+  await expect(summaryValue(page, 'Preview summary', 'Enrolments added')).toHaveText('2');
+  await expect(summaryValue(page, 'Preview summary', 'Group memberships added')).toHaveText('2');
+});
+
+test('while a delimiter change is re-parsed and checked, the upload cannot be committed', async ({ page }) => {
+  await choose(page, 'reparse.csv', 'username,cohort1\namelia.smith1,it\n');
+  const commit = page.getByRole('button', { name: COMMIT });
+  await expect(commit).toBeEnabled();
+  // Hold the re-parse's first server look-up until the test has looked at the button.
+  let release = () => {};
+  const held = new Promise<void>((resolve) => { release = resolve; });
+  await page.route('**/api/upload_segments', async (route) => { await held; await route.continue(); });
+  await page.getByLabel('Delimiter').selectOption('comma');
+  await expect(commit).toBeDisabled();
+  release();
+  await expect(commit).toBeEnabled();
+});
+
+test("the article's path: Site admin > User management > Bulk upload users, with the template at the bottom too", async ({ page }) => {
+  await open(page, '/segments');
+  const group = page.getByRole('navigation', { name: 'Site admin' }).getByRole('list', { name: 'User management' });
+  await expect(group.getByRole('link', { name: 'Manage user segments' })).toHaveAttribute('href', '/segments');
+  await group.getByRole('link', { name: 'Bulk upload users' }).click();
+  await expect(page).toHaveURL(/\/upload$/);
+  await expect(page.getByRole('heading', { name: 'Bulk upload users', level: 1 })).toBeVisible();
+
+  await choose(page, 'bottom.csv', 'username,cohort1\namelia.smith1,it\n');
+  await expect(page.getByRole('button', { name: 'Bulk upload users via CSV (1 row without errors)', exact: true })).toBeEnabled();
+  // "the bulk upload template attached at the bottom of this page": below the previewed rows.
+  const bottom = page.getByRole('link', { name: 'Download the CSV template' });
+  const rowsBox = await page.getByRole('table', { name: 'Rows' }).boundingBox();
+  const linkBox = await bottom.boundingBox();
+  expect(linkBox!.y).toBeGreaterThan(rowsBox!.y + rowsBox!.height);
+  const download = page.waitForEvent('download');
+  await bottom.click();
+  expect((await download).suggestedFilename()).toBe('bulk-upload-template.csv');
+  await expect(page.getByRole('link', { name: 'Download the template CSV' })).toBeVisible();
 });

@@ -13,7 +13,7 @@ use super::{
     parse, validate, DelimiterChoice, EncodingChoice, ExistingDetails, Parsed, UploadOptions,
     UploadType,
 };
-use crate::components::{use_page_and_search, ErrorMessage, Pager};
+use crate::components::{thousands, use_page_and_search, ErrorMessage, Pager};
 use crate::error::AppError;
 use leptos::prelude::*;
 use std::sync::Arc;
@@ -47,11 +47,24 @@ struct Analysis {
 #[derive(Clone, PartialEq)]
 enum Phase {
     Idle,
-    Checking { done: usize, total: usize },
+    /// Parsing and asking the server; `total` is 0 until the user batches are known.
+    Checking {
+        done: usize,
+        total: usize,
+    },
     Ready,
-    Uploading { sent: usize, total: usize },
+    Uploading {
+        sent: usize,
+        total: usize,
+    },
     Applying,
     Committed,
+}
+
+impl Phase {
+    fn is_committing(&self) -> bool {
+        matches!(self, Phase::Uploading { .. } | Phase::Applying)
+    }
 }
 
 #[derive(Clone)]
@@ -60,31 +73,79 @@ struct Committed {
     report: Arc<Report>,
 }
 
-#[component]
-pub fn UploadPage() -> impl IntoView {
-    let options = RwSignal::new(UploadOptions::default());
-    let file = RwSignal::new(None::<Loaded>);
-    let analysis = RwSignal::new(None::<Result<Analysis, String>>);
-    let phase = RwSignal::new(Phase::Idle);
-    let committed = RwSignal::new(None::<Result<Committed, AppError>>);
-    // Each analysis carries a generation so a slow look-up for an old file cannot win.
-    let generation = StoredValue::new(0u64);
-    // The sync effects of the previewed commit: None while the server works them out.
-    let effects = RwSignal::new(None::<Result<(u64, u64), AppError>>);
-    let start_effects = move |report: Arc<Report>, synced: Vec<i32>, gen: u64| {
-        effects.set(None);
-        leptos::task::spawn_local(async move {
-            let result = preview_effects(&report, &synced).await;
-            if generation.get_value() == gen {
-                effects.set(Some(result));
-            }
-        });
-    };
+/// The enrolments and group memberships a commit would cause (SPEC 5).
+#[derive(Clone, Copy, PartialEq)]
+struct Effects {
+    enrolments: u64,
+    group_memberships: u64,
+}
 
-    let analyse = move |loaded: Loaded, opts: UploadOptions| {
-        generation.update_value(|g| *g += 1);
-        let gen = generation.get_value();
-        committed.set(None);
+/// The upload page's state and everything the admin can do to it; the component only renders.
+///
+/// Every preview belongs to a generation: choosing a file, changing an option, committing or
+/// starting over begins a new one, and work finishing for an older generation is dropped, so a
+/// slow look-up or effects call can never overwrite a newer preview.
+#[derive(Clone, Copy)]
+struct UploadState {
+    options: RwSignal<UploadOptions>,
+    file: RwSignal<Option<Loaded>>,
+    analysis: RwSignal<Option<Result<Analysis, String>>>,
+    phase: RwSignal<Phase>,
+    committed: RwSignal<Option<Result<Committed, AppError>>>,
+    /// None while the server works them out for the current report.
+    effects: RwSignal<Option<Result<Effects, AppError>>>,
+    generation: StoredValue<u64>,
+}
+
+impl UploadState {
+    fn new() -> Self {
+        Self {
+            options: RwSignal::new(UploadOptions::default()),
+            file: RwSignal::new(None),
+            analysis: RwSignal::new(None),
+            phase: RwSignal::new(Phase::Idle),
+            committed: RwSignal::new(None),
+            effects: RwSignal::new(None),
+            generation: StoredValue::new(0),
+        }
+    }
+
+    fn next_generation(self) -> u64 {
+        self.generation.update_value(|g| *g += 1);
+        self.generation.get_value()
+    }
+
+    fn is_current(self, gen: u64) -> bool {
+        self.generation.get_value() == gen
+    }
+
+    /// While a commit is being sent or applied, nothing may start another preview.
+    fn committing(self) -> bool {
+        self.phase.with_untracked(Phase::is_committing)
+    }
+
+    /// A newly chosen file (the same one again included): a fresh preview from fresh look-ups,
+    /// the previous preview and result cleared.
+    fn choose(self, loaded: Loaded) {
+        if self.committing() {
+            return;
+        }
+        self.file.set(Some(Loaded {
+            chosen_at: 0.0,
+            ..loaded.clone()
+        }));
+        self.analysis.set(None);
+        self.analyse(loaded);
+    }
+
+    /// Parses the file under the current options and asks the server about its names. The
+    /// previous preview (if any) stays on screen, but Commit is disabled until this one is ready.
+    fn analyse(self, loaded: Loaded) {
+        let gen = self.next_generation();
+        let opts = self.options.get_untracked();
+        self.committed.set(None);
+        self.effects.set(None);
+        self.phase.set(Phase::Checking { done: 0, total: 0 });
         leptos::task::spawn_local(async move {
             let t0 = now_ms();
             // A first analysis counts from the moment the file was chosen; a re-run from now.
@@ -96,34 +157,34 @@ pub fn UploadPage() -> impl IntoView {
             let parsed = match parse(&loaded.bytes, opts.delimiter, opts.encoding) {
                 Ok(p) => Arc::new(p),
                 Err(e) => {
-                    analysis.set(Some(Err(e.to_string())));
-                    phase.set(Phase::Idle);
+                    self.fail(gen, e.to_string());
                     return;
                 }
             };
             let parse_ms = now_ms() - t0;
             let names = parsed.distinct_usernames();
             let details = opts.updates_details();
-            let (known, synced) = match look_up(&parsed, &names, details, phase).await {
+            let progress = move |done, total| {
+                if self.is_current(gen) {
+                    self.phase.set(Phase::Checking { done, total });
+                }
+            };
+            let (known, synced) = match look_up(&parsed, &names, details, progress).await {
                 Ok(k) => k,
                 Err(e) => {
-                    if generation.get_value() == gen {
-                        analysis.set(Some(Err(e.to_string())));
-                        phase.set(Phase::Idle);
-                    }
+                    self.fail(gen, e.to_string());
                     return;
                 }
             };
-            if generation.get_value() != gen {
+            if !self.is_current(gen) {
                 return;
             }
             let t2 = now_ms();
             let lookup_ms = t2 - t0 - parse_ms;
-            let report = validate(&parsed, &opts, &known);
+            let report = Arc::new(validate(&parsed, &opts, &known));
             let t3 = now_ms();
-            let report = Arc::new(report);
-            start_effects(report.clone(), synced.clone(), gen);
-            analysis.set(Some(Ok(Analysis {
+            self.start_effects(report.clone(), synced.clone(), gen);
+            self.analysis.set(Some(Ok(Analysis {
                 parsed,
                 known: Arc::new(known),
                 synced: Arc::new(synced),
@@ -135,45 +196,74 @@ pub fn UploadPage() -> impl IntoView {
                 read_ms,
                 total_ms: t3 - started,
             })));
-            phase.set(Phase::Ready);
+            self.phase.set(Phase::Ready);
         });
-    };
+    }
 
-    // Upload type and existing details change only validation: no new look-up needed.
-    let revalidate = move |opts: UploadOptions| {
-        if let Some(Ok(a)) = analysis.get_untracked() {
-            if opts.updates_details() && !a.details {
-                // Comparing details needs the stored ones: ask the server again.
-                if let Some(f) = file.get_untracked() {
-                    analyse(f, opts);
-                }
-                return;
+    fn fail(self, gen: u64, message: String) {
+        if self.is_current(gen) {
+            self.analysis.set(Some(Err(message)));
+            self.phase.set(Phase::Idle);
+        }
+    }
+
+    /// Asks the server for the sync effects of `report`'s new memberships.
+    fn start_effects(self, report: Arc<Report>, synced: Vec<i32>, gen: u64) {
+        self.effects.set(None);
+        leptos::task::spawn_local(async move {
+            let result = preview_effects(&report, &synced).await;
+            if self.is_current(gen) {
+                self.effects.set(Some(result));
             }
-            let report = validate(&a.parsed, &opts, &a.known);
-            analysis.set(Some(Ok(Analysis {
-                report: Arc::new(report),
-                ..a
-            })));
-            committed.set(None);
-            phase.set(Phase::Ready);
-        }
-    };
+        });
+    }
 
-    let on_file = move |f: Option<Loaded>| {
-        if let Some(loaded) = f {
-            file.set(Some(Loaded {
-                chosen_at: 0.0,
-                ..loaded.clone()
-            }));
-            analyse(loaded, options.get_untracked());
+    /// Upload type or existing details changed. Validation alone reruns when the look-ups in
+    /// hand still describe the database; otherwise (stored details now needed, a commit since,
+    /// or a look-up still in flight) the server is asked again.
+    fn revalidate(self) {
+        if self.committing() {
+            return;
         }
-    };
+        let opts = self.options.get_untracked();
+        let fresh =
+            self.phase.get_untracked() == Phase::Ready && self.committed.get_untracked().is_none();
+        match self.analysis.get_untracked() {
+            Some(Ok(a)) if fresh && (a.details || !opts.updates_details()) => {
+                let gen = self.next_generation();
+                let report = Arc::new(validate(&a.parsed, &opts, &a.known));
+                // The rows that would be applied changed, so their sync effects did too.
+                self.start_effects(report.clone(), a.synced.to_vec(), gen);
+                self.analysis.set(Some(Ok(Analysis { report, ..a })));
+            }
+            _ => self.reparse(),
+        }
+    }
 
-    let commit = move |_| {
-        let (Some(loaded), Some(Ok(a))) = (file.get_untracked(), analysis.get_untracked()) else {
+    /// Delimiter or encoding changed (or the look-ups are stale): parse and look up again.
+    fn reparse(self) {
+        if self.committing() {
+            return;
+        }
+        if let Some(f) = self.file.get_untracked() {
+            self.analyse(f);
+        }
+    }
+
+    fn commit(self) {
+        if self.phase.get_untracked() != Phase::Ready {
+            return;
+        }
+        let (Some(loaded), Some(Ok(a))) =
+            (self.file.get_untracked(), self.analysis.get_untracked())
+        else {
             return;
         };
-        let opts = options.get_untracked();
+        let opts = self.options.get_untracked();
+        // Not a new generation: the preview's effects may still be arriving, and a failed commit
+        // leaves that preview in place to be tried again.
+        let gen = self.generation.get_value();
+        let phase = self.phase;
         leptos::task::spawn_local(async move {
             let bytes = loaded.bytes.clone();
             let total = bytes.len().div_ceil(CHUNK_BYTES).max(1);
@@ -194,16 +284,58 @@ pub fn UploadPage() -> impl IntoView {
                 upload_commit(stage, opts).await
             }
             .await;
-            committed.set(Some(outcome.map(|result| {
+            if !self.is_current(gen) {
+                return;
+            }
+            // A failed commit may be tried again; a done one leaves only the result and Continue.
+            phase.set(if outcome.is_ok() {
+                Phase::Committed
+            } else {
+                Phase::Ready
+            });
+            self.committed.set(Some(outcome.map(|result| {
                 let report = result.outcomes.unpack(a.parsed.rows.len(), result.summary);
                 Committed {
                     result,
                     report: Arc::new(report),
                 }
             })));
-            phase.set(Phase::Committed);
         });
-    };
+    }
+
+    /// "Continue" after a commit: a clean upload page, as a fresh visit would show it.
+    fn reset(self) {
+        self.next_generation();
+        self.options.set(UploadOptions::default());
+        self.file.set(None);
+        self.analysis.set(None);
+        self.committed.set(None);
+        self.effects.set(None);
+        self.phase.set(Phase::Idle);
+    }
+}
+
+fn template_href() -> String {
+    format!(
+        "data:text/csv;charset=utf-8,{}",
+        crate::components::encode_query(TEMPLATE_CSV)
+    )
+}
+
+#[component]
+pub fn UploadPage() -> impl IntoView {
+    let state = UploadState::new();
+    let UploadState {
+        options,
+        file,
+        analysis,
+        phase,
+        committed,
+        effects,
+        ..
+    } = state;
+    let committing = Signal::derive(move || phase.with(Phase::is_committing));
+    let done = move || matches!(committed.get(), Some(Ok(_)));
 
     view! {
         <h1>"Bulk upload users"</h1>
@@ -211,40 +343,48 @@ pub fn UploadPage() -> impl IntoView {
             "Add users to user segments from a CSV file: a "<code>"username"</code>" column and "
             <code>"cohort1"</code>", "<code>"cohort2"</code>", … columns holding segment ID numbers; optional "
             <code>"firstname"</code>", "<code>"lastname"</code>", "<code>"email"</code>". "
-            <a href=format!("data:text/csv;charset=utf-8,{}", crate::components::encode_query(TEMPLATE_CSV)) download="bulk-upload-template.csv">
-                "Download the template CSV"
-            </a>
+            <a href=template_href() download="bulk-upload-template.csv">"Download the template CSV"</a>
         </p>
-        <FilePicker on_file=on_file />
+        <FilePicker
+            on_file=move |f: Loaded| state.choose(f)
+            chosen=Signal::derive(move || file.get().map(|f| f.name))
+            disabled=committing
+        />
         <fieldset class="options">
             <legend>"Options"</legend>
             <Choice label="Upload type" id="upload-type" choices=UploadType::ALL.iter().map(|c| (c.as_str(), c.label())).collect()
+                value=Signal::derive(move || options.get().upload_type.as_str()) disabled=committing
                 on_change=Callback::new(move |v: String| {
                     let Ok(t) = v.parse() else { return };
                     options.update(|o| o.upload_type = t);
-                    revalidate(options.get_untracked());
+                    state.revalidate();
                 }) />
             <Choice label="Existing user details" id="existing-details" choices=ExistingDetails::ALL.iter().map(|c| (c.as_str(), c.label())).collect()
+                value=Signal::derive(move || options.get().existing_details.as_str()) disabled=committing
                 on_change=Callback::new(move |v: String| {
                     let Ok(d) = v.parse() else { return };
                     options.update(|o| o.existing_details = d);
-                    revalidate(options.get_untracked());
+                    state.revalidate();
                 }) />
             <Choice label="Delimiter" id="delimiter" choices=DelimiterChoice::ALL.iter().map(|c| (c.as_str(), c.label())).collect()
+                value=Signal::derive(move || options.get().delimiter.as_str()) disabled=committing
                 on_change=Callback::new(move |v: String| {
                     let Ok(d) = v.parse() else { return };
                     options.update(|o| o.delimiter = d);
-                    if let Some(f) = file.get_untracked() { analyse(f, options.get_untracked()); }
+                    state.reparse();
                 }) />
             <Choice label="Encoding" id="encoding" choices=EncodingChoice::ALL.iter().map(|c| (c.as_str(), c.label())).collect()
+                value=Signal::derive(move || options.get().encoding.as_str()) disabled=committing
                 on_change=Callback::new(move |v: String| {
                     let Ok(e) = v.parse() else { return };
                     options.update(|o| o.encoding = e);
-                    if let Some(f) = file.get_untracked() { analyse(f, options.get_untracked()); }
+                    state.reparse();
                 }) />
         </fieldset>
         <ProgressView phase />
         {move || match analysis.get() {
+            // Once committed, the preview's counts are history: only the result is shown.
+            _ if done() => ().into_any(),
             None => ().into_any(),
             Some(Err(message)) => view! {
                 <div class="error" role="alert">
@@ -252,15 +392,14 @@ pub fn UploadPage() -> impl IntoView {
                 </div>
             }.into_any(),
             Some(Ok(a)) => {
-                let ready = matches!(phase.get(), Phase::Ready);
-                let can_commit = a.report.summary.rows_ok > 0 && ready;
+                let rows_ok = a.report.summary.rows_ok;
                 let name = file.get().map(|f| f.name).unwrap_or_default();
                 view! {
                     <section aria-labelledby="preview-title">
                         <h2 id="preview-title">"Preview"</h2>
                         <p class="meta">
                             {format!(
-                                "{name}: {} rows, {}, delimiter {}, checked in {:.0} ms (read {:.0}, parse {:.0}, server look-ups {:.0}, validate {:.0}). Nothing is written until you commit.",
+                                "{name}: {} rows, {}, delimiter {}, checked in {:.0} ms (read {:.0}, parse {:.0}, server look-ups {:.0}, validate {:.0}). Nothing is written until you upload.",
                                 a.parsed.rows.len(),
                                 a.parsed.encoding.label(),
                                 delimiter_label(a.parsed.delimiter),
@@ -273,21 +412,24 @@ pub fn UploadPage() -> impl IntoView {
                         </p>
                         {let base = a.report.summary; let followed = !a.synced.is_empty(); move || {
                             let mut summary = base;
-                            let note = match effects.get() {
-                                None => "Working out the enrolments and group memberships this commit would cause…".to_string(),
-                                Some(Ok((e, g))) => {
-                                    summary.enrolments_added = e;
-                                    summary.group_memberships_added = g;
-                                    if !followed { "No enrolment method follows these segments.".to_string() } else { "Enrolment methods follow some of these segments: their effects are included.".to_string() }
+                            let (pending, note) = match effects.get() {
+                                None => (true, "Working out the enrolments and group memberships this upload would cause…".to_string()),
+                                Some(Ok(fx)) => {
+                                    summary.enrolments_added = fx.enrolments;
+                                    summary.group_memberships_added = fx.group_memberships;
+                                    (false, if !followed { "No enrolment method follows these segments.".to_string() } else { "Enrolment methods follow some of these segments: their effects are included.".to_string() })
                                 }
-                                Some(Err(e)) => format!("The sync effects could not be worked out: {e}"),
+                                Some(Err(e)) => (true, format!("The sync effects could not be worked out: {e}")),
                             };
-                            view! { <SummaryView summary title="Preview summary" /> <p class="meta">{note}</p> }
+                            view! { <SummaryView summary title="Preview summary" effects_pending=pending /> <p class="meta">{note}</p> }
                         }}
                         <SegmentBars report=a.report.clone() />
-                        <button class="commit" disabled=!can_commit on:click=commit>
-                            {format!("Commit upload ({} rows without errors)", a.report.summary.rows_ok)}
-                        </button>
+                        <div class="commit-bar">
+                            <button class="commit" disabled=move || rows_ok == 0 || phase.get() != Phase::Ready on:click=move |_| state.commit()>
+                                "Bulk upload users via CSV"
+                                {format!(" ({} {} without errors)", thousands(rows_ok), if rows_ok == 1 { "row" } else { "rows" })}
+                            </button>
+                        </div>
                         <RowsTable parsed=a.parsed.clone() report=a.report.clone() caption="Rows" />
                     </section>
                 }.into_any()
@@ -312,29 +454,40 @@ pub fn UploadPage() -> impl IntoView {
                         {differs.then(|| view! {
                             <p class="meta">"The database changed since the preview: these are the counts of what was committed."</p>
                         })}
-                        <SummaryView summary=c.result.summary title="Result summary" />
-                        <button on:click=move |_| download(&format!("{}-report.csv", name.trim_end_matches(".csv")), &report_csv(&parsed, &report))>
-                            "Download the report (CSV)"
-                        </button>
+                        <SummaryView summary=c.result.summary title="Result summary" effects_pending=false />
+                        <p class="actions">
+                            <button on:click=move |_| state.reset()>"Continue"</button>
+                            <button on:click=move |_| download(&format!("{}-report.csv", name.trim_end_matches(".csv")), &report_csv(&parsed, &report))>
+                                "Download the report (CSV)"
+                            </button>
+                        </p>
                         <RowsTable parsed=a.parsed.clone() report=c.report.clone() caption="Committed rows" />
                     </section>
                 }.into_any()
             }
         })}
+        // The article offers the template "at the bottom of this page" too.
+        <p class="template-bottom">
+            "Bulk upload template: "
+            <a href=template_href() download="bulk-upload-template.csv">"Download the CSV template"</a>
+        </p>
     }
 }
 
 /// The enrolments and group memberships the commit would cause: the new memberships in segments
 /// that enrolment methods follow, sorted by user (a user's effects depend only on their own rows)
 /// and sent in batches to be tried and rolled back on the server.
-async fn preview_effects(report: &Report, synced: &[i32]) -> Result<(u64, u64), AppError> {
-    let (mut enrolments, mut groups) = (0, 0);
+async fn preview_effects(report: &Report, synced: &[i32]) -> Result<Effects, AppError> {
+    let mut total = Effects {
+        enrolments: 0,
+        group_memberships: 0,
+    };
     for (existing, new) in super::report::effect_batches(report, synced, EFFECTS_BATCH) {
         let (e, g) = upload_effects(existing, new).await?;
-        enrolments += e;
-        groups += g;
+        total.enrolments += e;
+        total.group_memberships += g;
     }
-    Ok((enrolments, groups))
+    Ok(total)
 }
 
 /// Asks the server what it knows about the file's names: the segment ID numbers, then the
@@ -343,7 +496,7 @@ async fn look_up(
     parsed: &Parsed,
     names: &[String],
     details: bool,
-    phase: RwSignal<Phase>,
+    progress: impl Fn(usize, usize),
 ) -> Result<(Knowledge, Vec<i32>), AppError> {
     let mut known = Knowledge::default();
     let mut synced: Vec<i32> = Vec::new();
@@ -372,7 +525,7 @@ async fn look_up(
     let total = batches.len();
     let mut done = 0;
     for group in batches.chunks(LOOKUP_CONCURRENCY) {
-        phase.set(Phase::Checking { done, total });
+        progress(done, total);
         let calls = group
             .iter()
             .map(|b| upload_users(b.to_vec(), segment_ids.clone(), details));
@@ -395,7 +548,11 @@ fn delimiter_label(d: u8) -> &'static str {
 }
 
 #[component]
-fn FilePicker(on_file: impl Fn(Option<Loaded>) + Copy + Send + Sync + 'static) -> impl IntoView {
+fn FilePicker(
+    on_file: impl Fn(Loaded) + Copy + Send + Sync + 'static,
+    chosen: Signal<Option<String>>,
+    disabled: Signal<bool>,
+) -> impl IntoView {
     let dragging = RwSignal::new(false);
     view! {
         <div
@@ -407,8 +564,10 @@ fn FilePicker(on_file: impl Fn(Option<Loaded>) + Copy + Send + Sync + 'static) -
                 ev.prevent_default();
                 dragging.set(false);
                 #[cfg(feature = "hydrate")]
-                if let Some(f) = ev.data_transfer().and_then(|d| d.files()).and_then(|l| l.get(0)) {
-                    read_and(f, on_file);
+                if !disabled.get_untracked() {
+                    if let Some(f) = ev.data_transfer().and_then(|d| d.files()).and_then(|l| l.get(0)) {
+                        read_and(f, on_file);
+                    }
                 }
                 #[cfg(not(feature = "hydrate"))]
                 let _ = (ev, on_file);
@@ -419,54 +578,72 @@ fn FilePicker(on_file: impl Fn(Option<Loaded>) + Copy + Send + Sync + 'static) -
                 id="csv-file"
                 type="file"
                 accept=".csv,.txt,text/csv,text/plain"
+                aria-describedby="csv-file-chosen"
+                disabled=move || disabled.get()
                 on:change=move |ev| {
                     #[cfg(feature = "hydrate")]
                     {
                         use wasm_bindgen::JsCast;
                         let input = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok());
-                        if let Some(f) = input.and_then(|i| i.files()).and_then(|l| l.get(0)) {
-                            read_and(f, on_file);
+                        if let Some(input) = input {
+                            if let Some(f) = input.files().and_then(|l| l.get(0)) {
+                                read_and(f, on_file);
+                            }
+                            // The browser fires `change` only when the selection differs from the
+                            // input's value: emptied, choosing the same file again (edited or
+                            // just committed) is a new choice with a fresh preview.
+                            input.set_value("");
                         }
                     }
                     #[cfg(not(feature = "hydrate"))]
                     let _ = (ev, on_file);
                 }
             />
-            <span class="meta">" or drop a file here. It is checked in your browser; nothing is sent until you commit."</span>
+            <span id="csv-file-chosen" class="meta">
+                {move || match chosen.get() {
+                    Some(name) => format!(" Chosen: {name}. Choose it again to re-check it."),
+                    None => " or drop a file here. It is checked in your browser; nothing is sent until you upload.".to_string(),
+                }}
+            </span>
         </div>
     }
     .into_any()
 }
 
 #[cfg(feature = "hydrate")]
-fn read_and(f: web_sys::File, on_file: impl Fn(Option<Loaded>) + 'static) {
+fn read_and(f: web_sys::File, on_file: impl Fn(Loaded) + 'static) {
     let name = f.name();
     let chosen_at = now_ms();
     leptos::task::spawn_local(async move {
-        match super::browser::read_file(&f).await {
-            Ok(bytes) => on_file(Some(Loaded {
+        // An unreadable file leaves the page as it was; the browser already told the admin.
+        if let Ok(bytes) = super::browser::read_file(&f).await {
+            on_file(Loaded {
                 name,
                 bytes: Arc::new(bytes),
                 chosen_at,
                 read_ms: now_ms() - chosen_at,
-            })),
-            Err(_) => on_file(None),
+            });
         }
     });
 }
 
+/// A labelled select that shows `value`, so starting over shows the defaults again.
 #[component]
 fn Choice(
     label: &'static str,
     id: &'static str,
     choices: Vec<(&'static str, &'static str)>,
+    value: Signal<&'static str>,
+    disabled: Signal<bool>,
     on_change: Callback<String>,
 ) -> impl IntoView {
     view! {
         <div class="choice">
             <label for=id>{label}</label>
-            <select id=id on:change=move |ev| on_change.run(event_target_value(&ev))>
-                {choices.into_iter().map(|(value, text)| view! { <option value=value>{text}</option> }).collect_view()}
+            <select id=id disabled=move || disabled.get() on:change=move |ev| on_change.run(event_target_value(&ev))>
+                {choices.into_iter().map(|(v, text)| view! {
+                    <option value=v selected=move || value.get() == v prop:selected=move || value.get() == v>{text}</option>
+                }).collect_view()}
             </select>
         </div>
     }
@@ -476,44 +653,62 @@ fn Choice(
 fn ProgressView(phase: RwSignal<Phase>) -> impl IntoView {
     move || {
         match phase.get() {
+        Phase::Checking { total: 0, .. } => view! {
+            <p role="status">"Reading the file and checking it with the server…"</p>
+        }
+        .into_any(),
         Phase::Checking { done, total } => view! {
             <p role="status">{format!("Checking users and segments with the server ({done} of {total})…")}</p>
-        }.into_any(),
+        }
+        .into_any(),
         Phase::Uploading { sent, total } => view! {
             <div class="progress">
                 <label for="commit-progress">{format!("Sending the file: part {sent} of {total}")}</label>
                 <progress id="commit-progress" max=total value=sent></progress>
             </div>
-        }.into_any(),
+        }
+        .into_any(),
         Phase::Applying => view! {
             <div class="progress">
                 <label for="commit-progress">"Validating again and applying in one transaction…"</label>
                 <progress id="commit-progress"></progress>
             </div>
-        }.into_any(),
+        }
+        .into_any(),
         Phase::Idle | Phase::Ready | Phase::Committed => ().into_any(),
     }
     }
 }
 
+/// The section 3 counts. With `effects_pending`, the two sync effects are still being worked
+/// out for these rows and are shown as such rather than as a number that may be stale.
 #[component]
-fn SummaryView(summary: Summary, title: &'static str) -> impl IntoView {
+fn SummaryView(summary: Summary, title: &'static str, effects_pending: bool) -> impl IntoView {
+    let effect = |n: u64| if effects_pending { None } else { Some(n) };
     let rows = [
-        ("Rows", summary.rows),
-        ("Rows without errors", summary.rows_ok),
-        ("Rows with errors", summary.rows_with_errors),
-        ("Users created", summary.users_created),
-        ("Users updated", summary.users_updated),
-        ("Memberships added", summary.memberships_added),
-        ("Already members", summary.already_members),
-        ("Duplicate pairs", summary.duplicate_pairs),
-        ("Enrolments added", summary.enrolments_added),
-        ("Group memberships added", summary.group_memberships_added),
+        ("Rows", Some(summary.rows)),
+        ("Rows without errors", Some(summary.rows_ok)),
+        ("Rows with errors", Some(summary.rows_with_errors)),
+        ("Users created", Some(summary.users_created)),
+        ("Users updated", Some(summary.users_updated)),
+        ("Memberships added", Some(summary.memberships_added)),
+        ("Already members", Some(summary.already_members)),
+        ("Duplicate pairs", Some(summary.duplicate_pairs)),
+        ("Enrolments added", effect(summary.enrolments_added)),
+        (
+            "Group memberships added",
+            effect(summary.group_memberships_added),
+        ),
     ];
     view! {
         <table class="summary" aria-label=title>
             <tbody>
-                {rows.into_iter().map(|(k, v)| view! { <tr><th scope="row">{k}</th><td class="num">{v}</td></tr> }).collect_view()}
+                {rows.into_iter().map(|(k, v)| view! {
+                    <tr>
+                        <th scope="row">{k}</th>
+                        <td class="num">{match v { Some(n) => n.to_string(), None => "being worked out…".to_string() }}</td>
+                    </tr>
+                }).collect_view()}
             </tbody>
         </table>
     }
