@@ -3,8 +3,8 @@
 //! manifest documents; over-size requests and files are refused with clear messages; the 100 MB
 //! file staged in 4 MiB chunks over HTTP gives its documented outcome and writes nothing.
 //! SQLite by default; `TEST_DATABASE_URL=postgres://…` for PostgreSQL.
-mod common;
-#[path = "../../app/tests/hostile/support.rs"]
+use crate::common;
+#[path = "../../../app/tests/hostile/support.rs"]
 mod support;
 
 use app::entities::{

@@ -1,5 +1,5 @@
 //! Bulk upload commit, undo and CLI (SPEC 2-4, 6) on a fresh database per test.
-mod common;
+use crate::common;
 use app::entities::{segment_member, upload_batch, user};
 use app::error::AppError;
 use app::segments::service::Mutation as Segments;

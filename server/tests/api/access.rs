@@ -1,7 +1,6 @@
 //! Access rules of SPEC 1 over real HTTP: pages redirect, server functions answer 401 / 403 and
 //! do nothing, sign-in and sign-out behave.
-mod common;
-use common::*;
+use crate::common::*;
 use sea_orm::{EntityTrait, PaginatorTrait};
 
 #[tokio::test]

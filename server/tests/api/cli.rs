@@ -1,5 +1,5 @@
 //! The `server` binary's commands of SPEC 6, run as a user would run them.
-mod common;
+use crate::common;
 use std::process::Command;
 
 fn server(url: &str, args: &[&str]) -> std::process::Output {

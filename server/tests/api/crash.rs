@@ -2,7 +2,7 @@
 //! committing a large upload, at several points of the commit, then restarted. The database must
 //! hold the whole batch or none of it, the SPEC 5 sync invariants must hold, and a commit that
 //! did not happen can be retried from the still-staged file.
-mod common;
+use crate::common;
 use app::courses::service as courses;
 use app::entities::{segment_member, upload_batch, upload_stage, user};
 use app::segments::service::Mutation as Segments;
