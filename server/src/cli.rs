@@ -36,13 +36,13 @@ pub enum Command {
     /// Bulk add users to user segments from a CSV file (same code path as the web page).
     UploadUsers {
         file: PathBuf,
-        #[arg(long, default_value = "update-existing", value_parser = parse_choice::<UploadType>)]
+        #[arg(long, value_enum, default_value_t = UploadType::UpdateExisting)]
         upload_type: UploadType,
-        #[arg(long, default_value = "no-changes", value_parser = parse_choice::<ExistingDetails>)]
+        #[arg(long, value_enum, default_value_t = ExistingDetails::NoChanges)]
         existing_details: ExistingDetails,
-        #[arg(long, default_value = "auto", value_parser = parse_choice::<DelimiterChoice>)]
+        #[arg(long, value_enum, default_value_t = DelimiterChoice::Auto)]
         delimiter: DelimiterChoice,
-        #[arg(long, default_value = "auto", value_parser = parse_choice::<EncodingChoice>)]
+        #[arg(long, value_enum, default_value_t = EncodingChoice::Auto)]
         encoding: EncodingChoice,
         /// Validate against the database and report, without changing anything.
         #[arg(long)]
@@ -77,10 +77,6 @@ pub enum SegmentCommand {
         #[arg(long)]
         json: bool,
     },
-}
-
-fn parse_choice<T: std::str::FromStr<Err = String>>(s: &str) -> Result<T, String> {
-    s.parse()
 }
 
 /// An error for the terminal, with the exit code it maps to.

@@ -14,7 +14,9 @@ pub mod validate;
 #[cfg(test)]
 mod tests;
 
-pub use options::{DelimiterChoice, EncodingChoice, ExistingDetails, UploadOptions, UploadType};
+pub use options::{
+    DelimiterChoice, EncodingChoice, ExistingDetails, OptionValue, UploadOptions, UploadType,
+};
 pub use parse::{parse, Column, FileError, Parsed, MAX_FILE_BYTES};
 pub use validate::{
     describe, validate, Code, Knowledge, KnownUser, Level, OutcomeView, Report, Summary,

@@ -6,6 +6,7 @@ use super::api::{
     UndoBatch, CHUNK_BYTES, EFFECTS_BATCH, LOOKUP_BATCH, LOOKUP_CONCURRENCY, MEMBERSHIPS_WHOLE,
 };
 use super::browser::{download, now_ms, send_chunk};
+use super::options::OptionValue as _;
 use super::report::{report_csv, row_view, TEMPLATE_CSV};
 use super::types::CommitResult;
 use super::validate::{Knowledge, Report, Summary};
@@ -352,28 +353,28 @@ pub fn UploadPage() -> impl IntoView {
         />
         <fieldset class="options">
             <legend>"Options"</legend>
-            <Choice label="Upload type" id="upload-type" choices=UploadType::ALL.iter().map(|c| (c.as_str(), c.label())).collect()
+            <Choice label="Upload type" id="upload-type" choices=UploadType::all().iter().map(|c| (c.as_str(), c.label())).collect()
                 value=Signal::derive(move || options.get().upload_type.as_str()) disabled=committing
                 on_change=Callback::new(move |v: String| {
                     let Ok(t) = v.parse() else { return };
                     options.update(|o| o.upload_type = t);
                     state.revalidate();
                 }) />
-            <Choice label="Existing user details" id="existing-details" choices=ExistingDetails::ALL.iter().map(|c| (c.as_str(), c.label())).collect()
+            <Choice label="Existing user details" id="existing-details" choices=ExistingDetails::all().iter().map(|c| (c.as_str(), c.label())).collect()
                 value=Signal::derive(move || options.get().existing_details.as_str()) disabled=committing
                 on_change=Callback::new(move |v: String| {
                     let Ok(d) = v.parse() else { return };
                     options.update(|o| o.existing_details = d);
                     state.revalidate();
                 }) />
-            <Choice label="Delimiter" id="delimiter" choices=DelimiterChoice::ALL.iter().map(|c| (c.as_str(), c.label())).collect()
+            <Choice label="Delimiter" id="delimiter" choices=DelimiterChoice::all().iter().map(|c| (c.as_str(), c.label())).collect()
                 value=Signal::derive(move || options.get().delimiter.as_str()) disabled=committing
                 on_change=Callback::new(move |v: String| {
                     let Ok(d) = v.parse() else { return };
                     options.update(|o| o.delimiter = d);
                     state.reparse();
                 }) />
-            <Choice label="Encoding" id="encoding" choices=EncodingChoice::ALL.iter().map(|c| (c.as_str(), c.label())).collect()
+            <Choice label="Encoding" id="encoding" choices=EncodingChoice::all().iter().map(|c| (c.as_str(), c.label())).collect()
                 value=Signal::derive(move || options.get().encoding.as_str()) disabled=committing
                 on_change=Callback::new(move |v: String| {
                     let Ok(e) = v.parse() else { return };

@@ -480,8 +480,8 @@ mod properties {
     use proptest::prelude::*;
 
     fn check(bytes: &[u8]) {
-        for d in DelimiterChoice::ALL {
-            for e in EncodingChoice::ALL {
+        for d in DelimiterChoice::all() {
+            for e in EncodingChoice::all() {
                 if let Ok(parsed) = parse(bytes, *d, *e) {
                     let report = validate(&parsed, &UploadOptions::default(), &known());
                     let s = report.summary;
