@@ -13,6 +13,7 @@
 //! fails naming it; `fuzz_regressions_replay` replays every saved file in each `cargo test`.
 //! `FUZZ_SEED=<n>` repeats a run's generation.
 use app::domain::Username;
+use app::upload::OptionValue;
 use app::upload::parse::UsernameCell;
 use app::upload::report::{report_csv, PackedOutcomes};
 use app::upload::{
@@ -39,8 +40,8 @@ fn check(bytes: &[u8]) -> Result<(), String> {
     // Choices often read a file the same way (auto and the detected delimiter, say): a parse
     // equal to one already checked only has its delimiter checked.
     let mut checked: Vec<Parsed> = Vec::new();
-    for &d in DelimiterChoice::ALL {
-        for &e in EncodingChoice::ALL {
+    for &d in DelimiterChoice::all() {
+        for &e in EncodingChoice::all() {
             let context = |m: String| format!("parse(delimiter {d:?}, encoding {e:?}): {m}");
             let first = guarded(|| parse(bytes, d, e)).map_err(context)?;
             let second = guarded(|| parse(bytes, d, e)).map_err(context)?;
@@ -100,8 +101,8 @@ fn check_parsed(p: &Parsed) -> Result<(), String> {
         }
     }
     for (k, known) in knowledge_variants(p).iter().enumerate() {
-        for &upload_type in UploadType::ALL {
-            for &existing_details in ExistingDetails::ALL {
+        for &upload_type in UploadType::all() {
+            for &existing_details in ExistingDetails::all() {
                 let options = UploadOptions {
                     upload_type,
                     existing_details,

@@ -1,0 +1,105 @@
+//! Upload history and exact undo: a batch's recorded changes are what undo takes back.
+use crate::entities::{segment_member, upload_batch, user};
+use crate::error::AppError;
+use crate::upload::types::BatchRow;
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use std::collections::HashMap;
+
+/// Undoes a batch: removes the memberships it added that still exist. Returns how many.
+pub async fn undo(
+    db: &impl ConnectionTrait,
+    batch_id: i32,
+    admin: Option<i32>,
+) -> Result<u64, AppError> {
+    // Claim the batch first, so two admins undoing at once cannot both proceed.
+    let claimed = upload_batch::Entity::update_many()
+        .col_expr(upload_batch::Column::UndoneAt, Expr::value(Utc::now()))
+        .col_expr(upload_batch::Column::UndoneBy, Expr::value(admin))
+        .filter(upload_batch::Column::Id.eq(batch_id))
+        .filter(upload_batch::Column::UndoneAt.is_null())
+        .exec(db)
+        .await?
+        .rows_affected;
+    if claimed == 0 {
+        return Err(
+            match upload_batch::Entity::find_by_id(batch_id).one(db).await? {
+                None => AppError::NotFound(format!("Upload batch {batch_id}")),
+                Some(_) => {
+                    AppError::Conflict(format!("Upload batch {batch_id} has already been undone."))
+                }
+            },
+        );
+    }
+    let segments: Vec<i32> = segment_member::Entity::find()
+        .select_only()
+        .column(segment_member::Column::SegmentId)
+        .distinct()
+        .filter(segment_member::Column::BatchId.eq(batch_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let removed = segment_member::Entity::delete_many()
+        .filter(segment_member::Column::BatchId.eq(batch_id))
+        .exec(db)
+        .await?
+        .rows_affected;
+    crate::sync::segments_changed(db, &segments).await?;
+    tracing::info!(batch = batch_id, removed, "upload undone");
+    Ok(removed)
+}
+
+pub async fn history(
+    db: &impl ConnectionTrait,
+    page: u64,
+    per_page: u64,
+) -> Result<crate::domain::Page<BatchRow>, AppError> {
+    let batches: crate::domain::Page<upload_batch::Model> = crate::db::page_of(
+        db,
+        upload_batch::Entity::find(),
+        |q| q.order_by_desc(upload_batch::Column::Id),
+        page,
+        per_page,
+        |b| b,
+    )
+    .await?;
+    let admin_ids: Vec<i32> = batches
+        .items
+        .iter()
+        .filter_map(|b| b.admin_user_id)
+        .collect();
+    let names: HashMap<i32, String> = user::Entity::find()
+        .select_only()
+        .columns([user::Column::Id, user::Column::Username])
+        .filter(user::Column::Id.is_in(admin_ids))
+        .into_tuple::<(i32, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    // One grouped count for the page, not one query per batch.
+    let present: HashMap<i32, i64> = segment_member::Entity::find()
+        .select_only()
+        .column(segment_member::Column::BatchId)
+        .column_as(segment_member::Column::UserId.count(), "n")
+        .filter(segment_member::Column::BatchId.is_in(batches.items.iter().map(|b| b.id)))
+        .group_by(segment_member::Column::BatchId)
+        .into_tuple::<(i32, i64)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(batches.map(|b| BatchRow {
+        still_present: present.get(&b.id).copied().unwrap_or(0),
+        id: b.id,
+        created_at: b.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        admin: b.admin_user_id.and_then(|id| names.get(&id).cloned()),
+        file_name: b.file_name,
+        options: serde_json::from_value(b.options).ok(),
+        summary: serde_json::from_value(b.counts).ok(),
+        undone_at: b
+            .undone_at
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string()),
+    }))
+}

@@ -1,0 +1,167 @@
+//! What the database knows about a file's names: segment ids and counts, existing users, their
+//! details and memberships. Reads only; bounded IN (…) look-ups.
+use super::LOOKUP_CHUNK;
+use crate::entities::{segment, segment_member, user};
+use crate::error::AppError;
+use crate::upload::types::UserLookup;
+use crate::upload::validate::Knowledge;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use std::collections::HashMap;
+
+/// Segment ids for these ID numbers (exact match); unknown ones are absent.
+pub async fn lookup_segments(
+    db: &impl ConnectionTrait,
+    id_numbers: &[String],
+) -> Result<Vec<(String, i32)>, AppError> {
+    let mut out = Vec::new();
+    for chunk in id_numbers.chunks(LOOKUP_CHUNK) {
+        let found: Vec<(String, i32)> = segment::Entity::find()
+            .select_only()
+            .columns([segment::Column::IdNumber, segment::Column::Id])
+            .filter(segment::Column::IdNumber.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+/// Segment ids, member counts and whether enrolment methods follow them, for these ID numbers
+/// (the page decides from the counts how to learn existing memberships, and from the flag whether
+/// the commit has sync effects to preview).
+pub async fn lookup_segments_with_counts(
+    db: &impl ConnectionTrait,
+    id_numbers: &[String],
+) -> Result<Vec<(String, i32, i64, bool)>, AppError> {
+    let mut out = Vec::new();
+    for chunk in id_numbers.chunks(LOOKUP_CHUNK) {
+        let found: Vec<(String, i32, i64, i64)> = segment::Entity::find()
+            .select_only()
+            .columns([segment::Column::IdNumber, segment::Column::Id])
+            .column_as(
+                Expr::cust(
+                    "(SELECT COUNT(*) FROM segment_members sm WHERE sm.segment_id = segments.id)",
+                ),
+                "members",
+            )
+            // An integer, not a bare EXISTS: SQLite has no boolean column type to decode.
+            .column_as(
+                Expr::cust(
+                    "(SELECT COUNT(*) FROM enrol_instances i WHERE i.segment_id = segments.id)",
+                ),
+                "methods",
+            )
+            .filter(segment::Column::IdNumber.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(
+            found
+                .into_iter()
+                .map(|(n, id, members, methods)| (n, id, members, methods > 0)),
+        );
+    }
+    Ok(out)
+}
+
+/// Every membership of these segments: cheaper than asking user by user when the segments are
+/// smaller than the file.
+pub async fn segment_memberships(
+    db: &impl ConnectionTrait,
+    segment_ids: &[i32],
+) -> Result<Vec<(i32, i32)>, AppError> {
+    Ok(segment_member::Entity::find()
+        .select_only()
+        .columns([
+            segment_member::Column::SegmentId,
+            segment_member::Column::UserId,
+        ])
+        .filter(segment_member::Column::SegmentId.is_in(segment_ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// Which of these (normalised) usernames exist, their details if asked, and their memberships
+/// in the given segments: bounded IN (…) look-ups, two columns unless details are needed.
+pub async fn lookup_users(
+    db: &impl ConnectionTrait,
+    usernames: &[String],
+    segment_ids: &[i32],
+    details: bool,
+) -> Result<UserLookup, AppError> {
+    let mut found: HashMap<String, (i32, [String; 3])> = HashMap::with_capacity(usernames.len());
+    for chunk in usernames.chunks(LOOKUP_CHUNK) {
+        let names = chunk.iter().cloned();
+        if details {
+            for u in user::Entity::find()
+                .filter(user::Column::Username.is_in(names))
+                .all(db)
+                .await?
+            {
+                found.insert(u.username, (u.id, [u.firstname, u.lastname, u.email]));
+            }
+        } else {
+            let rows: Vec<(i32, String)> = user::Entity::find()
+                .select_only()
+                .columns([user::Column::Id, user::Column::Username])
+                .filter(user::Column::Username.is_in(names))
+                .into_tuple()
+                .all(db)
+                .await?;
+            found.extend(
+                rows.into_iter()
+                    .map(|(id, name)| (name, (id, Default::default()))),
+            );
+        }
+    }
+    let mut reply = UserLookup {
+        ids: usernames
+            .iter()
+            .map(|u| found.get(u).map_or(0, |f| f.0))
+            .collect(),
+        ..Default::default()
+    };
+    if details {
+        reply.details = usernames
+            .iter()
+            .map(|u| found.get(u).map(|f| f.1.clone()).unwrap_or_default())
+            .collect();
+    }
+    if !segment_ids.is_empty() {
+        let ids: Vec<i32> = reply.ids.iter().copied().filter(|&id| id != 0).collect();
+        for chunk in ids.chunks(LOOKUP_CHUNK) {
+            let pairs: Vec<(i32, i32)> = segment_member::Entity::find()
+                .select_only()
+                .columns([
+                    segment_member::Column::SegmentId,
+                    segment_member::Column::UserId,
+                ])
+                .filter(segment_member::Column::SegmentId.is_in(segment_ids.iter().copied()))
+                .filter(segment_member::Column::UserId.is_in(chunk.iter().copied()))
+                .into_tuple()
+                .all(db)
+                .await?;
+            reply.memberships.extend(pairs);
+        }
+    }
+    Ok(reply)
+}
+
+/// Everything the database knows about a file's names, with details (the commit path).
+pub async fn load_knowledge(
+    db: &impl ConnectionTrait,
+    usernames: &[String],
+    id_numbers: &[String],
+) -> Result<Knowledge, AppError> {
+    let mut known = Knowledge::default();
+    known
+        .segments
+        .extend(lookup_segments(db, id_numbers).await?);
+    let segment_ids: Vec<i32> = known.segments.values().copied().collect();
+    let reply = lookup_users(db, usernames, &segment_ids, true).await?;
+    reply.add_to(&mut known, usernames);
+    Ok(known)
+}
