@@ -100,17 +100,25 @@ pub fn ErrorMessage(error: AppError) -> impl IntoView {
     }
 }
 
+/// Everything but RFC 3986's unreserved characters is percent-encoded: safe in a query value
+/// and in a `data:` URL.
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Percent-encodes a query value (or a `data:` URL's text).
 pub fn encode_query(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(s, QUERY_VALUE).to_string()
+}
+
+/// The same, with `/` kept readable: for a local path and query sent as `next=`.
+const PATH_VALUE: &percent_encoding::AsciiSet = &QUERY_VALUE.remove(b'/');
+
+/// Percent-encodes a local path and query for a `next=` value.
+pub fn encode_path(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, PATH_VALUE).to_string()
 }
 
 /// A count with thousands separators ("1,234"), as the page shows row counts.
@@ -128,7 +136,16 @@ pub fn thousands(n: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::thousands;
+    use super::*;
+
+    #[test]
+    fn query_values_and_paths_are_percent_encoded() {
+        assert_eq!(encode_query("a b&c=d/é~"), "a%20b%26c%3Dd%2F%C3%A9~");
+        assert_eq!(
+            encode_path("/segments?q=a b&x"),
+            "/segments%3Fq%3Da%20b%26x"
+        );
+    }
 
     #[test]
     fn thousands_groups_digits_in_threes() {

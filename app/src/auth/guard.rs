@@ -90,7 +90,7 @@ pub async fn guard(
             let to = if target == "/" || target == "/no-access" {
                 "/login".to_string()
             } else {
-                format!("/login?next={}", urlencode(&target))
+                format!("/login?next={}", crate::components::encode_path(&target))
             };
             Redirect::to(&to).into_response()
         }
@@ -107,19 +107,6 @@ fn refuse(status: StatusCode) -> Response {
     // server-function failure.
     let body = serde_json::to_string(&err).unwrap_or_default();
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
-}
-
-fn urlencode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -141,10 +128,5 @@ mod tests {
         ] {
             assert!(!is_public(p), "{p}");
         }
-    }
-
-    #[test]
-    fn next_parameter_is_encoded() {
-        assert_eq!(urlencode("/segments?q=a b&x"), "/segments%3Fq%3Da%20b%26x");
     }
 }
