@@ -1,5 +1,6 @@
 //! `server seed-demo`: a deterministic demo site (5,000 users, a dozen segments, courses with
 //! groups). Every insert skips rows that exist, so running it again changes nothing.
+use crate::courses::{EnrolMethodKind, EnrolmentStatus};
 use crate::entities::{
     course, course_group, enrol_instance, enrolment, segment, segment_member, user,
 };
@@ -241,7 +242,7 @@ pub async fn seed(db: &impl ConnectionTrait) -> Result<SeedReport, AppError> {
         // Each course has its manual enrolment method, as every LMS course does.
         let manual = match enrol_instance::Entity::find()
             .filter(enrol_instance::Column::CourseId.eq(course_id))
-            .filter(enrol_instance::Column::Kind.eq("manual"))
+            .filter(enrol_instance::Column::Kind.eq(EnrolMethodKind::Manual))
             .one(db)
             .await?
         {
@@ -249,7 +250,7 @@ pub async fn seed(db: &impl ConnectionTrait) -> Result<SeedReport, AppError> {
             None => {
                 enrol_instance::Entity::insert(enrol_instance::ActiveModel {
                     course_id: Set(course_id),
-                    kind: Set("manual".into()),
+                    kind: Set(EnrolMethodKind::Manual),
                     segment_id: Set(None),
                     group_id: Set(None),
                     removal_action: Set(None),
@@ -272,7 +273,7 @@ pub async fn seed(db: &impl ConnectionTrait) -> Result<SeedReport, AppError> {
                 instance_id: Set(manual),
                 course_id: Set(course_id),
                 user_id: Set(uid),
-                status: Set("active".into()),
+                status: Set(EnrolmentStatus::Active),
                 created_at: Set(now),
                 ..Default::default()
             })

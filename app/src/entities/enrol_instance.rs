@@ -1,5 +1,9 @@
 use sea_orm::entity::prelude::*;
 
+/// The column types: shared with the pages, so they are defined (with their `DeriveActiveEnum`)
+/// in `courses::types`, which the browser build also compiles.
+pub use crate::courses::{EnrolMethodKind, RemovalAction};
+
 /// An enrolment method instance of a course: `manual`, `segment_sync` or `segment_to_group`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "enrol_instances")]
@@ -7,10 +11,11 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
     pub course_id: i32,
-    pub kind: String,
+    pub kind: EnrolMethodKind,
     pub segment_id: Option<i32>,
     pub group_id: Option<i32>,
-    pub removal_action: Option<String>,
+    /// `segment_sync` only.
+    pub removal_action: Option<RemovalAction>,
     pub created_at: DateTimeUtc,
 }
 

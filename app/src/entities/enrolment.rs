@@ -1,5 +1,9 @@
 use sea_orm::entity::prelude::*;
 
+/// The column type: shared with the pages, so it is defined (with its `DeriveActiveEnum`) in
+/// `courses::types`, which the browser build also compiles.
+pub use crate::courses::EnrolmentStatus;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "enrolments")]
 pub struct Model {
@@ -8,8 +12,7 @@ pub struct Model {
     pub instance_id: i32,
     pub course_id: i32,
     pub user_id: i32,
-    /// `active` or `suspended`.
-    pub status: String,
+    pub status: EnrolmentStatus,
     pub created_at: DateTimeUtc,
 }
 

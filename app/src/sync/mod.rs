@@ -18,7 +18,7 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
-pub use crate::courses::{MANUAL, SEGMENT_SYNC, SEGMENT_TO_GROUP};
+use crate::courses::{EnrolMethodKind, RemovalAction};
 
 /// What a sync pass changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,8 +104,8 @@ pub async fn apply_instance(
     let (Some(segment), i, course) = (inst.segment_id, inst.id, inst.course_id) else {
         return Ok(d);
     };
-    match inst.kind.as_str() {
-        SEGMENT_SYNC => {
+    match inst.kind {
+        EnrolMethodKind::SegmentSync => {
             d.enrolments_reactivated = exec(
                 db,
                 "UPDATE enrolments SET status = 'active' WHERE instance_id = ?1 AND status <> 'active' \
@@ -124,7 +124,7 @@ pub async fn apply_instance(
             // NOT EXISTS, not NOT IN: PostgreSQL plans it as an anti-join (NOT IN's NULL rules
             // forbid that and make it quadratic on large segments).
             let gone = "NOT EXISTS (SELECT 1 FROM segment_members sm WHERE sm.segment_id = ?2 AND sm.user_id = enrolments.user_id)";
-            if inst.removal_action.as_deref() == Some("suspend") {
+            if inst.removal_action == Some(RemovalAction::Suspend) {
                 d.enrolments_suspended = exec(
                     db,
                     &format!("UPDATE enrolments SET status = 'suspended' WHERE instance_id = ?1 AND status = 'active' AND {gone}"),
@@ -159,7 +159,7 @@ pub async fn apply_instance(
             )
             .await?;
         }
-        SEGMENT_TO_GROUP => {
+        EnrolMethodKind::SegmentToGroup => {
             let Some(group) = inst.group_id else {
                 return Ok(d);
             };
@@ -183,7 +183,7 @@ pub async fn apply_instance(
             )
             .await?;
         }
-        _ => {}
+        EnrolMethodKind::Manual => {}
     }
     Ok(d)
 }
@@ -193,7 +193,7 @@ async fn apply_all(
     db: &impl ConnectionTrait,
     mut instances: Vec<enrol_instance::Model>,
 ) -> Result<Drift, AppError> {
-    instances.sort_by_key(|i| (i.kind != SEGMENT_SYNC, i.id));
+    instances.sort_by_key(|i| (i.kind != EnrolMethodKind::SegmentSync, i.id));
     let mut total = Drift::default();
     for inst in &instances {
         total.add(apply_instance(db, inst).await?);
@@ -216,13 +216,13 @@ pub async fn segments_changed(
         .await?;
     let courses: Vec<i32> = direct
         .iter()
-        .filter(|i| i.kind == SEGMENT_SYNC)
+        .filter(|i| i.kind == EnrolMethodKind::SegmentSync)
         .map(|i| i.course_id)
         .collect();
     let mut all = direct;
     if !courses.is_empty() {
         let more = enrol_instance::Entity::find()
-            .filter(enrol_instance::Column::Kind.eq(SEGMENT_TO_GROUP))
+            .filter(enrol_instance::Column::Kind.eq(EnrolMethodKind::SegmentToGroup))
             .filter(enrol_instance::Column::CourseId.is_in(courses))
             .all(db)
             .await?;
@@ -244,7 +244,7 @@ pub async fn courses_changed(
         return Ok(Drift::default());
     }
     let instances = enrol_instance::Entity::find()
-        .filter(enrol_instance::Column::Kind.eq(SEGMENT_TO_GROUP))
+        .filter(enrol_instance::Column::Kind.eq(EnrolMethodKind::SegmentToGroup))
         .filter(enrol_instance::Column::CourseId.is_in(course_ids.iter().copied()))
         .all(db)
         .await?;
@@ -271,7 +271,10 @@ pub async fn courses_of_segments(
 /// `server sync`: recomputes every instance from scratch and reports the drift it fixed.
 pub async fn repair(db: &impl ConnectionTrait) -> Result<Drift, AppError> {
     let instances = enrol_instance::Entity::find()
-        .filter(enrol_instance::Column::Kind.is_in([SEGMENT_SYNC, SEGMENT_TO_GROUP]))
+        .filter(enrol_instance::Column::Kind.is_in([
+            EnrolMethodKind::SegmentSync,
+            EnrolMethodKind::SegmentToGroup,
+        ]))
         .order_by_asc(enrol_instance::Column::Id)
         .all(db)
         .await?;

@@ -214,7 +214,7 @@ pub async fn status(db: &DatabaseConnection, instance: i32, user: i32) -> Option
         .one(db)
         .await
         .unwrap()
-        .map(|e| e.status)
+        .map(|e| e.status.to_string())
 }
 
 /// SPEC 5's rules hold and a from-scratch recompute finds nothing to change.

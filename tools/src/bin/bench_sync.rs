@@ -173,7 +173,7 @@ async fn bench(label: &str, ours_url: &str, base_url: &str, users: usize) {
                 v.push(
                     enrol_instance::Entity::insert(enrol_instance::ActiveModel {
                         course_id: sea_orm::Set(course),
-                        kind: sea_orm::Set("segment_sync".into()),
+                        kind: sea_orm::Set(app::courses::EnrolMethodKind::SegmentSync),
                         segment_id: sea_orm::Set(Some(s.segment)),
                         created_at: sea_orm::Set(chrono::Utc::now()),
                         ..Default::default()
