@@ -141,6 +141,23 @@ fn is_contention_code(backend: DatabaseBackend, code: &str) -> bool {
     }
 }
 
+/// `(SELECT COUNT(*) FROM <fk's table> WHERE <fk> = <outer>)`, built by the query builder: the
+/// per-row count of related rows a listing shows beside each row (a segment's members, a user's
+/// segments). A correlated sub-select rather than a join with GROUP BY, so two counts on one row
+/// do not multiply each other's rows.
+pub fn count_related(
+    fk: impl sea_orm::ColumnTrait,
+    outer: impl sea_orm::ColumnTrait,
+) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::{Asterisk, Expr, Func, Query, SimpleExpr};
+    let sub = Query::select()
+        .expr(Func::count(Expr::col(Asterisk)))
+        .from(fk.entity_name())
+        .and_where(Expr::col((fk.entity_name(), fk)).equals((outer.entity_name(), outer)))
+        .to_owned();
+    SimpleExpr::SubQuery(None, Box::new(sub.into_sub_query_statement()))
+}
+
 /// One page of a listing, for every paged list: counts what `filtered` matches, then reads page
 /// `page` (1-based, clamped) of the rows `shape` makes of it (columns, joins, order), mapped.
 pub async fn page_of<E, M, T>(

@@ -4,14 +4,10 @@ use crate::entities::{segment, segment_member, user};
 use crate::error::AppError;
 use crate::search;
 use crate::segments::{MemberRow, SegmentSummary};
-use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
     QuerySelect, Select,
 };
-
-const MEMBER_COUNT: &str =
-    "(SELECT COUNT(*) FROM segment_members sm WHERE sm.segment_id = segments.id)";
 
 #[derive(Debug, FromQueryResult)]
 struct SummaryRow {
@@ -46,7 +42,10 @@ fn with_member_counts(q: Select<segment::Entity>) -> Select<segment::Entity> {
             segment::Column::Description,
             segment::Column::Visible,
         ])
-        .column_as(Expr::cust(MEMBER_COUNT), "members")
+        .column_as(
+            crate::db::count_related(segment_member::Column::SegmentId, segment::Column::Id),
+            "members",
+        )
 }
 
 pub struct Query;

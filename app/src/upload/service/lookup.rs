@@ -1,11 +1,11 @@
 //! What the database knows about a file's names: segment ids and counts, existing users, their
 //! details and memberships. Reads only; bounded IN (…) look-ups.
 use super::LOOKUP_CHUNK;
-use crate::entities::{segment, segment_member, user};
+use crate::db::count_related;
+use crate::entities::{enrol_instance, segment, segment_member, user};
 use crate::error::AppError;
 use crate::upload::types::UserLookup;
 use crate::upload::validate::Knowledge;
-use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use std::collections::HashMap;
 
@@ -41,16 +41,12 @@ pub async fn lookup_segments_with_counts(
             .select_only()
             .columns([segment::Column::IdNumber, segment::Column::Id])
             .column_as(
-                Expr::cust(
-                    "(SELECT COUNT(*) FROM segment_members sm WHERE sm.segment_id = segments.id)",
-                ),
+                count_related(segment_member::Column::SegmentId, segment::Column::Id),
                 "members",
             )
             // An integer, not a bare EXISTS: SQLite has no boolean column type to decode.
             .column_as(
-                Expr::cust(
-                    "(SELECT COUNT(*) FROM enrol_instances i WHERE i.segment_id = segments.id)",
-                ),
+                count_related(enrol_instance::Column::SegmentId, segment::Column::Id),
                 "methods",
             )
             .filter(segment::Column::IdNumber.is_in(chunk.iter().cloned()))

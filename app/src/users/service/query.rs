@@ -1,10 +1,9 @@
 //! User reads: the shared search, the listing and the username suggestions.
 use crate::domain::Page;
-use crate::entities::user;
+use crate::entities::{segment_member, user};
 use crate::error::AppError;
 use crate::search;
 use crate::users::UserSummary;
-use sea_orm::sea_query::Expr;
 use sea_orm::{
     Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
     Select,
@@ -69,9 +68,7 @@ impl Query {
                         user::Column::Suspended,
                     ])
                     .column_as(
-                        Expr::cust(
-                            "(SELECT COUNT(*) FROM segment_members sm WHERE sm.user_id = users.id)",
-                        ),
+                        crate::db::count_related(segment_member::Column::UserId, user::Column::Id),
                         "segments",
                     )
                     .order_by_asc(user::Column::Username)
