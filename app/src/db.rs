@@ -75,6 +75,15 @@ fn ensure_sqlite_dir(url: &str) {
     }
 }
 
+/// The `n`th (1-based) bound parameter as the backend writes it: `$n` on PostgreSQL, `?n` on
+/// SQLite. The one place raw statements (sync rules, the bulk user update) number their values.
+pub fn placeholder(backend: DatabaseBackend, n: usize) -> String {
+    match backend {
+        DatabaseBackend::Postgres => format!("${n}"),
+        _ => format!("?{n}"),
+    }
+}
+
 /// How long a bulk change waits for another one before giving up with a clear message.
 pub const WRITE_LOCK_WAIT_SECS: u32 = 30;
 

@@ -13,12 +13,12 @@
 use crate::entities::enrol_instance;
 use crate::error::AppError;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, Statement, TransactionTrait, Value,
+    ActiveEnum, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Statement, TransactionTrait, Value,
 };
 use serde::{Deserialize, Serialize};
 
-use crate::courses::{EnrolMethodKind, RemovalAction};
+use crate::courses::{EnrolMethodKind, EnrolmentStatus, RemovalAction};
 
 /// What a sync pass changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,36 +59,40 @@ pub async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction, AppEr
     Ok(txn)
 }
 
-/// Runs `sql` with `?n` placeholders rewritten for the backend; returns rows affected.
-async fn exec(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Result<u64, AppError> {
-    let backend = db.get_database_backend();
+/// `sql` with its `?n` placeholders written for the backend (`db::placeholder`), bound to
+/// `values`. The statements below are raw because the builder cannot say them (INSERT … SELECT
+/// … ON CONFLICT, correlated NOT EXISTS); every value, the stored states included, is bound.
+fn statement(backend: DatabaseBackend, sql: &str, values: Vec<Value>) -> Statement {
     let mut text = String::with_capacity(sql.len());
     let mut chars = sql.chars().peekable();
     while let Some(c) = chars.next() {
-        if c == '?' {
-            let mut n = String::new();
-            while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
-                n.push(*d);
-                chars.next();
-            }
-            match backend {
-                DatabaseBackend::Postgres => {
-                    text.push('$');
-                    text.push_str(&n);
-                }
-                _ => {
-                    text.push('?');
-                    text.push_str(&n);
-                }
-            }
-        } else {
+        if c != '?' {
             text.push(c);
+            continue;
         }
+        let mut n = 0usize;
+        while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+            n = n * 10 + d as usize;
+            chars.next();
+        }
+        text.push_str(&crate::db::placeholder(backend, n));
     }
-    Ok(db
-        .execute(Statement::from_sql_and_values(backend, text, values))
-        .await?
-        .rows_affected())
+    Statement::from_sql_and_values(backend, text, values)
+}
+
+/// Runs a rule statement; returns rows affected.
+async fn exec(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Result<u64, AppError> {
+    let st = statement(db.get_database_backend(), sql, values);
+    Ok(db.execute(st).await?.rows_affected())
+}
+
+/// The stored text of a state, bound as a value rather than written into the SQL.
+fn stored(state: impl ActiveEnum<Value = String>) -> Value {
+    state.to_value().into()
+}
+
+fn active() -> Value {
+    stored(EnrolmentStatus::Active)
 }
 
 fn now() -> Value {
@@ -108,17 +112,17 @@ pub async fn apply_instance(
         EnrolMethodKind::SegmentSync => {
             d.enrolments_reactivated = exec(
                 db,
-                "UPDATE enrolments SET status = 'active' WHERE instance_id = ?1 AND status <> 'active' \
+                "UPDATE enrolments SET status = ?3 WHERE instance_id = ?1 AND status <> ?3 \
                  AND user_id IN (SELECT user_id FROM segment_members WHERE segment_id = ?2)",
-                vec![i.into(), segment.into()],
+                vec![i.into(), segment.into(), active()],
             )
             .await?;
             d.enrolments_added = exec(
                 db,
                 "INSERT INTO enrolments (instance_id, course_id, user_id, status, created_at) \
-                 SELECT ?1, ?2, sm.user_id, 'active', ?3 FROM segment_members sm WHERE sm.segment_id = ?4 \
+                 SELECT ?1, ?2, sm.user_id, ?5, ?3 FROM segment_members sm WHERE sm.segment_id = ?4 \
                  ON CONFLICT DO NOTHING",
-                vec![i.into(), course.into(), now(), segment.into()],
+                vec![i.into(), course.into(), now(), segment.into(), active()],
             )
             .await?;
             // NOT EXISTS, not NOT IN: PostgreSQL plans it as an anti-join (NOT IN's NULL rules
@@ -127,8 +131,8 @@ pub async fn apply_instance(
             if inst.removal_action == Some(RemovalAction::Suspend) {
                 d.enrolments_suspended = exec(
                     db,
-                    &format!("UPDATE enrolments SET status = 'suspended' WHERE instance_id = ?1 AND status = 'active' AND {gone}"),
-                    vec![i.into(), segment.into()],
+                    &format!("UPDATE enrolments SET status = ?3 WHERE instance_id = ?1 AND status = ?4 AND {gone}"),
+                    vec![i.into(), segment.into(), stored(EnrolmentStatus::Suspended), active()],
                 )
                 .await?;
             } else {
@@ -163,23 +167,23 @@ pub async fn apply_instance(
             let Some(group) = inst.group_id else {
                 return Ok(d);
             };
-            let active = "EXISTS (SELECT 1 FROM enrolments e WHERE e.course_id = ?5 AND e.user_id = sm.user_id AND e.status = 'active')";
+            let enrolled = "EXISTS (SELECT 1 FROM enrolments e WHERE e.course_id = ?5 AND e.user_id = sm.user_id AND e.status = ?6)";
             d.group_memberships_added = exec(
                 db,
                 &format!(
                     "INSERT INTO group_members (group_id, user_id, origin_instance_id, added_at) \
-                     SELECT ?1, sm.user_id, ?2, ?3 FROM segment_members sm WHERE sm.segment_id = ?4 AND {active} \
+                     SELECT ?1, sm.user_id, ?2, ?3 FROM segment_members sm WHERE sm.segment_id = ?4 AND {enrolled} \
                      ON CONFLICT DO NOTHING"
                 ),
-                vec![group.into(), i.into(), now(), segment.into(), course.into()],
+                vec![group.into(), i.into(), now(), segment.into(), course.into(), active()],
             )
             .await?;
             d.group_memberships_removed = exec(
                 db,
                 "DELETE FROM group_members WHERE origin_instance_id = ?1 AND (group_id <> ?2 OR NOT EXISTS \
                  (SELECT 1 FROM segment_members sm WHERE sm.segment_id = ?3 AND sm.user_id = group_members.user_id AND EXISTS \
-                  (SELECT 1 FROM enrolments e WHERE e.course_id = ?4 AND e.user_id = sm.user_id AND e.status = 'active')))",
-                vec![i.into(), group.into(), segment.into(), course.into()],
+                  (SELECT 1 FROM enrolments e WHERE e.course_id = ?4 AND e.user_id = sm.user_id AND e.status = ?5)))",
+                vec![i.into(), group.into(), segment.into(), course.into(), active()],
             )
             .await?;
         }
@@ -287,31 +291,36 @@ pub async fn violations(db: &impl ConnectionTrait) -> Result<Vec<String>, AppErr
     let checks = [
         ("segment member without its segment_sync enrolment",
          "SELECT COUNT(*) FROM enrol_instances i JOIN segment_members sm ON sm.segment_id = i.segment_id \
-          WHERE i.kind = 'segment_sync' AND NOT EXISTS (SELECT 1 FROM enrolments e WHERE e.instance_id = i.id \
-          AND e.user_id = sm.user_id AND e.status = 'active')"),
+          WHERE i.kind = ?1 AND NOT EXISTS (SELECT 1 FROM enrolments e WHERE e.instance_id = i.id \
+          AND e.user_id = sm.user_id AND e.status = ?2)"),
         ("segment member outside its segment_sync group",
          "SELECT COUNT(*) FROM enrol_instances i JOIN segment_members sm ON sm.segment_id = i.segment_id \
-          WHERE i.kind = 'segment_sync' AND i.group_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM group_members g \
+          WHERE i.kind = ?1 AND i.group_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM group_members g \
           WHERE g.origin_instance_id = i.id AND g.group_id = i.group_id AND g.user_id = sm.user_id)"),
         ("active segment_sync enrolment of a non-member",
-         "SELECT COUNT(*) FROM enrolments e JOIN enrol_instances i ON i.id = e.instance_id WHERE i.kind = 'segment_sync' \
-          AND e.status = 'active' AND NOT EXISTS (SELECT 1 FROM segment_members sm WHERE sm.segment_id = i.segment_id AND sm.user_id = e.user_id)"),
+         "SELECT COUNT(*) FROM enrolments e JOIN enrol_instances i ON i.id = e.instance_id WHERE i.kind = ?1 \
+          AND e.status = ?2 AND NOT EXISTS (SELECT 1 FROM segment_members sm WHERE sm.segment_id = i.segment_id AND sm.user_id = e.user_id)"),
         ("enrolled segment member missing from a segment_to_group group",
          "SELECT COUNT(*) FROM enrol_instances i JOIN segment_members sm ON sm.segment_id = i.segment_id \
-          WHERE i.kind = 'segment_to_group' AND EXISTS (SELECT 1 FROM enrolments e WHERE e.course_id = i.course_id \
-          AND e.user_id = sm.user_id AND e.status = 'active') AND NOT EXISTS (SELECT 1 FROM group_members g \
+          WHERE i.kind = ?3 AND EXISTS (SELECT 1 FROM enrolments e WHERE e.course_id = i.course_id \
+          AND e.user_id = sm.user_id AND e.status = ?2) AND NOT EXISTS (SELECT 1 FROM group_members g \
           WHERE g.group_id = i.group_id AND g.user_id = sm.user_id)"),
         ("instance-made group membership its rule no longer wants",
          "SELECT COUNT(*) FROM group_members g JOIN enrol_instances i ON i.id = g.origin_instance_id WHERE \
-          (i.kind = 'segment_to_group' AND NOT EXISTS (SELECT 1 FROM segment_members sm WHERE sm.segment_id = i.segment_id \
+          (i.kind = ?3 AND NOT EXISTS (SELECT 1 FROM segment_members sm WHERE sm.segment_id = i.segment_id \
            AND sm.user_id = g.user_id AND EXISTS (SELECT 1 FROM enrolments e WHERE e.course_id = i.course_id \
-           AND e.user_id = g.user_id AND e.status = 'active'))) OR \
-          (i.kind = 'segment_sync' AND NOT EXISTS (SELECT 1 FROM segment_members sm WHERE sm.segment_id = i.segment_id AND sm.user_id = g.user_id))"),
+           AND e.user_id = g.user_id AND e.status = ?2))) OR \
+          (i.kind = ?1 AND NOT EXISTS (SELECT 1 FROM segment_members sm WHERE sm.segment_id = i.segment_id AND sm.user_id = g.user_id))"),
     ];
     let mut out = Vec::new();
     for (what, sql) in checks {
+        let values = vec![
+            stored(EnrolMethodKind::SegmentSync),
+            active(),
+            stored(EnrolMethodKind::SegmentToGroup),
+        ];
         let row = db
-            .query_one(Statement::from_string(db.get_database_backend(), sql))
+            .query_one(statement(db.get_database_backend(), sql, values))
             .await?
             .ok_or_else(|| AppError::Internal("count returned nothing".into()))?;
         let n: i64 = row.try_get_by_index(0)?;

@@ -12,8 +12,8 @@ use crate::upload::UploadOptions;
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, OnConflict, Query as SqlQuery};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
-    EntityTrait, QueryFilter, QuerySelect, Statement, TransactionTrait, Value,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QuerySelect, Statement, TransactionTrait, Value,
 };
 use std::collections::HashMap;
 
@@ -272,7 +272,7 @@ async fn update_users<'a>(
             u.email.clone().into(),
         ] {
             values.push(v);
-            ph.push(placeholder(backend, values.len()));
+            ph.push(crate::db::placeholder(backend, values.len()));
         }
         tuples.push(format!(
             "(CAST({} AS INTEGER), {}, {}, {})",
@@ -285,19 +285,12 @@ async fn update_users<'a>(
     let sql = format!(
         "UPDATE users SET firstname = v.column2, lastname = v.column3, email = v.column4, updated_at = {} \
          FROM (VALUES {}) AS v WHERE users.id = v.column1",
-        placeholder(backend, 1),
+        crate::db::placeholder(backend, 1),
         tuples.join(", ")
     );
     txn.execute(Statement::from_sql_and_values(backend, sql, values))
         .await?;
     Ok(())
-}
-
-fn placeholder(backend: DatabaseBackend, n: usize) -> String {
-    match backend {
-        DatabaseBackend::Postgres => format!("${n}"),
-        _ => "?".to_string(),
-    }
 }
 
 async fn record_changes(
