@@ -13,9 +13,9 @@
 //! fails naming it; `fuzz_regressions_replay` replays every saved file in each `cargo test`.
 //! `FUZZ_SEED=<n>` repeats a run's generation.
 use app::domain::Username;
-use app::upload::OptionValue;
 use app::upload::parse::UsernameCell;
 use app::upload::report::{report_csv, PackedOutcomes};
+use app::upload::OptionValue;
 use app::upload::{
     describe, parse, validate, Code, Column, DelimiterChoice, EncodingChoice, ExistingDetails,
     Knowledge, KnownUser, Level, Parsed, Report, UploadOptions, UploadType,

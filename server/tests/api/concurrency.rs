@@ -1,11 +1,11 @@
 //! Concurrent bulk changes over real HTTP (issue 5.4): two admins committing overlapping files at
 //! once, an upload racing the deletion of one of its segments, and one file committed twice at
 //! once. Run on SQLite by default and on PostgreSQL with TEST_DATABASE_URL.
+use crate::common::*;
 use app::courses::service as courses;
 use app::entities::{segment_member, upload_batch};
 use app::segments::service::Mutation as Segments;
 use app::upload::service::{stage_begin, stage_chunk};
-use crate::common::*;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::Value;
 

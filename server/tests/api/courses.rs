@@ -1,11 +1,11 @@
 //! Course pages' groups and participants (issue 9.8-9.10): what deleting a group does to the
 //! enrolment methods that fill it, member counts that count people, and manual suspension
 //! through the server functions, with its SPEC 5 effects.
+use crate::common::*;
 use app::courses::service as courses;
 use app::courses::service::SyncGroup;
 use app::courses::ManualStatus;
 use app::segments::service::Mutation as Segments;
-use crate::common::*;
 
 /// Issue 9.8: a "User segment members to group" method cannot run without its group, so it goes
 /// with the group (memberships included); a "User segment sync" method keeps enrolling, with no

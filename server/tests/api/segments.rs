@@ -1,10 +1,10 @@
 //! Segment and user services on a fresh database per test (SQLite, or PostgreSQL with
 //! TEST_DATABASE_URL).
+use crate::common::fresh_db;
 use app::domain::SegmentDraft;
 use app::error::AppError;
 use app::segments::service::{AddMemberOutcome, Mutation, Query};
 use chrono_free::*;
-use crate::common::fresh_db;
 use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait};
 
 mod chrono_free {

@@ -1,12 +1,12 @@
 //! SPEC 5 triggers, one test each, and a property test over random operation sequences.
 use crate::common;
+use crate::common::{assert_consistent, in_group, segment, status, users};
 use app::courses::service as courses;
 use app::courses::service::SyncGroup;
 use app::courses::ManualStatus;
 use app::entities::{enrolment, user};
 use app::segments::service::Mutation as Segments;
 use app::sync;
-use crate::common::{assert_consistent, in_group, segment, status, users};
 use sea_orm::{EntityTrait, PaginatorTrait};
 
 #[tokio::test]
