@@ -25,6 +25,7 @@ pub async fn login(username: String, password: String, next: String) -> Result<(
         }
     };
     let Some(signed_in) = service::verify_credentials(&db, &username, &password).await? else {
+        throttle.record_failure(&db, attempt).await?;
         tracing::info!(username = %username.trim(), ?address, "failed sign-in");
         return Err(AppError::Invalid("Incorrect username or password.".into()));
     };

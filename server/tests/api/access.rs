@@ -544,3 +544,44 @@ async fn sessions_expire_after_inactivity_not_after_sign_in() {
     tokio::time::sleep(std::time::Duration::from_secs(4)).await;
     assert_eq!(list().await.status(), 401, "idle longer than 3 s");
 }
+
+/// Reserving before the password check must not turn away correct passwords: 12 sign-ins of
+/// one account at once, with a limit of 5, all succeed (the load test's 16 workers found this).
+#[tokio::test]
+async fn simultaneous_correct_sign_ins_are_all_let_in() {
+    let app = spawn_app_with(server::WebConfig {
+        sign_in_limits: app::auth::throttle::Limits {
+            per_account: 5,
+            per_address: 20,
+            window: std::time::Duration::from_secs(600),
+        },
+        ..Default::default()
+    })
+    .await;
+    create_admin(&app.db).await;
+    let attempts = (0..12).map(|_| {
+        let app = &app;
+        async move {
+            let c = client();
+            let status = sign_in(&c, app, ADMIN, PASSWORD).await.status().as_u16();
+            let listed = call(&c, app, "list_segments", &[("search", ""), ("page", "1")])
+                .await
+                .status()
+                .as_u16();
+            (status, listed)
+        }
+    });
+    let outcomes = futures::future::join_all(attempts).await;
+    assert!(
+        outcomes.iter().all(|(_, listed)| *listed == 200),
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        app::entities::sign_in_failure::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap(),
+        0,
+        "successes leave no rows"
+    );
+}
