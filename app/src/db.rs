@@ -158,9 +158,30 @@ pub fn count_related(
     fk: impl sea_orm::ColumnTrait,
     outer: impl sea_orm::ColumnTrait,
 ) -> sea_orm::sea_query::SimpleExpr {
-    use sea_orm::sea_query::{Asterisk, Expr, Func, Query, SimpleExpr};
+    use sea_orm::sea_query::{Asterisk, Expr, Func};
+    related_count(Func::count(Expr::col(Asterisk)), fk, outer)
+}
+
+/// The same, counting distinct values of `counted` (a course's participants, each once however
+/// many enrolment methods enrol them).
+pub fn count_distinct_related(
+    fk: impl sea_orm::ColumnTrait,
+    counted: impl sea_orm::ColumnTrait,
+    outer: impl sea_orm::ColumnTrait,
+) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::{Expr, Func};
+    let counted = Expr::col((counted.entity_name(), counted));
+    related_count(Func::count_distinct(counted), fk, outer)
+}
+
+fn related_count(
+    count: sea_orm::sea_query::FunctionCall,
+    fk: impl sea_orm::ColumnTrait,
+    outer: impl sea_orm::ColumnTrait,
+) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::{Expr, Query, SimpleExpr};
     let sub = Query::select()
-        .expr(Func::count(Expr::col(Asterisk)))
+        .expr(count)
         .from(fk.entity_name())
         .and_where(Expr::col((fk.entity_name(), fk)).equals((outer.entity_name(), outer)))
         .to_owned();

@@ -162,3 +162,31 @@ async fn suspend_and_reactivate_through_the_server_functions() {
     let res = call(&web, &app, "suspend_participant", &form).await;
     assert_eq!(res.status(), 404, "{}", res.text().await.unwrap());
 }
+
+/// The course list counts participants as people (one enrolled by hand and by a method counts
+/// once) and groups as groups: the counts the query builder's sub-selects make.
+#[tokio::test]
+async fn the_course_list_counts_people_and_groups() {
+    let t = fresh_db().await;
+    let db = &t.db;
+    let [alice, bob] = users(db, &["alice", "bob"]).await[..] else {
+        panic!()
+    };
+    let s = segment(db, "sales").await;
+    Segments::add_members(db, s, &[alice]).await.unwrap();
+    let c = courses::create_course(db, "c1", "C1").await.unwrap();
+    courses::create_course(db, "c2", "C2").await.unwrap();
+    courses::create_group(db, c, "G1").await.unwrap();
+    courses::create_group(db, c, "G2").await.unwrap();
+    courses::enrol(db, c, &[alice, bob]).await.unwrap();
+    courses::add_segment_sync(db, c, s, SyncGroup::None, false)
+        .await
+        .unwrap();
+    let page = courses::list_courses(db, "", 1, 50).await.unwrap();
+    let counts: Vec<(String, i64, i64)> = page
+        .items
+        .into_iter()
+        .map(|r| (r.shortname, r.participants, r.groups))
+        .collect();
+    assert_eq!(counts, vec![("c1".into(), 2, 2), ("c2".into(), 0, 0)]);
+}

@@ -23,11 +23,26 @@ struct CourseQ {
 }
 
 fn course_rows(q: sea_orm::Select<course::Entity>) -> sea_orm::Select<course::Entity> {
-    use sea_orm::sea_query::Expr;
+    use crate::db::{count_distinct_related, count_related};
+    use crate::entities::{course_group, enrolment};
     q.select_only()
-        .columns([course::Column::Id, course::Column::Shortname, course::Column::Fullname])
-        .column_as(Expr::cust("(SELECT COUNT(DISTINCT e.user_id) FROM enrolments e WHERE e.course_id = courses.id)"), "participants")
-        .column_as(Expr::cust("(SELECT COUNT(*) FROM course_groups g WHERE g.course_id = courses.id)"), "groups")
+        .columns([
+            course::Column::Id,
+            course::Column::Shortname,
+            course::Column::Fullname,
+        ])
+        .column_as(
+            count_distinct_related(
+                enrolment::Column::CourseId,
+                enrolment::Column::UserId,
+                course::Column::Id,
+            ),
+            "participants",
+        )
+        .column_as(
+            count_related(course_group::Column::CourseId, course::Column::Id),
+            "groups",
+        )
 }
 
 fn to_row(c: CourseQ) -> CourseRow {
