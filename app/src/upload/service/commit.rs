@@ -1,7 +1,7 @@
 //! The commit: parse, validate against the database and apply, set-based, in one transaction
 //! under the write lock (whole or nothing); the CLI and the page both come through `run`.
 use super::effects::preview_effects;
-use super::lookup::load_knowledge;
+use super::lookup::{followed_segments, load_knowledge};
 use super::staging::stage_read;
 use super::{UploadError, CHUNK, LOOKUP_CHUNK};
 use crate::entities::{segment_member, upload_batch, upload_change, upload_stage, user};
@@ -77,9 +77,11 @@ async fn run_inner(
     if dry_run {
         txn.rollback().await?;
         // The dry run is the CLI's preview: it reports the sync effects the page previews, by
-        // the page's own steps (the same batches, tried and rolled back).
+        // the page's own steps (the same batches, tried and rolled back), and like the page only
+        // for the segments enrolment methods follow: the others cannot cause any.
         let segments: Vec<i32> = known.segments.values().copied().collect();
-        let (enrolments, groups) = preview_effects(db, &report, &segments).await?;
+        let followed = followed_segments(db, &segments).await?;
+        let (enrolments, groups) = preview_effects(db, &report, &followed).await?;
         report.summary.enrolments_added = enrolments;
         report.summary.group_memberships_added = groups;
         return Ok((parsed, report, None));

@@ -161,3 +161,23 @@ pub async fn load_knowledge(
     reply.add_to(&mut known, usernames);
     Ok(known)
 }
+
+/// Which of these segments an enrolment method follows (only they have sync effects).
+pub async fn followed_segments(
+    db: &impl ConnectionTrait,
+    segment_ids: &[i32],
+) -> Result<Vec<i32>, AppError> {
+    let mut followed: Vec<i32> = Vec::new();
+    for chunk in segment_ids.chunks(LOOKUP_CHUNK) {
+        let found: Vec<Option<i32>> = enrol_instance::Entity::find()
+            .select_only()
+            .column(enrol_instance::Column::SegmentId)
+            .filter(enrol_instance::Column::SegmentId.is_in(chunk.iter().copied()))
+            .distinct()
+            .into_tuple()
+            .all(db)
+            .await?;
+        followed.extend(found.into_iter().flatten());
+    }
+    Ok(followed)
+}
