@@ -7,6 +7,7 @@ pub mod components;
 pub mod courses;
 pub mod domain;
 pub mod error;
+pub mod imports;
 pub mod segments;
 pub mod upload;
 pub mod users;

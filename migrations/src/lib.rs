@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m0001_domain;
 mod m0002_sign_in_failures;
+mod m0003_imports;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m0001_domain::Migration),
             Box::new(m0002_sign_in_failures::Migration),
+            Box::new(m0003_imports::Migration),
         ]
     }
 }

@@ -2,6 +2,7 @@
 //! web pages call.
 use app::domain::SegmentDraft;
 use app::error::AppError;
+use app::imports::{ImportKind, ImportMode, ImportOptions, NotEnrolled};
 use app::upload::{DelimiterChoice, EncodingChoice, ExistingDetails, UploadOptions, UploadType};
 use clap::{Parser, Subcommand};
 use sea_orm::{DatabaseConnection, TransactionTrait};
@@ -45,6 +46,32 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = EncodingChoice::Auto)]
         encoding: EncodingChoice,
         /// Validate against the database and report, without changing anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the summary and every row's outcomes as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Write the outcome report as CSV to this file.
+        #[arg(long, value_name = "OUT.csv")]
+        report: Option<PathBuf>,
+    },
+    /// Bulk create segments or course groups, add users to groups, or enrol users (SPEC 7),
+    /// through the same engine as the import pages.
+    Import {
+        #[arg(value_enum)]
+        kind: ImportKind,
+        file: PathBuf,
+        /// segments and groups: whether an existing one is an error or is updated.
+        #[arg(long, value_enum, default_value_t = ImportMode::CreateOnly)]
+        mode: ImportMode,
+        /// group-members: whether a user not enrolled in the course is an error or is enrolled.
+        #[arg(long, value_enum, default_value_t = NotEnrolled::Error)]
+        not_enrolled: NotEnrolled,
+        #[arg(long, value_enum, default_value_t = DelimiterChoice::Auto)]
+        delimiter: DelimiterChoice,
+        #[arg(long, value_enum, default_value_t = EncodingChoice::Auto)]
+        encoding: EncodingChoice,
+        /// Validate against the database and report, effects included, without changing anything.
         #[arg(long)]
         dry_run: bool,
         /// Print the summary and every row's outcomes as JSON.
@@ -262,6 +289,101 @@ pub async fn upload_users(db: &DatabaseConnection, args: UploadArgs) -> Result<(
         println!(
             "… {} more rows with errors (see --json or --report)",
             report.error_rows.len() - 20
+        );
+    }
+    Ok(())
+}
+
+pub struct ImportArgs {
+    pub file: PathBuf,
+    pub options: ImportOptions,
+    pub dry_run: bool,
+    pub json: bool,
+    pub report: Option<PathBuf>,
+}
+
+/// `server import KIND FILE`: SPEC 6-7, with `upload-users`' JSON shape and exit codes.
+pub async fn import(db: &DatabaseConnection, args: ImportArgs) -> Result<(), CliError> {
+    use app::imports::report::report_csv;
+    use app::imports::service::{run, RunMode};
+    use app::upload::service::UploadError;
+    let bytes = std::fs::read(&args.file)?;
+    let name = args
+        .file
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let mode = if args.dry_run {
+        RunMode::DryRun
+    } else {
+        RunMode::Commit
+    };
+    let result = match run(db, &bytes, &name, args.options, None, mode).await {
+        Ok(done) => done,
+        Err(UploadError::File(e)) => {
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"error": {"kind": "file", "message": e.to_string()}})
+                );
+            }
+            return Err(CliError::File(e));
+        }
+        Err(UploadError::App(e)) => return Err(e.into()),
+    };
+    if let Some(path) = &args.report {
+        std::fs::write(path, report_csv(&result.rows))?;
+    }
+    if args.json {
+        let rows: Vec<_> = result
+            .rows
+            .iter()
+            .map(|r| {
+                let outcomes: Vec<_> = r
+                    .outcomes
+                    .iter()
+                    .map(|o| {
+                        serde_json::json!({
+                            "code": o.code.as_str(), "level": o.code.level().as_str(),
+                            "column": o.column, "value": o.value, "message": o.message,
+                        })
+                    })
+                    .collect();
+                serde_json::json!({"line": r.line, "key": r.key, "outcomes": outcomes})
+            })
+            .collect();
+        let out = serde_json::json!({
+            "summary": result.summary, "effects": result.effects, "rows": rows,
+        });
+        println!("{out}");
+        return Ok(());
+    }
+    match result.batch_id {
+        Some(id) => println!("committed as upload batch {id}"),
+        None => println!("dry run: nothing was changed"),
+    }
+    let s = &result.summary;
+    println!(
+        "rows {}  ok {}  with errors {}",
+        s.rows, s.rows_ok, s.rows_with_errors
+    );
+    for key in args.options.kind.summary_keys() {
+        println!("{} {}", key.replace('_', " "), s.get(key));
+    }
+    let errors: Vec<_> = result.rows.iter().filter(|r| r.has_error()).collect();
+    for r in errors.iter().take(20) {
+        for o in r
+            .outcomes
+            .iter()
+            .filter(|o| o.code.level().as_str() == "error")
+        {
+            println!("line {}: {} ({})", r.line, o.message, o.code.as_str());
+        }
+    }
+    if errors.len() > 20 {
+        println!(
+            "… {} more rows with errors (see --json or --report)",
+            errors.len() - 20
         );
     }
     Ok(())

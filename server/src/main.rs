@@ -35,6 +35,36 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::CreateAdmin { username } => cli::create_admin(&db, &username).await?,
         Command::Segment { command } => cli::segment(&db, command).await?,
         Command::Sync => cli::sync(&db).await?,
+        Command::Import {
+            kind,
+            file,
+            mode,
+            not_enrolled,
+            delimiter,
+            encoding,
+            dry_run,
+            json,
+            report,
+        } => {
+            let options = app::imports::ImportOptions {
+                kind,
+                mode,
+                not_enrolled,
+                delimiter,
+                encoding,
+            };
+            cli::import(
+                &db,
+                cli::ImportArgs {
+                    file,
+                    options,
+                    dry_run,
+                    json,
+                    report,
+                },
+            )
+            .await?
+        }
         Command::UploadUsers {
             file,
             upload_type,

@@ -9,6 +9,7 @@ pub struct Model {
     pub name: String,
     pub id_number: Option<String>,
     pub created_at: DateTimeUtc,
+    pub description: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -14,6 +14,8 @@ pub struct Model {
     pub user_id: i32,
     pub status: EnrolmentStatus,
     pub created_at: DateTimeUtc,
+    /// The import batch that made it (SPEC 7), for undo.
+    pub batch_id: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

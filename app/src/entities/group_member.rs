@@ -10,6 +10,8 @@ pub struct Model {
     /// `None` for a membership added by hand.
     pub origin_instance_id: Option<i32>,
     pub added_at: DateTimeUtc,
+    /// The import batch that added it (SPEC 7), for undo.
+    pub batch_id: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

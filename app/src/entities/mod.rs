@@ -5,6 +5,7 @@ pub mod course_group;
 pub mod enrol_instance;
 pub mod enrolment;
 pub mod group_member;
+pub mod import_record;
 pub mod segment;
 pub mod segment_member;
 pub mod session;

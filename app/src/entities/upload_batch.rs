@@ -12,6 +12,8 @@ pub struct Model {
     pub counts: Json,
     pub undone_at: Option<DateTimeUtc>,
     pub undone_by: Option<i32>,
+    /// `users` (SPEC 2-4) or an import kind of SPEC 7.
+    pub kind: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -87,8 +87,14 @@ pub enum FileError {
     NulByte { line: u32 },
     #[error("The header line has no \"username\" column.")]
     NoUsernameColumn,
-    #[error("Unknown column \"{name}\" (column {column}). Allowed columns: username, firstname, lastname, email, cohort1, cohort2, …")]
-    UnknownColumn { name: String, column: u32 },
+    #[error("Unknown column \"{name}\" (column {column}). Allowed columns: {allowed}")]
+    UnknownColumn {
+        name: String,
+        column: u32,
+        allowed: String,
+    },
+    #[error("The header line has no \"{name}\" column.")]
+    MissingColumn { name: String },
     #[error(
         "Column \"{name}\" appears more than once in the header (columns {first} and {second})."
     )]
@@ -217,11 +223,29 @@ impl Parsed {
 }
 
 /// Decodes, detects the delimiter, checks the header and reads every row.
-pub fn parse(
+/// The file layer every import shares (SPEC 2's file rules): size limit, decoding, NUL and
+/// blank-file checks, delimiter detection, quote balance, blank lines, file line numbers and the
+/// header's unnamed columns. What the header and rows mean belongs to the kind's `RecordSink`.
+pub trait RecordSink {
+    /// The header's cell names, trimmed, trailing unnamed columns dropped.
+    fn header(&mut self, names: &[&str]) -> Result<(), FileError>;
+    /// One non-blank data record and the file line it starts on.
+    fn row(&mut self, record: &csv::ByteRecord, line: u32);
+}
+
+/// How a file was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileShape {
+    pub delimiter: u8,
+    pub encoding: TextEncoding,
+}
+
+pub fn read_records(
     bytes: &[u8],
     delimiter: DelimiterChoice,
     encoding: EncodingChoice,
-) -> Result<Parsed, FileError> {
+    sink: &mut impl RecordSink,
+) -> Result<FileShape, FileError> {
     if bytes.len() > MAX_FILE_BYTES {
         return Err(FileError::TooLarge {
             size: bytes.len() as u64,
@@ -248,16 +272,6 @@ pub fn parse(
         .from_reader(data);
     let mut record = csv::ByteRecord::new();
     let mut lines = LineCounter::new(data);
-    let mut out = Parsed {
-        delimiter: delim,
-        encoding: used,
-        columns: Vec::new(),
-        rows: Vec::new(),
-        segment_ids: Vec::new(),
-        seg_cells: Vec::new(),
-        text: String::new(),
-    };
-    let mut interned: FxHashMap<String, u32> = FxHashMap::default();
     let mut header_seen = false;
     // Quote balance of a record is known once the next one starts (or the file ends).
     let mut previous: Option<(usize, u32)> = None;
@@ -299,24 +313,106 @@ pub fn parse(
         }
         if !header_seen {
             let names: Vec<&str> = record.iter().map(cell).collect();
-            match header(&names) {
-                Ok(columns) => out.columns = columns,
-                Err(e) => header_error = Some(e),
+            if let Err(e) = header_names(&names).and_then(|named| sink.header(named)) {
+                header_error = Some(e);
             }
             header_seen = true;
             continue;
         }
-        let row = read_row(&mut out, &mut interned, &record, line);
-        out.rows.push(row);
+        sink.row(&record, line);
     }
     if !header_seen {
         return Err(FileError::Empty);
     }
+    Ok(FileShape {
+        delimiter: delim,
+        encoding: used,
+    })
+}
+
+/// The header's columns: spreadsheets pad rows with trailing delimiters, and unnamed trailing
+/// columns are not columns.
+fn header_names<'a, 'b>(cells: &'a [&'b str]) -> Result<&'a [&'b str], FileError> {
+    let used = cells
+        .iter()
+        .rposition(|c| !c.is_empty())
+        .map_or(0, |i| i + 1);
+    Ok(&cells[..used])
+}
+
+/// Maps header names to a kind's columns: unnamed, unknown and repeated ones are file errors,
+/// reported for the first offending column.
+pub fn map_header<C: Copy + PartialEq>(
+    names: &[&str],
+    column: impl Fn(&str) -> Option<C>,
+    name_of: impl Fn(C) -> String,
+    allowed: &str,
+) -> Result<Vec<C>, FileError> {
+    let mut columns: Vec<C> = Vec::with_capacity(names.len());
+    for (i, raw) in names.iter().enumerate() {
+        let number = i as u32 + 1;
+        if raw.is_empty() {
+            return Err(FileError::EmptyColumnName { column: number });
+        }
+        let c = column(&raw.to_lowercase()).ok_or_else(|| FileError::UnknownColumn {
+            name: raw.to_string(),
+            column: number,
+            allowed: allowed.to_string(),
+        })?;
+        if let Some(first) = columns.iter().position(|x| *x == c) {
+            return Err(FileError::RepeatedColumn {
+                name: name_of(c),
+                first: first as u32 + 1,
+                second: number,
+            });
+        }
+        columns.push(c);
+    }
+    Ok(columns)
+}
+
+/// Reads a file of the membership upload (SPEC 2).
+pub fn parse(
+    bytes: &[u8],
+    delimiter: DelimiterChoice,
+    encoding: EncodingChoice,
+) -> Result<Parsed, FileError> {
+    let mut sink = ParsedSink {
+        out: Parsed {
+            delimiter: b',',
+            encoding: TextEncoding::Utf8,
+            columns: Vec::new(),
+            rows: Vec::new(),
+            segment_ids: Vec::new(),
+            seg_cells: Vec::new(),
+            text: String::new(),
+        },
+        interned: FxHashMap::default(),
+    };
+    let shape = read_records(bytes, delimiter, encoding, &mut sink)?;
+    let mut out = sink.out;
+    out.delimiter = shape.delimiter;
+    out.encoding = shape.encoding;
     Ok(out)
 }
 
-/// True when every cell trims to nothing. Ordinary rows are told apart on their first visible
-/// ASCII byte, without decoding any cell.
+struct ParsedSink {
+    out: Parsed,
+    interned: FxHashMap<String, u32>,
+}
+
+impl RecordSink for ParsedSink {
+    fn header(&mut self, names: &[&str]) -> Result<(), FileError> {
+        self.out.columns = header(names)?;
+        Ok(())
+    }
+
+    fn row(&mut self, record: &csv::ByteRecord, line: u32) {
+        let row = read_row(&mut self.out, &mut self.interned, record, line);
+        self.out.rows.push(row);
+    }
+}
+
 fn is_blank(record: &csv::ByteRecord) -> bool {
     // (A vertical tab is whitespace to `str::trim` but not to `is_ascii_whitespace`.)
     let visible_ascii = |f: &[u8]| {
@@ -428,32 +524,13 @@ fn push(text: &mut String, s: &str) -> Span {
     }
 }
 
-fn header(cells: &[&str]) -> Result<Vec<Column>, FileError> {
-    // Spreadsheets pad rows with trailing delimiters; unnamed trailing columns are not columns.
-    let used = cells
-        .iter()
-        .rposition(|c| !c.is_empty())
-        .map_or(0, |i| i + 1);
-    let mut columns: Vec<Column> = Vec::with_capacity(used);
-    for (i, raw) in cells[..used].iter().enumerate() {
-        let number = i as u32 + 1;
-        if raw.is_empty() {
-            return Err(FileError::EmptyColumnName { column: number });
-        }
-        let name = raw.to_lowercase();
-        let column = Column::from_header(&name).ok_or_else(|| FileError::UnknownColumn {
-            name: raw.to_string(),
-            column: number,
-        })?;
-        if let Some(first) = columns.iter().position(|c| *c == column) {
-            return Err(FileError::RepeatedColumn {
-                name: column.name(),
-                first: first as u32 + 1,
-                second: number,
-            });
-        }
-        columns.push(column);
-    }
+fn header(names: &[&str]) -> Result<Vec<Column>, FileError> {
+    let columns = map_header(
+        names,
+        Column::from_header,
+        |c| c.name(),
+        "username, firstname, lastname, email, cohort1, cohort2, …",
+    )?;
     if !columns.contains(&Column::Username) {
         return Err(FileError::NoUsernameColumn);
     }

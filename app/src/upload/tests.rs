@@ -93,7 +93,8 @@ fn unknown_repeated_empty_and_missing_columns_are_file_errors() {
         err(b"username,cohort1,department\n"),
         FileError::UnknownColumn {
             name: "department".into(),
-            column: 3
+            column: 3,
+            allowed: "username, firstname, lastname, email, cohort1, cohort2, …".into(),
         }
     );
     assert_eq!(

@@ -19,11 +19,28 @@ pub struct BatchRow {
     pub created_at: String,
     pub admin: Option<String>,
     pub file_name: String,
+    /// `users` for the membership upload, or the import kind (SPEC 7).
+    pub kind: String,
+    /// The upload's options (None for an import: see `import_options`).
     pub options: Option<UploadOptions>,
     pub summary: Option<Summary>,
+    pub import_options: Option<crate::imports::ImportOptions>,
+    pub import_summary: Option<crate::imports::ImportSummary>,
     pub undone_at: Option<String>,
-    /// Memberships from this batch that still exist (what undo would remove).
+    /// Memberships (or, for an import, records) from this batch that still exist: what undo takes back.
     pub still_present: i64,
+}
+
+/// One segment a file names that exists: what the page needs to plan its other look-ups.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentFound {
+    /// The ID number as the file wrote it (an exact match).
+    pub id_number: String,
+    pub id: i32,
+    /// Its current member count: decides whether its memberships are sent whole.
+    pub members: i64,
+    /// Whether an enrolment method follows it, so the commit has sync effects to preview.
+    pub followed: bool,
 }
 
 /// The server's answer about one batch of usernames, aligned with the question so the reply

@@ -9,6 +9,7 @@ mod concurrency;
 mod courses;
 mod crash;
 mod hostile;
+mod imports;
 mod segments;
 mod sync;
 mod upload;

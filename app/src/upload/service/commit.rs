@@ -319,7 +319,7 @@ async fn record_changes(
     Ok(())
 }
 
-pub(super) fn clean_file_name(name: &str) -> String {
+pub fn clean_file_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
     let cleaned: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
     if cleaned.trim().is_empty() {

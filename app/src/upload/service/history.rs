@@ -7,7 +7,11 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::HashMap;
 
-/// Undoes a batch: removes the memberships it added that still exist. Returns how many.
+/// `upload_batches.kind` of the membership upload (SPEC 2-4).
+const USERS: &str = "users";
+
+/// Undoes a batch: removes the memberships it added that still exist (for an import of SPEC 7,
+/// what `imports::service::undo` takes back). Returns how many.
 pub async fn undo(
     db: &impl ConnectionTrait,
     batch_id: i32,
@@ -31,6 +35,17 @@ pub async fn undo(
                 }
             },
         );
+    }
+    let kind = upload_batch::Entity::find_by_id(batch_id)
+        .one(db)
+        .await?
+        .map(|b| b.kind)
+        .unwrap_or_default();
+    if kind != USERS {
+        // An import of SPEC 7: its own exact undo.
+        let changed = crate::imports::service::undo(db, batch_id).await?;
+        tracing::info!(batch = batch_id, kind, changed, "import undone");
+        return Ok(changed);
     }
     let segments: Vec<i32> = segment_member::Entity::find()
         .select_only()
@@ -90,14 +105,35 @@ pub async fn history(
         .await?
         .into_iter()
         .collect();
+    let imports: Vec<i32> = batches
+        .items
+        .iter()
+        .filter(|b| b.kind != USERS)
+        .map(|b| b.id)
+        .collect();
+    let mut present = present;
+    for (batch, n) in crate::imports::service::still_present(db, &imports).await? {
+        present.insert(batch, n);
+    }
     Ok(batches.map(|b| BatchRow {
         still_present: present.get(&b.id).copied().unwrap_or(0),
+        kind: b.kind.clone(),
         id: b.id,
         created_at: b.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
         admin: b.admin_user_id.and_then(|id| names.get(&id).cloned()),
         file_name: b.file_name,
-        options: serde_json::from_value(b.options).ok(),
-        summary: serde_json::from_value(b.counts).ok(),
+        options: (b.kind == USERS)
+            .then(|| serde_json::from_value(b.options.clone()).ok())
+            .flatten(),
+        summary: (b.kind == USERS)
+            .then(|| serde_json::from_value(b.counts.clone()).ok())
+            .flatten(),
+        import_options: (b.kind != USERS)
+            .then(|| serde_json::from_value(b.options).ok())
+            .flatten(),
+        import_summary: (b.kind != USERS)
+            .then(|| serde_json::from_value(b.counts).ok())
+            .flatten(),
         undone_at: b
             .undone_at
             .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string()),

@@ -1,0 +1,1 @@
+//! The import pages (written next).

@@ -1,0 +1,430 @@
+//! Each kind's set-based apply and its exact undo. Group memberships and enrolments carry their
+//! batch; segments and groups an import created or changed are recorded in `import_records`
+//! with the fields they had, so undo deletes or restores exactly those.
+use super::CHUNK;
+use crate::courses::EnrolMethodKind;
+use crate::entities::{
+    course_group, enrol_instance, enrolment, group_member, import_record, segment, segment_member,
+};
+use crate::error::AppError;
+use crate::imports::types::{Knowledge, UndoImpact};
+use crate::imports::validate::Plan;
+use crate::sync::Drift;
+use chrono::Utc;
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+const SEGMENT: &str = "segment";
+const GROUP: &str = "group";
+const CREATED: &str = "created";
+const UPDATED: &str = "updated";
+
+#[derive(Serialize, Deserialize)]
+struct SegmentBefore {
+    name: String,
+    description: String,
+    visible: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+struct GroupBefore {
+    id_number: Option<String>,
+    description: String,
+}
+
+/// Applies `plan` in the caller's transaction and runs the section 5 sync for the courses whose
+/// enrolments changed. `known` holds the stored fields that updates replace (recorded for undo).
+pub async fn apply(
+    db: &impl ConnectionTrait,
+    plan: &Plan,
+    known: &Knowledge,
+    batch_id: Option<i32>,
+) -> Result<Drift, AppError> {
+    let now = Utc::now();
+    let mut records: Vec<import_record::ActiveModel> = Vec::new();
+    let record = |entity: &str, id: i32, action: &str, previous: Option<serde_json::Value>| {
+        batch_id.map(|b| import_record::ActiveModel {
+            batch_id: Set(b),
+            entity: Set(entity.to_string()),
+            target_id: Set(id),
+            action: Set(action.to_string()),
+            previous: Set(previous),
+            ..Default::default()
+        })
+    };
+
+    // Segments: new ones in multi-row inserts, their ids read back by ID number.
+    let created: Vec<_> = plan
+        .segments
+        .iter()
+        .filter(|s| s.existing.is_none())
+        .collect();
+    for chunk in created.chunks(CHUNK / 8) {
+        segment::Entity::insert_many(chunk.iter().map(|s| segment::ActiveModel {
+            id_number: Set(s.id_number.clone()),
+            name: Set(s.name.clone()),
+            description: Set(s.description.clone()),
+            visible: Set(s.visible),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }))
+        .exec_without_returning(db)
+        .await?;
+        let ids: Vec<i32> = segment::Entity::find()
+            .select_only()
+            .column(segment::Column::Id)
+            .filter(segment::Column::IdNumber.is_in(chunk.iter().map(|s| s.id_number.clone())))
+            .into_tuple()
+            .all(db)
+            .await?;
+        records.extend(
+            ids.into_iter()
+                .filter_map(|id| record(SEGMENT, id, CREATED, None)),
+        );
+    }
+    for s in plan.segments.iter() {
+        let Some(id) = s.existing else { continue };
+        let before = known.segments.get(&s.id_number).map(|f| SegmentBefore {
+            name: f.name.clone(),
+            description: f.description.clone(),
+            visible: f.visible,
+        });
+        segment::Entity::update_many()
+            .col_expr(segment::Column::Name, Expr::value(s.name.clone()))
+            .col_expr(
+                segment::Column::Description,
+                Expr::value(s.description.clone()),
+            )
+            .col_expr(segment::Column::Visible, Expr::value(s.visible))
+            .col_expr(segment::Column::UpdatedAt, Expr::value(now))
+            .filter(segment::Column::Id.eq(id))
+            .exec(db)
+            .await?;
+        records.extend(record(
+            SEGMENT,
+            id,
+            UPDATED,
+            before.and_then(|b| serde_json::to_value(b).ok()),
+        ));
+    }
+
+    // Course groups, the same way, keyed by (course, name).
+    let created: Vec<_> = plan
+        .groups
+        .iter()
+        .filter(|g| g.existing.is_none())
+        .collect();
+    for chunk in created.chunks(CHUNK / 8) {
+        course_group::Entity::insert_many(chunk.iter().map(|g| course_group::ActiveModel {
+            course_id: Set(g.course_id),
+            name: Set(g.name.clone()),
+            id_number: Set(g.id_number.clone()),
+            description: Set(g.description.clone()),
+            created_at: Set(now),
+            ..Default::default()
+        }))
+        .exec_without_returning(db)
+        .await?;
+        let wanted: std::collections::HashSet<(i32, &str)> = chunk
+            .iter()
+            .map(|g| (g.course_id, g.name.as_str()))
+            .collect();
+        let mut courses: Vec<i32> = chunk.iter().map(|g| g.course_id).collect();
+        courses.sort_unstable();
+        courses.dedup();
+        let found: Vec<(i32, i32, String)> = course_group::Entity::find()
+            .select_only()
+            .columns([
+                course_group::Column::Id,
+                course_group::Column::CourseId,
+                course_group::Column::Name,
+            ])
+            .filter(course_group::Column::CourseId.is_in(courses))
+            .filter(course_group::Column::Name.is_in(chunk.iter().map(|g| g.name.clone())))
+            .into_tuple()
+            .all(db)
+            .await?;
+        records.extend(
+            found
+                .into_iter()
+                .filter(|(_, c, n)| wanted.contains(&(*c, n.as_str())))
+                .filter_map(|(id, _, _)| record(GROUP, id, CREATED, None)),
+        );
+    }
+    let stored: HashMap<i32, _> = known.groups.iter().map(|g| (g.id, g)).collect();
+    for g in plan.groups.iter() {
+        let Some(id) = g.existing else { continue };
+        let before = stored.get(&id).map(|f| GroupBefore {
+            id_number: f.id_number.clone(),
+            description: f.description.clone(),
+        });
+        course_group::Entity::update_many()
+            .col_expr(
+                course_group::Column::IdNumber,
+                Expr::value(g.id_number.clone()),
+            )
+            .col_expr(
+                course_group::Column::Description,
+                Expr::value(g.description.clone()),
+            )
+            .filter(course_group::Column::Id.eq(id))
+            .exec(db)
+            .await?;
+        records.extend(record(
+            GROUP,
+            id,
+            UPDATED,
+            before.and_then(|b| serde_json::to_value(b).ok()),
+        ));
+    }
+    for chunk in records.chunks(CHUNK / 8) {
+        import_record::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await?;
+    }
+
+    // Enrolments through each course's manual method (created on first use).
+    let mut manual: HashMap<i32, i32> = HashMap::new();
+    for e in &plan.enrolments {
+        if !manual.contains_key(&e.course_id) {
+            let id = crate::courses::service::manual_instance(db, e.course_id).await?;
+            manual.insert(e.course_id, id);
+        }
+    }
+    for chunk in plan.enrolments.chunks(CHUNK / 8) {
+        enrolment::Entity::insert_many(chunk.iter().map(|e| enrolment::ActiveModel {
+            instance_id: Set(manual[&e.course_id]),
+            course_id: Set(e.course_id),
+            user_id: Set(e.user_id),
+            status: Set(e.status),
+            created_at: Set(now),
+            batch_id: Set(batch_id),
+            ..Default::default()
+        }))
+        .on_conflict(
+            OnConflict::columns([enrolment::Column::InstanceId, enrolment::Column::UserId])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    }
+    // Group memberships by hand: no enrolment method owns them, so none removes them.
+    for chunk in plan.members.chunks(CHUNK / 8) {
+        group_member::Entity::insert_many(chunk.iter().map(|&(g, u)| group_member::ActiveModel {
+            group_id: Set(g),
+            user_id: Set(u),
+            origin_instance_id: Set(None),
+            added_at: Set(now),
+            batch_id: Set(batch_id),
+            ..Default::default()
+        }))
+        .on_conflict(OnConflict::new().do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await?;
+    }
+    let mut courses: Vec<i32> = manual.into_keys().collect();
+    courses.sort_unstable();
+    crate::sync::courses_changed(db, &courses).await
+}
+
+/// Takes back an import batch (already claimed by `upload::service::undo`): the memberships and
+/// enrolments it made that still exist, the segments and groups it created, and the fields it
+/// changed. Returns how many rows it removed or restored.
+pub async fn undo(db: &impl ConnectionTrait, batch_id: i32) -> Result<u64, AppError> {
+    let mut changed = group_member::Entity::delete_many()
+        .filter(group_member::Column::BatchId.eq(batch_id))
+        .filter(group_member::Column::OriginInstanceId.is_null())
+        .exec(db)
+        .await?
+        .rows_affected;
+    let mut courses: Vec<i32> = enrolment::Entity::find()
+        .select_only()
+        .column(enrolment::Column::CourseId)
+        .distinct()
+        .filter(enrolment::Column::BatchId.eq(batch_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    changed += enrolment::Entity::delete_many()
+        .filter(enrolment::Column::BatchId.eq(batch_id))
+        .exec(db)
+        .await?
+        .rows_affected;
+    let records = import_record::Entity::find()
+        .filter(import_record::Column::BatchId.eq(batch_id))
+        .all(db)
+        .await?;
+    for r in records {
+        match (r.entity.as_str(), r.action.as_str()) {
+            (SEGMENT, CREATED) => {
+                if segment::Entity::find_by_id(r.target_id)
+                    .one(db)
+                    .await?
+                    .is_some()
+                {
+                    crate::segments::service::Mutation::delete(db, r.target_id).await?;
+                    changed += 1;
+                }
+            }
+            (GROUP, CREATED) => {
+                if let Some(g) = course_group::Entity::find_by_id(r.target_id)
+                    .one(db)
+                    .await?
+                {
+                    crate::courses::service::delete_group(db, r.target_id).await?;
+                    courses.push(g.course_id);
+                    changed += 1;
+                }
+            }
+            (SEGMENT, UPDATED) => {
+                let Some(b) = r
+                    .previous
+                    .and_then(|p| serde_json::from_value::<SegmentBefore>(p).ok())
+                else {
+                    continue;
+                };
+                changed += segment::Entity::update_many()
+                    .col_expr(segment::Column::Name, Expr::value(b.name))
+                    .col_expr(segment::Column::Description, Expr::value(b.description))
+                    .col_expr(segment::Column::Visible, Expr::value(b.visible))
+                    .col_expr(segment::Column::UpdatedAt, Expr::value(Utc::now()))
+                    .filter(segment::Column::Id.eq(r.target_id))
+                    .exec(db)
+                    .await?
+                    .rows_affected;
+            }
+            (GROUP, UPDATED) => {
+                let Some(b) = r
+                    .previous
+                    .and_then(|p| serde_json::from_value::<GroupBefore>(p).ok())
+                else {
+                    continue;
+                };
+                changed += course_group::Entity::update_many()
+                    .col_expr(course_group::Column::IdNumber, Expr::value(b.id_number))
+                    .col_expr(
+                        course_group::Column::Description,
+                        Expr::value(b.description),
+                    )
+                    .filter(course_group::Column::Id.eq(r.target_id))
+                    .exec(db)
+                    .await?
+                    .rows_affected;
+            }
+            _ => {}
+        }
+    }
+    courses.sort_unstable();
+    courses.dedup();
+    crate::sync::courses_changed(db, &courses).await?;
+    Ok(changed)
+}
+
+/// What undoing a batch would take with it, for the history page's confirm step.
+pub async fn undo_impact(db: &impl ConnectionTrait, batch_id: i32) -> Result<UndoImpact, AppError> {
+    let records = import_record::Entity::find()
+        .filter(import_record::Column::BatchId.eq(batch_id))
+        .all(db)
+        .await?;
+    let ids = |entity: &str| -> Vec<i32> {
+        records
+            .iter()
+            .filter(|r| r.entity == entity && r.action == CREATED)
+            .map(|r| r.target_id)
+            .collect()
+    };
+    let (segments, groups) = (ids(SEGMENT), ids(GROUP));
+    let existing_segments = segment::Entity::find()
+        .filter(segment::Column::Id.is_in(segments.clone()))
+        .count(db)
+        .await?;
+    let existing_groups = course_group::Entity::find()
+        .filter(course_group::Column::Id.is_in(groups.clone()))
+        .count(db)
+        .await?;
+    Ok(UndoImpact {
+        deletes: existing_segments + existing_groups,
+        restores: records.iter().filter(|r| r.action == UPDATED).count() as u64,
+        memberships: segment_member::Entity::find()
+            .filter(segment_member::Column::SegmentId.is_in(segments.clone()))
+            .count(db)
+            .await?,
+        enrolment_methods: enrol_instance::Entity::find()
+            .filter(
+                enrol_instance::Column::SegmentId
+                    .is_in(segments)
+                    .or(enrol_instance::Column::GroupId.is_in(groups.clone())),
+            )
+            .filter(enrol_instance::Column::Kind.ne(EnrolMethodKind::Manual))
+            .count(db)
+            .await?,
+        group_members: group_member::Entity::find()
+            .filter(
+                group_member::Column::GroupId
+                    .is_in(groups)
+                    .or(group_member::Column::BatchId.eq(batch_id)),
+            )
+            .count(db)
+            .await?,
+        enrolments: enrolment::Entity::find()
+            .filter(enrolment::Column::BatchId.eq(batch_id))
+            .count(db)
+            .await?,
+    })
+}
+
+/// Per import batch, how many of its records still exist: group memberships, enrolments, and
+/// segments or groups it created or changed (what undo would take back).
+pub async fn still_present(
+    db: &impl ConnectionTrait,
+    batches: &[i32],
+) -> Result<Vec<(i32, i64)>, AppError> {
+    if batches.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut counts: HashMap<i32, i64> = HashMap::new();
+    let ids = || batches.iter().copied();
+    let members: Vec<(Option<i32>, i64)> = group_member::Entity::find()
+        .select_only()
+        .column(group_member::Column::BatchId)
+        .column_as(group_member::Column::Id.count(), "n")
+        .filter(group_member::Column::BatchId.is_in(ids()))
+        .group_by(group_member::Column::BatchId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let enrolments: Vec<(Option<i32>, i64)> = enrolment::Entity::find()
+        .select_only()
+        .column(enrolment::Column::BatchId)
+        .column_as(enrolment::Column::Id.count(), "n")
+        .filter(enrolment::Column::BatchId.is_in(ids()))
+        .group_by(enrolment::Column::BatchId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let records: Vec<(i32, i64)> = import_record::Entity::find()
+        .select_only()
+        .column(import_record::Column::BatchId)
+        .column_as(import_record::Column::Id.count(), "n")
+        .filter(import_record::Column::BatchId.is_in(ids()))
+        .group_by(import_record::Column::BatchId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (b, n) in members.into_iter().chain(enrolments) {
+        if let Some(b) = b {
+            *counts.entry(b).or_default() += n;
+        }
+    }
+    for (b, n) in records {
+        *counts.entry(b).or_default() += n;
+    }
+    Ok(counts.into_iter().collect())
+}

@@ -1,0 +1,90 @@
+//! What the database knows about a file's names: the engine's one look-up, answered for the
+//! page (in batches) and for the commit (whole, inside its transaction).
+use super::CHUNK;
+use crate::entities::{course, course_group, enrolment, group_member, segment, user};
+use crate::error::AppError;
+use crate::imports::types::{GroupFacts, Knowledge, Questions, SegmentFacts};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+
+pub async fn look_up(db: &impl ConnectionTrait, q: &Questions) -> Result<Knowledge, AppError> {
+    let mut k = Knowledge::default();
+    for chunk in q.usernames.chunks(CHUNK) {
+        let found: Vec<(String, i32)> = user::Entity::find()
+            .select_only()
+            .columns([user::Column::Username, user::Column::Id])
+            .filter(user::Column::Username.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        k.users.extend(found);
+    }
+    for chunk in q.courses.chunks(CHUNK) {
+        let found: Vec<(String, i32)> = course::Entity::find()
+            .select_only()
+            .columns([course::Column::Shortname, course::Column::Id])
+            .filter(course::Column::Shortname.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        k.courses.extend(found);
+    }
+    for chunk in q.segments.chunks(CHUNK) {
+        let found = segment::Entity::find()
+            .filter(segment::Column::IdNumber.is_in(chunk.iter().cloned()))
+            .all(db)
+            .await?;
+        k.segments.extend(found.into_iter().map(|s| {
+            let facts = SegmentFacts {
+                id: s.id,
+                name: s.name,
+                description: s.description,
+                visible: s.visible,
+            };
+            (s.id_number, facts)
+        }));
+    }
+    let mut course_ids: Vec<i32> = q.course_ids.clone();
+    course_ids.extend(k.courses.values().copied());
+    course_ids.sort_unstable();
+    course_ids.dedup();
+    for chunk in course_ids.chunks(CHUNK) {
+        let groups = course_group::Entity::find()
+            .filter(course_group::Column::CourseId.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?;
+        k.groups.extend(groups.into_iter().map(|g| GroupFacts {
+            id: g.id,
+            course_id: g.course_id,
+            name: g.name,
+            id_number: g.id_number,
+            description: g.description,
+        }));
+    }
+    let user_ids: Vec<i32> = k.users.values().copied().collect();
+    let group_ids: Vec<i32> = k.groups.iter().map(|g| g.id).collect();
+    for users in user_ids.chunks(CHUNK) {
+        for courses in course_ids.chunks(CHUNK) {
+            let found: Vec<(i32, i32)> = enrolment::Entity::find()
+                .select_only()
+                .columns([enrolment::Column::CourseId, enrolment::Column::UserId])
+                .filter(enrolment::Column::CourseId.is_in(courses.iter().copied()))
+                .filter(enrolment::Column::UserId.is_in(users.iter().copied()))
+                .into_tuple()
+                .all(db)
+                .await?;
+            k.enrolled.extend(found);
+        }
+        for groups in group_ids.chunks(CHUNK) {
+            let found: Vec<(i32, i32)> = group_member::Entity::find()
+                .select_only()
+                .columns([group_member::Column::GroupId, group_member::Column::UserId])
+                .filter(group_member::Column::GroupId.is_in(groups.iter().copied()))
+                .filter(group_member::Column::UserId.is_in(users.iter().copied()))
+                .into_tuple()
+                .all(db)
+                .await?;
+            k.members.extend(found);
+        }
+    }
+    Ok(k)
+}
