@@ -1,6 +1,6 @@
 //! Server functions of the upload page: thin wrappers over `service`, each behind
 //! `require_admin`. The browser asks only what it cannot know, in batches.
-use super::types::{BatchRow, CommitResult, UserLookup};
+use super::types::{BatchRow, CommitResult, SegmentFound, UserLookup};
 use super::UploadOptions;
 use crate::domain::Page;
 use crate::error::AppError;
@@ -41,9 +41,7 @@ pub const EFFECTS_BATCH: usize = 50_000;
 
 /// Segment ids and member counts for the ID numbers a file names (exact match).
 #[server(prefix = "/api", endpoint = "upload_segments", input = Json)]
-pub async fn upload_segments(
-    id_numbers: Vec<String>,
-) -> Result<Vec<(String, i32, i64, bool)>, AppError> {
+pub async fn upload_segments(id_numbers: Vec<String>) -> Result<Vec<SegmentFound>, AppError> {
     let (db, _) = crate::ssr::admin_db().await?;
     if id_numbers.len() > LOOKUP_BATCH {
         return Err(AppError::Invalid(format!(

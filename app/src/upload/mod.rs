@@ -2,12 +2,14 @@
 //! the page, and (behind `ssr`) the commit service.
 pub mod api;
 mod browser;
+pub mod lookup_client;
 pub mod options;
 pub mod page;
 pub mod parse;
 pub mod report;
 #[cfg(feature = "ssr")]
 pub mod service;
+mod state;
 pub mod types;
 pub mod validate;
 

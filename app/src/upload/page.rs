@@ -1,320 +1,21 @@
 //! "Bulk upload users" (Site admin > User management) and the upload history.
 //! The file is parsed and validated here, in WebAssembly, the moment it is chosen; the server is
 //! asked only what it alone knows (which users, segments and memberships exist), in batches.
-use super::api::{
-    upload_begin, upload_commit, upload_effects, upload_memberships, upload_segments, upload_users,
-    UndoBatch, CHUNK_BYTES, EFFECTS_BATCH, LOOKUP_BATCH, LOOKUP_CONCURRENCY, MEMBERSHIPS_WHOLE,
-};
-use super::browser::{download, now_ms, send_chunk};
+//! Components only: the page's state and its steps are `state.rs`. `FilePicker`, `Choice` and
+//! `ProgressView` (with the `Loaded` and `Phase` they take) are `pub(crate)` for other pages.
+use super::api::UndoBatch;
+use super::browser::download;
+#[cfg(feature = "hydrate")]
+use super::browser::now_ms;
 use super::options::OptionValue as _;
 use super::report::{report_csv, row_view, TEMPLATE_CSV};
-use super::types::CommitResult;
-use super::validate::{Knowledge, Report, Summary};
-use super::{
-    parse, validate, DelimiterChoice, EncodingChoice, ExistingDetails, Parsed, UploadOptions,
-    UploadType,
-};
+use super::state::UploadState;
+pub(crate) use super::state::{Loaded, Phase};
+use super::validate::{Report, Summary};
+use super::{DelimiterChoice, EncodingChoice, ExistingDetails, Parsed, UploadType};
 use crate::components::{thousands, use_page_and_search, ErrorMessage, Pager};
-use crate::error::AppError;
 use leptos::prelude::*;
 use std::sync::Arc;
-
-#[derive(Clone)]
-struct Loaded {
-    name: String,
-    bytes: Arc<Vec<u8>>,
-    /// When the admin chose the file, and how long reading it took (ms).
-    chosen_at: f64,
-    read_ms: f64,
-}
-
-#[derive(Clone)]
-struct Analysis {
-    parsed: Arc<Parsed>,
-    known: Arc<Knowledge>,
-    /// Whether `known` carries users' stored details (needed by override / fill-missing).
-    details: bool,
-    /// Segments of the file that enrolment methods follow (their sync effects are previewed).
-    synced: Arc<Vec<i32>>,
-    report: Arc<Report>,
-    parse_ms: f64,
-    lookup_ms: f64,
-    validate_ms: f64,
-    read_ms: f64,
-    /// From choosing the file (or changing an option) to a ready preview.
-    total_ms: f64,
-}
-
-#[derive(Clone, PartialEq)]
-enum Phase {
-    Idle,
-    /// Parsing and asking the server; `total` is 0 until the user batches are known.
-    Checking {
-        done: usize,
-        total: usize,
-    },
-    Ready,
-    Uploading {
-        sent: usize,
-        total: usize,
-    },
-    Applying,
-    Committed,
-}
-
-impl Phase {
-    fn is_committing(&self) -> bool {
-        matches!(self, Phase::Uploading { .. } | Phase::Applying)
-    }
-}
-
-#[derive(Clone)]
-struct Committed {
-    result: CommitResult,
-    report: Arc<Report>,
-}
-
-/// The enrolments and group memberships a commit would cause (SPEC 5).
-#[derive(Clone, Copy, PartialEq)]
-struct Effects {
-    enrolments: u64,
-    group_memberships: u64,
-}
-
-/// The upload page's state and everything the admin can do to it; the component only renders.
-///
-/// Every preview belongs to a generation: choosing a file, changing an option, committing or
-/// starting over begins a new one, and work finishing for an older generation is dropped, so a
-/// slow look-up or effects call can never overwrite a newer preview.
-#[derive(Clone, Copy)]
-struct UploadState {
-    options: RwSignal<UploadOptions>,
-    file: RwSignal<Option<Loaded>>,
-    analysis: RwSignal<Option<Result<Analysis, String>>>,
-    phase: RwSignal<Phase>,
-    committed: RwSignal<Option<Result<Committed, AppError>>>,
-    /// None while the server works them out for the current report.
-    effects: RwSignal<Option<Result<Effects, AppError>>>,
-    generation: StoredValue<u64>,
-}
-
-impl UploadState {
-    fn new() -> Self {
-        Self {
-            options: RwSignal::new(UploadOptions::default()),
-            file: RwSignal::new(None),
-            analysis: RwSignal::new(None),
-            phase: RwSignal::new(Phase::Idle),
-            committed: RwSignal::new(None),
-            effects: RwSignal::new(None),
-            generation: StoredValue::new(0),
-        }
-    }
-
-    fn next_generation(self) -> u64 {
-        self.generation.update_value(|g| *g += 1);
-        self.generation.get_value()
-    }
-
-    fn is_current(self, gen: u64) -> bool {
-        self.generation.get_value() == gen
-    }
-
-    /// While a commit is being sent or applied, nothing may start another preview.
-    fn committing(self) -> bool {
-        self.phase.with_untracked(Phase::is_committing)
-    }
-
-    /// A newly chosen file (the same one again included): a fresh preview from fresh look-ups,
-    /// the previous preview and result cleared.
-    fn choose(self, loaded: Loaded) {
-        if self.committing() {
-            return;
-        }
-        self.file.set(Some(Loaded {
-            chosen_at: 0.0,
-            ..loaded.clone()
-        }));
-        self.analysis.set(None);
-        self.analyse(loaded);
-    }
-
-    /// Parses the file under the current options and asks the server about its names. The
-    /// previous preview (if any) stays on screen, but Commit is disabled until this one is ready.
-    fn analyse(self, loaded: Loaded) {
-        let gen = self.next_generation();
-        let opts = self.options.get_untracked();
-        self.committed.set(None);
-        self.effects.set(None);
-        self.phase.set(Phase::Checking { done: 0, total: 0 });
-        leptos::task::spawn_local(async move {
-            let t0 = now_ms();
-            // A first analysis counts from the moment the file was chosen; a re-run from now.
-            let (started, read_ms) = if loaded.chosen_at > 0.0 {
-                (loaded.chosen_at, loaded.read_ms)
-            } else {
-                (t0, 0.0)
-            };
-            let parsed = match parse(&loaded.bytes, opts.delimiter, opts.encoding) {
-                Ok(p) => Arc::new(p),
-                Err(e) => {
-                    self.fail(gen, e.to_string());
-                    return;
-                }
-            };
-            let parse_ms = now_ms() - t0;
-            let names = parsed.distinct_usernames();
-            let details = opts.updates_details();
-            let progress = move |done, total| {
-                if self.is_current(gen) {
-                    self.phase.set(Phase::Checking { done, total });
-                }
-            };
-            let (known, synced) = match look_up(&parsed, &names, details, progress).await {
-                Ok(k) => k,
-                Err(e) => {
-                    self.fail(gen, e.to_string());
-                    return;
-                }
-            };
-            if !self.is_current(gen) {
-                return;
-            }
-            let t2 = now_ms();
-            let lookup_ms = t2 - t0 - parse_ms;
-            let report = Arc::new(validate(&parsed, &opts, &known));
-            let t3 = now_ms();
-            self.start_effects(report.clone(), synced.clone(), gen);
-            self.analysis.set(Some(Ok(Analysis {
-                parsed,
-                known: Arc::new(known),
-                synced: Arc::new(synced),
-                details,
-                report,
-                parse_ms,
-                lookup_ms,
-                validate_ms: t3 - t2,
-                read_ms,
-                total_ms: t3 - started,
-            })));
-            self.phase.set(Phase::Ready);
-        });
-    }
-
-    fn fail(self, gen: u64, message: String) {
-        if self.is_current(gen) {
-            self.analysis.set(Some(Err(message)));
-            self.phase.set(Phase::Idle);
-        }
-    }
-
-    /// Asks the server for the sync effects of `report`'s new memberships.
-    fn start_effects(self, report: Arc<Report>, synced: Vec<i32>, gen: u64) {
-        self.effects.set(None);
-        leptos::task::spawn_local(async move {
-            let result = preview_effects(&report, &synced).await;
-            if self.is_current(gen) {
-                self.effects.set(Some(result));
-            }
-        });
-    }
-
-    /// Upload type or existing details changed. Validation alone reruns when the look-ups in
-    /// hand still describe the database; otherwise (stored details now needed, a commit since,
-    /// or a look-up still in flight) the server is asked again.
-    fn revalidate(self) {
-        if self.committing() {
-            return;
-        }
-        let opts = self.options.get_untracked();
-        let fresh =
-            self.phase.get_untracked() == Phase::Ready && self.committed.get_untracked().is_none();
-        match self.analysis.get_untracked() {
-            Some(Ok(a)) if fresh && (a.details || !opts.updates_details()) => {
-                let gen = self.next_generation();
-                let report = Arc::new(validate(&a.parsed, &opts, &a.known));
-                // The rows that would be applied changed, so their sync effects did too.
-                self.start_effects(report.clone(), a.synced.to_vec(), gen);
-                self.analysis.set(Some(Ok(Analysis { report, ..a })));
-            }
-            _ => self.reparse(),
-        }
-    }
-
-    /// Delimiter or encoding changed (or the look-ups are stale): parse and look up again.
-    fn reparse(self) {
-        if self.committing() {
-            return;
-        }
-        if let Some(f) = self.file.get_untracked() {
-            self.analyse(f);
-        }
-    }
-
-    fn commit(self) {
-        if self.phase.get_untracked() != Phase::Ready {
-            return;
-        }
-        let (Some(loaded), Some(Ok(a))) =
-            (self.file.get_untracked(), self.analysis.get_untracked())
-        else {
-            return;
-        };
-        let opts = self.options.get_untracked();
-        // Not a new generation: the preview's effects may still be arriving, and a failed commit
-        // leaves that preview in place to be tried again.
-        let gen = self.generation.get_value();
-        let phase = self.phase;
-        leptos::task::spawn_local(async move {
-            let bytes = loaded.bytes.clone();
-            let total = bytes.len().div_ceil(CHUNK_BYTES).max(1);
-            phase.set(Phase::Uploading { sent: 0, total });
-            let outcome: Result<CommitResult, AppError> = async {
-                let stage = upload_begin(loaded.name.clone(), bytes.len() as u64).await?;
-                for (seq, chunk) in bytes.chunks(CHUNK_BYTES).enumerate() {
-                    send_chunk(&stage, seq, chunk).await?;
-                    phase.set(Phase::Uploading {
-                        sent: seq + 1,
-                        total,
-                    });
-                }
-                if bytes.is_empty() {
-                    send_chunk(&stage, 0, &[]).await?;
-                }
-                phase.set(Phase::Applying);
-                upload_commit(stage, opts).await
-            }
-            .await;
-            if !self.is_current(gen) {
-                return;
-            }
-            // A failed commit may be tried again; a done one leaves only the result and Continue.
-            phase.set(if outcome.is_ok() {
-                Phase::Committed
-            } else {
-                Phase::Ready
-            });
-            self.committed.set(Some(outcome.map(|result| {
-                let report = result.outcomes.unpack(a.parsed.rows.len(), result.summary);
-                Committed {
-                    result,
-                    report: Arc::new(report),
-                }
-            })));
-        });
-    }
-
-    /// "Continue" after a commit: a clean upload page, as a fresh visit would show it.
-    fn reset(self) {
-        self.next_generation();
-        self.options.set(UploadOptions::default());
-        self.file.set(None);
-        self.analysis.set(None);
-        self.committed.set(None);
-        self.effects.set(None);
-        self.phase.set(Phase::Idle);
-    }
-}
 
 fn template_href() -> String {
     format!(
@@ -475,71 +176,7 @@ pub fn UploadPage() -> impl IntoView {
     }
 }
 
-/// The enrolments and group memberships the commit would cause: the new memberships in segments
-/// that enrolment methods follow, sorted by user (a user's effects depend only on their own rows)
-/// and sent in batches to be tried and rolled back on the server.
-async fn preview_effects(report: &Report, synced: &[i32]) -> Result<Effects, AppError> {
-    let mut total = Effects {
-        enrolments: 0,
-        group_memberships: 0,
-    };
-    for (existing, new) in super::report::effect_batches(report, synced, EFFECTS_BATCH) {
-        let (e, g) = upload_effects(existing, new).await?;
-        total.enrolments += e;
-        total.group_memberships += g;
-    }
-    Ok(total)
-}
-
-/// Asks the server what it knows about the file's names: the segment ID numbers, then the
-/// usernames in batches, several in flight at once.
-async fn look_up(
-    parsed: &Parsed,
-    names: &[String],
-    details: bool,
-    progress: impl Fn(usize, usize),
-) -> Result<(Knowledge, Vec<i32>), AppError> {
-    let mut known = Knowledge::default();
-    let mut synced: Vec<i32> = Vec::new();
-    let mut members: i64 = 0;
-    for chunk in parsed.segment_ids.chunks(LOOKUP_BATCH) {
-        for (id_number, id, count, followed) in upload_segments(chunk.to_vec()).await? {
-            known.segments.insert(id_number, id);
-            members += count;
-            if followed {
-                synced.push(id);
-            }
-        }
-    }
-    let mut segment_ids: Vec<i32> = known.segments.values().copied().collect();
-    // Existing memberships: none to learn for empty segments; small segments come whole in one
-    // call; only segments larger than the file are asked about user by user.
-    if members == 0 {
-        segment_ids.clear();
-    } else if members as usize <= MEMBERSHIPS_WHOLE.min(names.len().max(1)) {
-        known
-            .memberships
-            .extend(upload_memberships(segment_ids.clone()).await?);
-        segment_ids.clear();
-    }
-    let batches: Vec<&[String]> = names.chunks(LOOKUP_BATCH).collect();
-    let total = batches.len();
-    let mut done = 0;
-    for group in batches.chunks(LOOKUP_CONCURRENCY) {
-        progress(done, total);
-        let calls = group
-            .iter()
-            .map(|b| upload_users(b.to_vec(), segment_ids.clone(), details));
-        let replies = futures::future::join_all(calls).await;
-        for (batch, reply) in group.iter().zip(replies) {
-            reply?.add_to(&mut known, batch);
-        }
-        done += group.len();
-    }
-    Ok((known, synced))
-}
-
-fn delimiter_label(d: u8) -> &'static str {
+pub(crate) fn delimiter_label(d: u8) -> &'static str {
     match d {
         b';' => "semicolon",
         b'\t' => "tab",
@@ -549,7 +186,7 @@ fn delimiter_label(d: u8) -> &'static str {
 }
 
 #[component]
-fn FilePicker(
+pub(crate) fn FilePicker(
     on_file: impl Fn(Loaded) + Copy + Send + Sync + 'static,
     chosen: Signal<Option<String>>,
     disabled: Signal<bool>,
@@ -630,7 +267,7 @@ fn read_and(f: web_sys::File, on_file: impl Fn(Loaded) + 'static) {
 
 /// A labelled select that shows `value`, so starting over shows the defaults again.
 #[component]
-fn Choice(
+pub(crate) fn Choice(
     label: &'static str,
     id: &'static str,
     choices: Vec<(&'static str, &'static str)>,
@@ -651,7 +288,7 @@ fn Choice(
 }
 
 #[component]
-fn ProgressView(phase: RwSignal<Phase>) -> impl IntoView {
+pub(crate) fn ProgressView(phase: RwSignal<Phase>) -> impl IntoView {
     move || {
         match phase.get() {
         Phase::Checking { total: 0, .. } => view! {

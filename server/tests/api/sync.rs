@@ -433,8 +433,8 @@ async fn previewed_sync_effects_equal_the_committed_ones_and_change_nothing() {
         .await
         .unwrap()
         .into_iter()
-        .filter(|s| s.3)
-        .map(|s| s.1)
+        .filter(|s| s.followed)
+        .map(|s| s.id)
         .collect();
     assert_eq!(synced.len(), 2);
     let (mut existing, mut new) = (vec![], vec![]);

@@ -424,13 +424,13 @@ async fn the_pages_look_ups_give_the_same_outcomes_as_the_commit_path() {
         let segments = lookup_segments_with_counts(&t.db, &parsed.segment_ids)
             .await
             .unwrap();
-        let ids: Vec<i32> = segments.iter().map(|s| s.1).collect();
+        let ids: Vec<i32> = segments.iter().map(|s| s.id).collect();
         // The page asks for memberships user by user, or whole segments when they are small.
         for whole in [false, true] {
             let mut known = Knowledge::default();
             known
                 .segments
-                .extend(segments.iter().map(|s| (s.0.clone(), s.1)));
+                .extend(segments.iter().map(|s| (s.id_number.clone(), s.id)));
             let per_user_segments = if whole { vec![] } else { ids.clone() };
             if whole {
                 known

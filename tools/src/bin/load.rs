@@ -13,7 +13,8 @@
 //! sync work. Each worker has its own cookie jar and, until the time is up, picks by `--mix`:
 //! - a sign-in (`login` with the right password; the session id changes);
 //! - a preview, as the upload page does it: the file parsed and validated here by the shared
-//!   core, the server asked `upload_segments`, `upload_memberships` or `upload_users`, and
+//!   core, the server asked `upload_segments`, `upload_memberships` or `upload_users` by the
+//!   page's own look-up protocol (`app::upload::lookup_client`, here over HTTP), and
 //!   `upload_effects` for the followed segment (a file of the worker's users and new names);
 //! - a commit: `upload_begin`, `upload_chunk` (multipart `stage`/`seq`/`data`), `upload_commit`
 //!   (JSON) of a generated file: new users into 1-3 segments (`add-new`), or the worker's
@@ -25,10 +26,9 @@
 //! sign-ins per address too, and they all come from here). Exit status: 0 when nothing unexpected happened and the
 //! segments' member counts and the course's participants match the commits; 1 otherwise; 2 when
 //! setup fails.
-use app::upload::api::{
-    CHUNK_BYTES, EFFECTS_BATCH, LOOKUP_BATCH, LOOKUP_CONCURRENCY, MEMBERSHIPS_WHOLE,
-};
-use app::upload::types::{CommitResult, UserLookup};
+use app::upload::api::{CHUNK_BYTES, EFFECTS_BATCH};
+use app::upload::lookup_client::{look_up, LookedUp, LookupTransport};
+use app::upload::types::{CommitResult, SegmentFound, UserLookup};
 use app::upload::validate::UserRef;
 use app::upload::{
     parse, validate, DelimiterChoice, EncodingChoice, ExistingDetails, Knowledge, KnownUser,
@@ -41,7 +41,7 @@ use rand::{Rng, SeedableRng};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[derive(Parser, Debug, Clone)]
@@ -384,6 +384,55 @@ impl Client {
     }
 }
 
+/// The look-up calls of `app::upload::lookup_client`, as JSON posts. Each call is timed into
+/// `stats` under its endpoint name; the lock is held only to merge, never across a request, so
+/// concurrent user batches each time their own call.
+struct HttpLookup<'a> {
+    client: &'a Client,
+    stats: Mutex<Stats>,
+}
+
+impl HttpLookup<'_> {
+    async fn call<T: DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        body: serde_json::Value,
+    ) -> Result<T, Failure> {
+        let mut stats = Stats::default();
+        let reply = self
+            .client
+            .json(&mut stats, endpoint, Body::Json(body))
+            .await;
+        self.stats.lock().expect("stats lock").merge(stats);
+        reply
+    }
+}
+
+impl LookupTransport for HttpLookup<'_> {
+    type Error = Failure;
+
+    async fn segments(&self, id_numbers: Vec<String>) -> Result<Vec<SegmentFound>, Failure> {
+        self.call("upload_segments", json!({ "id_numbers": id_numbers }))
+            .await
+    }
+
+    async fn memberships(&self, segment_ids: Vec<i32>) -> Result<Vec<(i32, i32)>, Failure> {
+        self.call("upload_memberships", json!({ "segment_ids": segment_ids }))
+            .await
+    }
+
+    async fn users(
+        &self,
+        usernames: Vec<String>,
+        segment_ids: Vec<i32>,
+        details: bool,
+    ) -> Result<UserLookup, Failure> {
+        let body =
+            json!({ "usernames": usernames, "segment_ids": segment_ids, "details": details });
+        self.call("upload_users", body).await
+    }
+}
+
 /// Under `--bad-sign-ins` the server may throttle every sign-in from this address (HTTP 429):
 /// a refusal the run itself provoked, so it is counted apart, not as an error.
 fn throttled(args: &Args, result: &Result<(), Failure>) -> bool {
@@ -450,14 +499,14 @@ async fn setup(args: &Args, client: &Client, stats: &mut Stats) -> Result<Setup,
             .call(stats, "create_segment", Body::Form(form))
             .await?;
     }
-    let found: Vec<(String, i32, i64, bool)> = client
+    let found: Vec<SegmentFound> = client
         .json(
             stats,
             "upload_segments",
             Body::Json(json!({ "id_numbers": ids })),
         )
         .await?;
-    let by_id: HashMap<String, i32> = found.into_iter().map(|(s, id, _, _)| (s, id)).collect();
+    let by_id: HashMap<String, i32> = found.into_iter().map(|s| (s.id_number, s.id)).collect();
     let segments = ids
         .iter()
         .map(|s| {
@@ -694,64 +743,16 @@ impl Worker {
         };
         let parsed = parse(&bytes, options.delimiter, options.encoding)
             .map_err(|e| Failure::new("bad file", e.to_string()))?;
+        // The page's own look-up protocol, over HTTP.
+        let transport = HttpLookup {
+            client: &self.client,
+            stats: Mutex::default(),
+        };
+        let result = look_up(&transport, &parsed, &options, |_, _| {}).await;
+        self.stats
+            .merge(transport.stats.into_inner().expect("stats lock"));
+        let LookedUp { known, synced } = result?;
         let names = parsed.distinct_usernames();
-        let details = options.updates_details();
-        // look_up in page.rs: segments, then memberships (whole or per user), then users.
-        let mut known = Knowledge::default();
-        let mut synced = Vec::new();
-        let mut members: i64 = 0;
-        for chunk in parsed.segment_ids.chunks(LOOKUP_BATCH) {
-            let found: Vec<(String, i32, i64, bool)> = self
-                .client
-                .json(
-                    &mut self.stats,
-                    "upload_segments",
-                    Body::Json(json!({ "id_numbers": chunk })),
-                )
-                .await?;
-            for (id_number, id, count, followed) in found {
-                known.segments.insert(id_number, id);
-                members += count;
-                if followed {
-                    synced.push(id);
-                }
-            }
-        }
-        let mut segment_ids: Vec<i32> = known.segments.values().copied().collect();
-        if members == 0 {
-            segment_ids.clear();
-        } else if members as usize <= MEMBERSHIPS_WHOLE.min(names.len().max(1)) {
-            let pairs: Vec<(i32, i32)> = self
-                .client
-                .json(
-                    &mut self.stats,
-                    "upload_memberships",
-                    Body::Json(json!({ "segment_ids": segment_ids })),
-                )
-                .await?;
-            known.memberships.extend(pairs);
-            segment_ids.clear();
-        }
-        let batches: Vec<&[String]> = names.chunks(LOOKUP_BATCH).collect();
-        for group in batches.chunks(LOOKUP_CONCURRENCY) {
-            let client = &self.client;
-            let calls = group.iter().map(|batch| {
-                let body =
-                    json!({ "usernames": batch, "segment_ids": segment_ids, "details": details });
-                async move {
-                    let mut stats = Stats::default();
-                    let r: Result<UserLookup, Failure> = client
-                        .json(&mut stats, "upload_users", Body::Json(body))
-                        .await;
-                    (r, stats)
-                }
-            });
-            let replies = futures::future::join_all(calls).await;
-            for (batch, (reply, stats)) in group.iter().zip(replies) {
-                self.stats.merge(stats);
-                reply?.add_to(&mut known, batch);
-            }
-        }
         if !self.model.uncertain {
             let found = known.users.len();
             let expected = names
@@ -784,7 +785,7 @@ impl Worker {
         Ok(())
     }
 
-    /// `preview_effects` in page.rs: the followed segments' new memberships, sorted by user, in
+    /// `preview_effects` in upload/state.rs: the followed segments' new memberships, sorted by user, in
     /// batches cut between users.
     async fn effects(&mut self, report: &Report, synced: &[i32]) -> Result<(u64, u64), Failure> {
         let (mut enrolments, mut groups) = (0, 0);
@@ -1041,7 +1042,7 @@ async fn main() {
     let mut check = Stats::default();
     let uncertain = models.iter().any(|m| m.uncertain);
     let ids: Vec<String> = setup.segments.iter().map(|(s, _)| s.clone()).collect();
-    let counts: Result<Vec<(String, i32, i64, bool)>, Failure> = admin
+    let counts: Result<Vec<SegmentFound>, Failure> = admin
         .json(
             &mut check,
             "upload_segments",
@@ -1063,7 +1064,10 @@ async fn main() {
                     expected[s] += 1;
                 }
             }
-            let got: HashMap<String, i64> = counts.into_iter().map(|(s, _, n, _)| (s, n)).collect();
+            let got: HashMap<String, i64> = counts
+                .into_iter()
+                .map(|s| (s.id_number, s.members))
+                .collect();
             let mut mismatches = Vec::new();
             for (i, (id_number, _)) in setup.segments.iter().enumerate() {
                 let n = got.get(id_number).copied().unwrap_or(-1);

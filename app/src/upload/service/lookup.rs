@@ -4,7 +4,7 @@ use super::LOOKUP_CHUNK;
 use crate::db::count_related;
 use crate::entities::{enrol_instance, segment, segment_member, user};
 use crate::error::AppError;
-use crate::upload::types::UserLookup;
+use crate::upload::types::{SegmentFound, UserLookup};
 use crate::upload::validate::Knowledge;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use std::collections::HashMap;
@@ -34,7 +34,7 @@ pub async fn lookup_segments(
 pub async fn lookup_segments_with_counts(
     db: &impl ConnectionTrait,
     id_numbers: &[String],
-) -> Result<Vec<(String, i32, i64, bool)>, AppError> {
+) -> Result<Vec<SegmentFound>, AppError> {
     let mut out = Vec::new();
     for chunk in id_numbers.chunks(LOOKUP_CHUNK) {
         let found: Vec<(String, i32, i64, i64)> = segment::Entity::find()
@@ -56,7 +56,12 @@ pub async fn lookup_segments_with_counts(
         out.extend(
             found
                 .into_iter()
-                .map(|(n, id, members, methods)| (n, id, members, methods > 0)),
+                .map(|(id_number, id, members, methods)| SegmentFound {
+                    id_number,
+                    id,
+                    members,
+                    followed: methods > 0,
+                }),
         );
     }
     Ok(out)

@@ -1,0 +1,360 @@
+//! The upload page's state: the chosen file, the options, the preview and the commit, as
+//! signals, and every step the admin can take as a method (choose, re-validate, re-parse,
+//! commit, start over). `page.rs` only renders it. The preview's server questions go through the
+//! shared look-up protocol (`lookup_client.rs`) over the generated server functions.
+use super::api::{
+    upload_begin, upload_commit, upload_effects, upload_memberships, upload_segments, upload_users,
+    CHUNK_BYTES, EFFECTS_BATCH,
+};
+use super::browser::{now_ms, send_chunk};
+use super::lookup_client::{look_up, LookedUp, LookupTransport};
+use super::report::effect_batches;
+use super::types::{CommitResult, SegmentFound, UserLookup};
+use super::validate::{Knowledge, Report};
+use super::{parse, validate, Parsed, UploadOptions};
+use crate::error::AppError;
+use leptos::prelude::*;
+use std::sync::Arc;
+
+/// A file as the browser read it.
+// `pub` in this private module (the crate sees it through `page`): the `#[component]`s that take
+// it generate `pub` items, which may not expose a `pub(crate)` type.
+#[derive(Clone)]
+pub struct Loaded {
+    pub name: String,
+    pub bytes: Arc<Vec<u8>>,
+    /// When the admin chose the file, and how long reading it took (ms).
+    pub chosen_at: f64,
+    pub read_ms: f64,
+}
+
+/// A preview: the parsed file, what the server knows about it, and its validation.
+#[derive(Clone)]
+pub(super) struct Analysis {
+    pub(super) parsed: Arc<Parsed>,
+    known: Arc<Knowledge>,
+    /// Whether `known` carries users' stored details (needed by override / fill-missing).
+    details: bool,
+    /// Segments of the file that enrolment methods follow (their sync effects are previewed).
+    pub(super) synced: Arc<Vec<i32>>,
+    pub(super) report: Arc<Report>,
+    pub(super) parse_ms: f64,
+    pub(super) lookup_ms: f64,
+    pub(super) validate_ms: f64,
+    pub(super) read_ms: f64,
+    /// From choosing the file (or changing an option) to a ready preview.
+    pub(super) total_ms: f64,
+}
+
+/// Where a file is between being chosen and being committed (`pub` as `Loaded` is).
+#[derive(Clone, PartialEq)]
+pub enum Phase {
+    Idle,
+    /// Parsing and asking the server; `total` is 0 until the user batches are known.
+    Checking {
+        done: usize,
+        total: usize,
+    },
+    Ready,
+    Uploading {
+        sent: usize,
+        total: usize,
+    },
+    Applying,
+    Committed,
+}
+
+impl Phase {
+    pub fn is_committing(&self) -> bool {
+        matches!(self, Phase::Uploading { .. } | Phase::Applying)
+    }
+}
+
+/// A done commit: the server's answer, its per-row outcomes unpacked.
+#[derive(Clone)]
+pub(super) struct Committed {
+    pub(super) result: CommitResult,
+    pub(super) report: Arc<Report>,
+}
+
+/// The enrolments and group memberships a commit would cause (SPEC 5).
+#[derive(Clone, Copy, PartialEq)]
+pub(super) struct Effects {
+    pub(super) enrolments: u64,
+    pub(super) group_memberships: u64,
+}
+
+/// The upload page's state and everything the admin can do to it; the component only renders.
+///
+/// Every preview belongs to a generation: choosing a file, changing an option, committing or
+/// starting over begins a new one, and work finishing for an older generation is dropped, so a
+/// slow look-up or effects call can never overwrite a newer preview.
+#[derive(Clone, Copy)]
+pub(super) struct UploadState {
+    pub(super) options: RwSignal<UploadOptions>,
+    pub(super) file: RwSignal<Option<Loaded>>,
+    pub(super) analysis: RwSignal<Option<Result<Analysis, String>>>,
+    pub(super) phase: RwSignal<Phase>,
+    pub(super) committed: RwSignal<Option<Result<Committed, AppError>>>,
+    /// None while the server works them out for the current report.
+    pub(super) effects: RwSignal<Option<Result<Effects, AppError>>>,
+    generation: StoredValue<u64>,
+}
+
+impl UploadState {
+    pub(super) fn new() -> Self {
+        Self {
+            options: RwSignal::new(UploadOptions::default()),
+            file: RwSignal::new(None),
+            analysis: RwSignal::new(None),
+            phase: RwSignal::new(Phase::Idle),
+            committed: RwSignal::new(None),
+            effects: RwSignal::new(None),
+            generation: StoredValue::new(0),
+        }
+    }
+
+    fn next_generation(self) -> u64 {
+        self.generation.update_value(|g| *g += 1);
+        self.generation.get_value()
+    }
+
+    fn is_current(self, gen: u64) -> bool {
+        self.generation.get_value() == gen
+    }
+
+    /// While a commit is being sent or applied, nothing may start another preview.
+    fn committing(self) -> bool {
+        self.phase.with_untracked(Phase::is_committing)
+    }
+
+    /// A newly chosen file (the same one again included): a fresh preview from fresh look-ups,
+    /// the previous preview and result cleared.
+    pub(super) fn choose(self, loaded: Loaded) {
+        if self.committing() {
+            return;
+        }
+        self.file.set(Some(Loaded {
+            chosen_at: 0.0,
+            ..loaded.clone()
+        }));
+        self.analysis.set(None);
+        self.analyse(loaded);
+    }
+
+    /// Parses the file under the current options and asks the server about its names. The
+    /// previous preview (if any) stays on screen, but Commit is disabled until this one is ready.
+    fn analyse(self, loaded: Loaded) {
+        let gen = self.next_generation();
+        let opts = self.options.get_untracked();
+        self.committed.set(None);
+        self.effects.set(None);
+        self.phase.set(Phase::Checking { done: 0, total: 0 });
+        leptos::task::spawn_local(async move {
+            let t0 = now_ms();
+            // A first analysis counts from the moment the file was chosen; a re-run from now.
+            let (started, read_ms) = if loaded.chosen_at > 0.0 {
+                (loaded.chosen_at, loaded.read_ms)
+            } else {
+                (t0, 0.0)
+            };
+            let parsed = match parse(&loaded.bytes, opts.delimiter, opts.encoding) {
+                Ok(p) => Arc::new(p),
+                Err(e) => {
+                    self.fail(gen, e.to_string());
+                    return;
+                }
+            };
+            let parse_ms = now_ms() - t0;
+            let details = opts.updates_details();
+            let progress = move |done, total| {
+                if self.is_current(gen) {
+                    self.phase.set(Phase::Checking { done, total });
+                }
+            };
+            let LookedUp { known, synced } =
+                match look_up(&ServerFns, &parsed, &opts, progress).await {
+                    Ok(k) => k,
+                    Err(e) => {
+                        self.fail(gen, e.to_string());
+                        return;
+                    }
+                };
+            if !self.is_current(gen) {
+                return;
+            }
+            let t2 = now_ms();
+            let lookup_ms = t2 - t0 - parse_ms;
+            let report = Arc::new(validate(&parsed, &opts, &known));
+            let t3 = now_ms();
+            self.start_effects(report.clone(), synced.clone(), gen);
+            self.analysis.set(Some(Ok(Analysis {
+                parsed,
+                known: Arc::new(known),
+                synced: Arc::new(synced),
+                details,
+                report,
+                parse_ms,
+                lookup_ms,
+                validate_ms: t3 - t2,
+                read_ms,
+                total_ms: t3 - started,
+            })));
+            self.phase.set(Phase::Ready);
+        });
+    }
+
+    fn fail(self, gen: u64, message: String) {
+        if self.is_current(gen) {
+            self.analysis.set(Some(Err(message)));
+            self.phase.set(Phase::Idle);
+        }
+    }
+
+    /// Asks the server for the sync effects of `report`'s new memberships.
+    fn start_effects(self, report: Arc<Report>, synced: Vec<i32>, gen: u64) {
+        self.effects.set(None);
+        leptos::task::spawn_local(async move {
+            let result = preview_effects(&report, &synced).await;
+            if self.is_current(gen) {
+                self.effects.set(Some(result));
+            }
+        });
+    }
+
+    /// Upload type or existing details changed. Validation alone reruns when the look-ups in
+    /// hand still describe the database; otherwise (stored details now needed, a commit since,
+    /// or a look-up still in flight) the server is asked again.
+    pub(super) fn revalidate(self) {
+        if self.committing() {
+            return;
+        }
+        let opts = self.options.get_untracked();
+        let fresh =
+            self.phase.get_untracked() == Phase::Ready && self.committed.get_untracked().is_none();
+        match self.analysis.get_untracked() {
+            Some(Ok(a)) if fresh && (a.details || !opts.updates_details()) => {
+                let gen = self.next_generation();
+                let report = Arc::new(validate(&a.parsed, &opts, &a.known));
+                // The rows that would be applied changed, so their sync effects did too.
+                self.start_effects(report.clone(), a.synced.to_vec(), gen);
+                self.analysis.set(Some(Ok(Analysis { report, ..a })));
+            }
+            _ => self.reparse(),
+        }
+    }
+
+    /// Delimiter or encoding changed (or the look-ups are stale): parse and look up again.
+    pub(super) fn reparse(self) {
+        if self.committing() {
+            return;
+        }
+        if let Some(f) = self.file.get_untracked() {
+            self.analyse(f);
+        }
+    }
+
+    pub(super) fn commit(self) {
+        if self.phase.get_untracked() != Phase::Ready {
+            return;
+        }
+        let (Some(loaded), Some(Ok(a))) =
+            (self.file.get_untracked(), self.analysis.get_untracked())
+        else {
+            return;
+        };
+        let opts = self.options.get_untracked();
+        // Not a new generation: the preview's effects may still be arriving, and a failed commit
+        // leaves that preview in place to be tried again.
+        let gen = self.generation.get_value();
+        let phase = self.phase;
+        leptos::task::spawn_local(async move {
+            let bytes = loaded.bytes.clone();
+            let total = bytes.len().div_ceil(CHUNK_BYTES).max(1);
+            phase.set(Phase::Uploading { sent: 0, total });
+            let outcome: Result<CommitResult, AppError> = async {
+                let stage = upload_begin(loaded.name.clone(), bytes.len() as u64).await?;
+                for (seq, chunk) in bytes.chunks(CHUNK_BYTES).enumerate() {
+                    send_chunk(&stage, seq, chunk).await?;
+                    phase.set(Phase::Uploading {
+                        sent: seq + 1,
+                        total,
+                    });
+                }
+                if bytes.is_empty() {
+                    send_chunk(&stage, 0, &[]).await?;
+                }
+                phase.set(Phase::Applying);
+                upload_commit(stage, opts).await
+            }
+            .await;
+            if !self.is_current(gen) {
+                return;
+            }
+            // A failed commit may be tried again; a done one leaves only the result and Continue.
+            phase.set(if outcome.is_ok() {
+                Phase::Committed
+            } else {
+                Phase::Ready
+            });
+            self.committed.set(Some(outcome.map(|result| {
+                let report = result.outcomes.unpack(a.parsed.rows.len(), result.summary);
+                Committed {
+                    result,
+                    report: Arc::new(report),
+                }
+            })));
+        });
+    }
+
+    /// "Continue" after a commit: a clean upload page, as a fresh visit would show it.
+    pub(super) fn reset(self) {
+        self.next_generation();
+        self.options.set(UploadOptions::default());
+        self.file.set(None);
+        self.analysis.set(None);
+        self.committed.set(None);
+        self.effects.set(None);
+        self.phase.set(Phase::Idle);
+    }
+}
+
+/// The enrolments and group memberships the commit would cause: the new memberships in segments
+/// that enrolment methods follow, sorted by user (a user's effects depend only on their own rows)
+/// and sent in batches to be tried and rolled back on the server.
+async fn preview_effects(report: &Report, synced: &[i32]) -> Result<Effects, AppError> {
+    let mut total = Effects {
+        enrolments: 0,
+        group_memberships: 0,
+    };
+    for (existing, new) in effect_batches(report, synced, EFFECTS_BATCH) {
+        let (e, g) = upload_effects(existing, new).await?;
+        total.enrolments += e;
+        total.group_memberships += g;
+    }
+    Ok(total)
+}
+
+/// The page asks through the generated server functions.
+struct ServerFns;
+
+impl LookupTransport for ServerFns {
+    type Error = AppError;
+
+    async fn segments(&self, id_numbers: Vec<String>) -> Result<Vec<SegmentFound>, AppError> {
+        upload_segments(id_numbers).await
+    }
+
+    async fn memberships(&self, segment_ids: Vec<i32>) -> Result<Vec<(i32, i32)>, AppError> {
+        upload_memberships(segment_ids).await
+    }
+
+    async fn users(
+        &self,
+        usernames: Vec<String>,
+        segment_ids: Vec<i32>,
+        details: bool,
+    ) -> Result<UserLookup, AppError> {
+        upload_users(usernames, segment_ids, details).await
+    }
+}
