@@ -19,6 +19,7 @@ pub fn AdminLayout() -> impl IntoView {
                     <ul aria-labelledby="nav-user-management">
                         <li><A href="/segments">"Manage user segments"</A></li>
                         <li><A href="/upload">"Bulk upload users"</A></li>
+                        <li><A href="/import/segments">"Bulk create user segments"</A></li>
                         <li><A href="/uploads">"Upload history"</A></li>
                         <li><A href="/users">"Users"</A></li>
                     </ul>
@@ -27,6 +28,9 @@ pub fn AdminLayout() -> impl IntoView {
                     <span class="nav-title" id="nav-courses">"Courses"</span>
                     <ul aria-labelledby="nav-courses">
                         <li><A href="/courses">"Manage courses"</A></li>
+                        <li><A href="/import/groups">"Bulk create course groups"</A></li>
+                        <li><A href="/import/group-members">"Bulk add users to course groups"</A></li>
+                        <li><A href="/import/enrolments">"Bulk enrol users into courses"</A></li>
                     </ul>
                 </div>
             </nav>

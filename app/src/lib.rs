@@ -78,6 +78,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("courses/:id/edit") view=courses::EditCoursePage />
                     <Route path=path!("upload") view=upload::page::UploadPage />
                     <Route path=path!("uploads") view=upload::page::UploadHistoryPage />
+                    <Route path=path!("import/segments") view=imports::page::ImportSegmentsPage />
+                    <Route path=path!("import/groups") view=imports::page::ImportGroupsPage />
+                    <Route path=path!("import/group-members") view=imports::page::ImportGroupMembersPage />
+                    <Route path=path!("import/enrolments") view=imports::page::ImportEnrolmentsPage />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -13,6 +13,7 @@ pub mod page;
 pub mod report;
 #[cfg(feature = "ssr")]
 pub mod service;
+mod state;
 pub mod table;
 pub mod types;
 pub mod validate;

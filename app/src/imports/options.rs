@@ -37,10 +37,18 @@ impl ImportKind {
     /// The page's path.
     pub fn path(self) -> &'static str {
         match self {
-            ImportKind::Segments => "/segments/import",
-            ImportKind::Groups => "/courses/import/groups",
-            ImportKind::GroupMembers => "/courses/import/group-members",
-            ImportKind::Enrolments => "/courses/import/enrolments",
+            ImportKind::Segments => "/import/segments",
+            ImportKind::Groups => "/import/groups",
+            ImportKind::GroupMembers => "/import/group-members",
+            ImportKind::Enrolments => "/import/enrolments",
+        }
+    }
+
+    /// A file an admin can fill in, with `course` (a short name) in its course cells.
+    pub fn template_for(self, course: Option<&str>) -> String {
+        match course {
+            Some(c) => self.template().replace("MATH101", c),
+            None => self.template().to_string(),
         }
     }
 

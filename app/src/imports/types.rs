@@ -58,11 +58,9 @@ impl Knowledge {
         self.users.extend(other.users);
         self.courses.extend(other.courses);
         self.segments.extend(other.segments);
-        for g in other.groups {
-            if !self.groups.iter().any(|x| x.id == g.id) {
-                self.groups.push(g);
-            }
-        }
+        let have: HashSet<i32> = self.groups.iter().map(|g| g.id).collect();
+        self.groups
+            .extend(other.groups.into_iter().filter(|g| !have.contains(&g.id)));
         self.enrolled.extend(other.enrolled);
         self.members.extend(other.members);
     }

@@ -1,7 +1,7 @@
 //! Bulk upload of users to user segments (SPEC 2-4): the CSV core shared by browser and server,
 //! the page, and (behind `ssr`) the commit service.
 pub mod api;
-mod browser;
+pub(crate) mod browser;
 pub mod lookup_client;
 pub mod options;
 pub mod page;

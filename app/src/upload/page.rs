@@ -482,6 +482,38 @@ fn RowsTable(parsed: Arc<Parsed>, report: Arc<Report>, caption: &'static str) ->
     .into_any()
 }
 
+/// How the history names a batch's kind.
+fn kind_label(kind: &str) -> &'static str {
+    match kind.parse::<crate::imports::ImportKind>() {
+        Ok(k) => k.label(),
+        Err(_) => "Bulk upload users",
+    }
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// What undoing an import batch takes back, as its confirm step says it.
+fn import_undo_text(kind: &str, i: &crate::imports::UndoImpact) -> String {
+    if kind == "segments" || kind == "groups" {
+        format!(
+            "This deletes {} it created, with the {}, {} and {} that go with them, and restores the fields of {} it changed.",
+            plural(i.deletes, "segment or group", "segments or groups"),
+            plural(i.memberships, "segment membership", "segment memberships"),
+            plural(i.enrolment_methods, "enrolment method", "enrolment methods"),
+            plural(i.group_members, "group member", "group members"),
+            plural(i.restores, "one", "others"),
+        )
+    } else {
+        format!(
+            "This removes the {} and {} the batch made that still exist; group memberships the enrolment methods made for those enrolments follow.",
+            plural(i.group_members, "group membership", "group memberships"),
+            plural(i.enrolments, "enrolment", "enrolments"),
+        )
+    }
+}
+
 #[component]
 pub fn UploadHistoryPage() -> impl IntoView {
     let (page, _) = use_page_and_search();
@@ -490,19 +522,49 @@ pub fn UploadHistoryPage() -> impl IntoView {
         move || (page.get(), undo.version().get()),
         |(p, _)| super::api::upload_history(p),
     );
-    let confirm = RwSignal::new(None::<(i32, i64)>);
+    // (batch, memberships still present, kind)
+    let confirm = RwSignal::new(None::<(i32, i64, String)>);
+    let undone_kind = RwSignal::new(String::new());
+    let impact = Resource::new(
+        move || confirm.get().filter(|c| c.2 != "users").map(|c| c.0),
+        |id| async move {
+            match id {
+                Some(id) => crate::imports::api::import_undo_impact(id).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
     view! {
         <h1>"Upload history"</h1>
-        {move || confirm.get().map(|(id, n)| view! {
-            <div class="confirm" role="alertdialog" aria-labelledby="undo-title">
-                <h2 id="undo-title">{format!("Undo upload batch {id}?")}</h2>
-                <p>{format!("This removes the {n} memberships the batch added that still exist. Users it created or updated are kept.")}</p>
-                <button class="danger" on:click=move |_| { undo.dispatch(UndoBatch { id }); confirm.set(None); }>"Confirm undo"</button>
-                <button on:click=move |_| confirm.set(None)>"Cancel"</button>
-            </div>
+        {move || confirm.get().map(|(id, n, kind)| {
+            let is_users = kind == "users";
+            let k = kind.clone();
+            view! {
+                <div class="confirm" role="alertdialog" aria-labelledby="undo-title">
+                    <h2 id="undo-title">{format!("Undo upload batch {id}?")}</h2>
+                    {if is_users {
+                        view! { <p>{format!("This removes the {n} memberships the batch added that still exist. Users it created or updated are kept.")}</p> }.into_any()
+                    } else {
+                        view! {
+                            <Suspense fallback=|| view! { <p>"Working out what goes with it…"</p> }>
+                                {let k = k.clone(); move || { let k = k.clone(); Suspend::new(async move {
+                                    match impact.await {
+                                        Ok(Some(i)) => view! { <p>{import_undo_text(&k, &i)}</p> }.into_any(),
+                                        Ok(None) => ().into_any(),
+                                        Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
+                                    }
+                                })}}
+                            </Suspense>
+                        }.into_any()
+                    }}
+                    <button class="danger" on:click=move |_| { undone_kind.set(kind.clone()); undo.dispatch(UndoBatch { id }); confirm.set(None); }>"Confirm undo"</button>
+                    <button on:click=move |_| confirm.set(None)>"Cancel"</button>
+                </div>
+            }
         })}
         {move || undo.value().get().map(|r| match r {
-            Ok(n) => view! { <p class="ok" role="status">{format!("Undone: {n} memberships removed.")}</p> }.into_any(),
+            Ok(n) if undone_kind.get() == "users" => view! { <p class="ok" role="status">{format!("Undone: {n} memberships removed.")}</p> }.into_any(),
+            Ok(n) => view! { <p class="ok" role="status">{format!("Undone: {n} changes taken back.")}</p> }.into_any(),
             Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
         })}
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
@@ -516,29 +578,51 @@ pub fn UploadHistoryPage() -> impl IntoView {
                                 <caption>"Upload batches"</caption>
                                 <thead><tr>
                                     <th scope="col">"Batch"</th><th scope="col">"When"</th><th scope="col">"By"</th>
-                                    <th scope="col">"File"</th><th scope="col">"Options"</th>
+                                    <th scope="col">"Kind"</th><th scope="col">"File"</th><th scope="col">"Options"</th>
                                     <th scope="col" class="num">"Rows"</th><th scope="col" class="num">"Errors"</th>
                                     <th scope="col" class="num">"Added"</th><th scope="col">"Status"</th><th scope="col">"Actions"</th>
                                 </tr></thead>
                                 <tbody>
                                     {page.items.into_iter().map(|b| {
-                                        let s = b.summary.unwrap_or_default();
-                                        let opts = b.options.map(|o| format!("{}, {}", o.upload_type.as_str(), o.existing_details.as_str())).unwrap_or_default();
+                                        let (rows, errors, added, opts) = match (&b.summary, &b.import_summary) {
+                                            (_, Some(s)) => {
+                                                let added: u64 = s.counts.iter().filter(|(k, _)| k.ends_with("_created") || k.ends_with("_updated") || k.ends_with("_added")).map(|(_, v)| *v).sum();
+                                                let o = b.import_options.map(|o| {
+                                                    let mut parts = Vec::new();
+                                                    if o.kind.has_mode() { parts.push(o.mode.as_str()); }
+                                                    if o.kind == crate::imports::ImportKind::GroupMembers { parts.push(o.not_enrolled.as_str()); }
+                                                    parts.join(", ")
+                                                }).unwrap_or_default();
+                                                (s.rows, s.rows_with_errors, added, o)
+                                            }
+                                            (s, None) => {
+                                                let s = s.unwrap_or_default();
+                                                let o = b.options.map(|o| format!("{}, {}", o.upload_type.as_str(), o.existing_details.as_str())).unwrap_or_default();
+                                                (s.rows, s.rows_with_errors, s.memberships_added, o)
+                                            }
+                                        };
                                         let (id, present) = (b.id, b.still_present);
+                                        let kind = b.kind.clone();
+                                        let is_users = kind == "users";
                                         view! {
                                             <tr>
                                                 <td class="num">{b.id}</td>
                                                 <td>{b.created_at}</td>
                                                 <td>{b.admin.unwrap_or_else(|| "command line".into())}</td>
+                                                <td>{kind_label(&b.kind)}</td>
                                                 <td>{b.file_name}</td>
                                                 <td>{opts}</td>
-                                                <td class="num">{s.rows}</td>
-                                                <td class="num">{s.rows_with_errors}</td>
-                                                <td class="num">{s.memberships_added}</td>
-                                                <td>{match &b.undone_at { Some(t) => format!("Undone {t}"), None => format!("Active ({present} memberships present)") }}</td>
+                                                <td class="num">{rows}</td>
+                                                <td class="num">{errors}</td>
+                                                <td class="num">{added}</td>
+                                                <td>{match &b.undone_at {
+                                                    Some(t) => format!("Undone {t}"),
+                                                    None if is_users => format!("Active ({present} memberships present)"),
+                                                    None => format!("Active ({present} records present)"),
+                                                }}</td>
                                                 <td>
                                                     {b.undone_at.is_none().then(|| view! {
-                                                        <button aria-label=format!("Undo upload batch {id}") on:click=move |_| confirm.set(Some((id, present)))>"Undo"</button>
+                                                        <button aria-label=format!("Undo upload batch {id}") on:click=move |_| confirm.set(Some((id, present, kind.clone())))>"Undo"</button>
                                                     })}
                                                 </td>
                                             </tr>

@@ -33,7 +33,7 @@ pub fn CoursePage() -> impl IntoView {
             </ul>
         </nav>
         <Participants id actions />
-        <Groups id actions />
+        <Groups id actions course />
         <Methods id actions />
     }
 }

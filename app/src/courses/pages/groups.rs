@@ -6,7 +6,11 @@ use crate::courses::{course_groups, DeleteCourseGroup, GroupRow, RemoveGroupMemb
 use leptos::prelude::*;
 
 #[component]
-pub(super) fn Groups(id: Memo<i32>, actions: CourseActions) -> impl IntoView {
+pub(super) fn Groups(
+    id: Memo<i32>,
+    actions: CourseActions,
+    course: Resource<Result<crate::courses::CourseRow, crate::error::AppError>>,
+) -> impl IntoView {
     let CourseActions {
         add_group: add,
         rename_group: rename,
@@ -36,6 +40,21 @@ pub(super) fn Groups(id: Memo<i32>, actions: CourseActions) -> impl IntoView {
     view! {
         <section id="groups" aria-labelledby="groups-title">
             <h2 id="groups-title">"Groups"</h2>
+            // The article's step 2 "in bulk": the group imports, with this course filled in.
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    course.await.ok().map(|c| {
+                        let q = crate::components::encode_query(&c.shortname);
+                        view! {
+                            <p class="meta">
+                                <a href=format!("/import/groups?course={q}")>"Bulk create course groups"</a>
+                                " · "
+                                <a href=format!("/import/group-members?course={q}")>"Bulk add users to course groups"</a>
+                            </p>
+                        }
+                    })
+                })}
+            </Suspense>
             <ActionForm action=add attr:class="inline">
                 <input type="hidden" name="course_id" prop:value=move || id.get() />
                 <label for="new-group">"New group name"</label>

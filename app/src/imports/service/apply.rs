@@ -191,11 +191,11 @@ pub async fn apply(
 
     // Enrolments through each course's manual method (created on first use).
     let mut manual: HashMap<i32, i32> = HashMap::new();
-    for e in &plan.enrolments {
-        if !manual.contains_key(&e.course_id) {
-            let id = crate::courses::service::manual_instance(db, e.course_id).await?;
-            manual.insert(e.course_id, id);
-        }
+    let mut courses: Vec<i32> = plan.enrolments.iter().map(|e| e.course_id).collect();
+    courses.sort_unstable();
+    courses.dedup();
+    for c in courses {
+        manual.insert(c, crate::courses::service::manual_instance(db, c).await?);
     }
     for chunk in plan.enrolments.chunks(CHUNK / 8) {
         enrolment::Entity::insert_many(chunk.iter().map(|e| enrolment::ActiveModel {
@@ -263,15 +263,15 @@ pub async fn undo(db: &impl ConnectionTrait, batch_id: i32) -> Result<u64, AppEr
         .await?;
     for r in records {
         match (r.entity.as_str(), r.action.as_str()) {
-            (SEGMENT, CREATED) => {
+            // (Deleted since by hand: nothing left to take back.)
+            (SEGMENT, CREATED)
                 if segment::Entity::find_by_id(r.target_id)
                     .one(db)
                     .await?
-                    .is_some()
-                {
-                    crate::segments::service::Mutation::delete(db, r.target_id).await?;
-                    changed += 1;
-                }
+                    .is_some() =>
+            {
+                crate::segments::service::Mutation::delete(db, r.target_id).await?;
+                changed += 1;
             }
             (GROUP, CREATED) => {
                 if let Some(g) = course_group::Entity::find_by_id(r.target_id)
