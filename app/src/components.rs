@@ -22,6 +22,7 @@ pub fn AdminLayout() -> impl IntoView {
                         <li><A href="/import/segments">"Bulk create user segments"</A></li>
                         <li><A href="/uploads">"Upload history"</A></li>
                         <li><A href="/users">"Users"</A></li>
+                        <li><A href="/profile-fields">"Profile fields"</A></li>
                     </ul>
                 </div>
                 <div class="nav-group">

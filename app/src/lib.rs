@@ -3,6 +3,7 @@
 #![recursion_limit = "256"]
 
 pub mod auth;
+pub mod automation;
 pub mod components;
 pub mod courses;
 pub mod domain;
@@ -72,6 +73,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("segments/:id") view=segments::SegmentMembersPage />
                     <Route path=path!("segments/:id/edit") view=segments::EditSegmentPage />
                     <Route path=path!("users") view=users::UsersPage />
+                    <Route path=path!("users/:id") view=automation::page::UserProfilePage />
+                    <Route path=path!("profile-fields") view=automation::page::ProfileFieldsPage />
                     <Route path=path!("courses") view=courses::CoursesPage />
                     <Route path=path!("courses/new") view=courses::NewCoursePage />
                     <Route path=path!("courses/:id") view=courses::CoursePage />

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m0001_domain;
 mod m0002_sign_in_failures;
 mod m0003_imports;
+mod m0004_automation;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_domain::Migration),
             Box::new(m0002_sign_in_failures::Migration),
             Box::new(m0003_imports::Migration),
+            Box::new(m0004_automation::Migration),
         ]
     }
 }

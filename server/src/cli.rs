@@ -1,5 +1,6 @@
 //! The `server` command line (SPEC 6). Each command is a thin shell over the same services the
 //! web pages call.
+use app::automation::FieldKind;
 use app::domain::SegmentDraft;
 use app::error::AppError;
 use app::imports::{ImportKind, ImportMode, ImportOptions, NotEnrolled};
@@ -88,6 +89,11 @@ pub enum Command {
         #[command(subcommand)]
         command: SegmentCommand,
     },
+    /// Custom profile fields (SPEC 8).
+    ProfileField {
+        #[command(subcommand)]
+        command: ProfileFieldCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -103,6 +109,33 @@ pub enum SegmentCommand {
     List {
         #[arg(long)]
         json: bool,
+    },
+    /// Set (or preview with --dry-run) a segment's rules from a JSON file, or make it manual
+    /// again with --off (its members stay).
+    Automate {
+        id_number: String,
+        #[arg(required_unless_present = "off")]
+        rules: Option<PathBuf>,
+        #[arg(long, conflicts_with = "rules")]
+        off: bool,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileFieldCommand {
+    /// Create a profile field.
+    Create {
+        shortname: String,
+        name: String,
+        #[arg(long = "type", value_enum, default_value_t = FieldKind::Text)]
+        kind: FieldKind,
+        /// A menu's options, comma-separated.
+        #[arg(long, default_value = "")]
+        options: String,
     },
 }
 
@@ -206,6 +239,66 @@ pub async fn segment(db: &DatabaseConnection, command: SegmentCommand) -> Result
                 draft.name.as_str()
             );
         }
+        SegmentCommand::Automate {
+            id_number,
+            rules,
+            off,
+            dry_run,
+            json,
+        } => {
+            let seg = Query::all(db)
+                .await?
+                .into_iter()
+                .find(|s| s.id_number == id_number)
+                .ok_or_else(|| AppError::NotFound(format!("Segment \"{id_number}\"")))?;
+            if off {
+                let txn = app::sync::begin(db).await?;
+                app::automation::service::set_rules(&txn, seg.id, None).await?;
+                txn.commit().await?;
+                println!(
+                    "segment {id_number} is manual again; its {} members stay",
+                    seg.members
+                );
+                return Ok(());
+            }
+            let path = rules.ok_or_else(|| CliError::Usage("RULES.json is required".into()))?;
+            let set: app::automation::RuleSet = serde_json::from_slice(&std::fs::read(&path)?)
+                .map_err(|e| CliError::Usage(format!("{}: not a rule set: {e}", path.display())))?;
+            let preview = if dry_run {
+                app::automation::service::preview(db, seg.id, &set).await?
+            } else {
+                let txn = app::sync::begin(db).await?;
+                let change = app::automation::service::set_rules(&txn, seg.id, Some(&set)).await?;
+                txn.commit().await?;
+                app::automation::RulePreview {
+                    added: change.added,
+                    removed: change.removed,
+                    enrolments_added: change.drift.enrolments_added
+                        + change.drift.enrolments_reactivated,
+                    group_memberships_added: change.drift.group_memberships_added,
+                    ..Default::default()
+                }
+            };
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "added": preview.added, "removed": preview.removed,
+                        "enrolments_added": preview.enrolments_added,
+                        "group_memberships_added": preview.group_memberships_added,
+                    })
+                );
+            } else {
+                println!(
+                    "{}{} added, {} removed; {} enrolments and {} group memberships added",
+                    if dry_run { "dry run: " } else { "" },
+                    preview.added,
+                    preview.removed,
+                    preview.enrolments_added,
+                    preview.group_memberships_added
+                );
+            }
+        }
         SegmentCommand::List { json } => {
             let all = Query::all(db).await?;
             if json {
@@ -220,6 +313,26 @@ pub async fn segment(db: &DatabaseConnection, command: SegmentCommand) -> Result
                     println!("{:<24} {:>9}  {}", s.id_number, s.members, s.name);
                 }
             }
+        }
+    }
+    Ok(())
+}
+
+pub async fn profile_field(
+    db: &DatabaseConnection,
+    command: ProfileFieldCommand,
+) -> Result<(), CliError> {
+    match command {
+        ProfileFieldCommand::Create {
+            shortname,
+            name,
+            kind,
+            options,
+        } => {
+            let options: Vec<String> = options.split(',').map(str::to_string).collect();
+            let f = app::automation::service::create_field(db, &shortname, &name, kind, &options)
+                .await?;
+            println!("profile field {} created (id {})", f.shortname, f.id);
         }
     }
     Ok(())
@@ -393,8 +506,15 @@ pub async fn import(db: &DatabaseConnection, args: ImportArgs) -> Result<(), Cli
 /// change running the sync takes, so it never interleaves with one.
 pub async fn sync(db: &DatabaseConnection) -> Result<(), CliError> {
     let txn = app::sync::begin(db).await?;
+    // Automated segments first (SPEC 8): their members feed the enrolment methods.
+    let (added, removed) = app::automation::service::repair(&txn).await?;
     let drift = app::sync::repair(&txn).await?;
     txn.commit().await?;
+    if added + removed == 0 {
+        println!("no drift in automated segments");
+    } else {
+        println!("fixed automated segments: {added} members added, {removed} removed");
+    }
     if drift.is_empty() {
         println!("no drift: every enrolment method was already in sync");
     } else {

@@ -34,6 +34,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::SeedDemo => cli::seed_demo(&db).await?,
         Command::CreateAdmin { username } => cli::create_admin(&db, &username).await?,
         Command::Segment { command } => cli::segment(&db, command).await?,
+        Command::ProfileField { command } => cli::profile_field(&db, command).await?,
         Command::Sync => cli::sync(&db).await?,
         Command::Import {
             kind,

@@ -12,6 +12,8 @@ pub struct Model {
     pub visible: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The rule set of an automated segment (SPEC 8); None for a manual one.
+    pub rules: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

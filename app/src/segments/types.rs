@@ -10,6 +10,9 @@ pub struct SegmentSummary {
     pub description: String,
     pub visible: bool,
     pub members: i64,
+    /// Whether rules fill it (SPEC 8).
+    #[serde(default)]
+    pub automated: bool,
 }
 
 /// One member of a segment.

@@ -90,6 +90,9 @@ async fn look_up_with<T: LookupTransport>(
     let mut members: i64 = 0;
     for chunk in parsed.segment_ids.chunks(limits.batch) {
         for found in transport.segments(chunk.to_vec()).await? {
+            if found.automated {
+                out.known.automated.insert(found.id);
+            }
             out.known.segments.insert(found.id_number, found.id);
             members += found.members;
             if found.followed {

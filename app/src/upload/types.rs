@@ -41,6 +41,9 @@ pub struct SegmentFound {
     pub members: i64,
     /// Whether an enrolment method follows it, so the commit has sync effects to preview.
     pub followed: bool,
+    /// Whether rules fill it (SPEC 8): a file cannot add members to it.
+    #[serde(default)]
+    pub automated: bool,
 }
 
 /// The server's answer about one batch of usernames, aligned with the question so the reply

@@ -15,6 +15,9 @@ pub struct Knowledge {
     pub segments: FxHashMap<String, i32>,
     /// Existing (segment id, user id) memberships among those users and segments.
     pub memberships: FxHashSet<(i32, i32)>,
+    /// Segments that rules fill (SPEC 8): no file adds members to them.
+    #[serde(default)]
+    pub automated: FxHashSet<i32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +42,8 @@ pub enum Code {
     TooManyFields,
     AlreadyMember,
     DuplicatePair,
+    /// A cohort cell names an automated segment (SPEC 8).
+    AutomatedSegment,
 }
 
 /// Longest first or last name stored (the `users` columns hold 100 characters).
@@ -65,7 +70,7 @@ impl Level {
 
 impl Code {
     /// (Packed outcomes index this list: new codes go at the end.)
-    pub const ALL: [Code; 11] = [
+    pub const ALL: [Code; 12] = [
         Code::MissingUsername,
         Code::InvalidUsername,
         Code::UnknownUser,
@@ -77,6 +82,7 @@ impl Code {
         Code::AlreadyMember,
         Code::DuplicatePair,
         Code::InvalidName,
+        Code::AutomatedSegment,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -92,6 +98,7 @@ impl Code {
             Code::TooManyFields => "too_many_fields",
             Code::AlreadyMember => "already_member",
             Code::DuplicatePair => "duplicate_pair",
+            Code::AutomatedSegment => "automated_segment",
         }
     }
 
@@ -338,15 +345,27 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
             }
         }
         for cell in parsed.segment_cells(row) {
-            if seg_ids[cell.segment as usize].is_none() {
-                push(
-                    &mut report,
-                    Code::UnknownSegment,
-                    Some(cell.column),
-                    Some(cell.segment),
-                    0,
-                );
-                report.segments[cell.segment as usize].unknown += 1;
+            match seg_ids[cell.segment as usize] {
+                None => {
+                    push(
+                        &mut report,
+                        Code::UnknownSegment,
+                        Some(cell.column),
+                        Some(cell.segment),
+                        0,
+                    );
+                    report.segments[cell.segment as usize].unknown += 1;
+                }
+                Some(id) if !known.automated.is_empty() && known.automated.contains(&id) => {
+                    push(
+                        &mut report,
+                        Code::AutomatedSegment,
+                        Some(cell.column),
+                        Some(cell.segment),
+                        0,
+                    );
+                }
+                Some(_) => {}
             }
         }
 
@@ -628,6 +647,14 @@ pub fn describe(parsed: &Parsed, row: &Row, o: &Outcome) -> OutcomeView {
             (
                 segment,
                 format!("No user segment has the ID number \"{s}\" (column {c})."),
+            )
+        }
+        Code::AutomatedSegment => {
+            let s = segment.clone().unwrap_or_default();
+            let c = column.clone().unwrap_or_default();
+            (
+                segment,
+                format!("Segment \"{s}\" is automated: its members come from its rules, not from files (column {c})."),
             )
         }
         Code::TooManyFields => (

@@ -42,7 +42,7 @@ pub fn UsersPage() -> impl IntoView {
                                 <tbody>
                                     {page.items.into_iter().map(|u| view! {
                                         <tr>
-                                            <td>{u.username}</td>
+                                            <td><a href=format!("/users/{}", u.id)>{u.username}</a></td>
                                             <td>{u.firstname}</td>
                                             <td>{u.lastname}</td>
                                             <td>{u.email}</td>

@@ -114,7 +114,9 @@ pub async fn apply(
         ));
     }
 
-    // Course groups, the same way, keyed by (course, name).
+    // Course groups, keyed by (course, name): inserted in multi-row statements, then their ids
+    // read back in one pass over the courses' groups (an IN over names and courses together
+    // would make the database probe every pair).
     let created: Vec<_> = plan
         .groups
         .iter()
@@ -131,31 +133,34 @@ pub async fn apply(
         }))
         .exec_without_returning(db)
         .await?;
-        let wanted: std::collections::HashSet<(i32, &str)> = chunk
+    }
+    if !created.is_empty() {
+        let wanted: std::collections::HashSet<(i32, &str)> = created
             .iter()
             .map(|g| (g.course_id, g.name.as_str()))
             .collect();
-        let mut courses: Vec<i32> = chunk.iter().map(|g| g.course_id).collect();
+        let mut courses: Vec<i32> = created.iter().map(|g| g.course_id).collect();
         courses.sort_unstable();
         courses.dedup();
-        let found: Vec<(i32, i32, String)> = course_group::Entity::find()
-            .select_only()
-            .columns([
-                course_group::Column::Id,
-                course_group::Column::CourseId,
-                course_group::Column::Name,
-            ])
-            .filter(course_group::Column::CourseId.is_in(courses))
-            .filter(course_group::Column::Name.is_in(chunk.iter().map(|g| g.name.clone())))
-            .into_tuple()
-            .all(db)
-            .await?;
-        records.extend(
-            found
-                .into_iter()
-                .filter(|(_, c, n)| wanted.contains(&(*c, n.as_str())))
-                .filter_map(|(id, _, _)| record(GROUP, id, CREATED, None)),
-        );
+        for chunk in courses.chunks(CHUNK) {
+            let found: Vec<(i32, i32, String)> = course_group::Entity::find()
+                .select_only()
+                .columns([
+                    course_group::Column::Id,
+                    course_group::Column::CourseId,
+                    course_group::Column::Name,
+                ])
+                .filter(course_group::Column::CourseId.is_in(chunk.iter().copied()))
+                .into_tuple()
+                .all(db)
+                .await?;
+            records.extend(
+                found
+                    .into_iter()
+                    .filter(|(_, c, n)| wanted.contains(&(*c, n.as_str())))
+                    .filter_map(|(id, _, _)| record(GROUP, id, CREATED, None)),
+            );
+        }
     }
     let stored: HashMap<i32, _> = known.groups.iter().map(|g| (g.id, g)).collect();
     for g in plan.groups.iter() {

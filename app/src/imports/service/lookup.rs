@@ -61,8 +61,9 @@ pub async fn look_up(db: &impl ConnectionTrait, q: &Questions) -> Result<Knowled
         }));
     }
     let user_ids: Vec<i32> = k.users.values().copied().collect();
-    let group_ids: Vec<i32> = k.groups.iter().map(|g| g.id).collect();
+    let groups: std::collections::HashSet<i32> = k.groups.iter().map(|g| g.id).collect();
     for users in user_ids.chunks(CHUNK) {
+        let group_ids = &groups;
         for courses in course_ids.chunks(CHUNK) {
             let found: Vec<(i32, i32)> = enrolment::Entity::find()
                 .select_only()
@@ -74,16 +75,19 @@ pub async fn look_up(db: &impl ConnectionTrait, q: &Questions) -> Result<Knowled
                 .await?;
             k.enrolled.extend(found);
         }
-        for groups in group_ids.chunks(CHUNK) {
+        // By user (its own index), the groups filtered here: an IN over groups and users
+        // together makes the database probe every (group, user) pair.
+        if !group_ids.is_empty() {
+            let groups = group_ids;
             let found: Vec<(i32, i32)> = group_member::Entity::find()
                 .select_only()
                 .columns([group_member::Column::GroupId, group_member::Column::UserId])
-                .filter(group_member::Column::GroupId.is_in(groups.iter().copied()))
                 .filter(group_member::Column::UserId.is_in(users.iter().copied()))
                 .into_tuple()
                 .all(db)
                 .await?;
-            k.members.extend(found);
+            k.members
+                .extend(found.into_iter().filter(|(g, _)| groups.contains(g)));
         }
     }
     Ok(k)

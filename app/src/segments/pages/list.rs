@@ -69,6 +69,7 @@ pub fn SegmentsPage() -> impl IntoView {
                                         <th scope="col">"Name"</th>
                                         <th scope="col">"Visible"</th>
                                         <th scope="col" class="num">"Members"</th>
+                                        <th scope="col">"Membership"</th>
                                         <th scope="col">"Actions"</th>
                                     </tr>
                                 </thead>
@@ -83,6 +84,7 @@ pub fn SegmentsPage() -> impl IntoView {
                                                 <td><A href=format!("/segments/{}", seg.id)>{seg.name}</A></td>
                                                 <td>{if seg.visible { "Yes" } else { "No" }}</td>
                                                 <td class="num">{seg.members}</td>
+                                                <td>{if seg.automated { "Automated" } else { "Manual" }}</td>
                                                 <td class="actions">
                                                     <A href=format!("/segments/{}/edit", seg.id) attr:aria-label=edit_label>"Edit"</A>
                                                     <button

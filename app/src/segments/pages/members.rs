@@ -51,6 +51,7 @@ pub fn SegmentMembersPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <crate::automation::page::SegmentRules id />
         <form
             class="inline"
             on:submit=move |ev| {

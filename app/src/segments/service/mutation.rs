@@ -81,6 +81,7 @@ impl Mutation {
         if user_ids.is_empty() {
             return Ok(0);
         }
+        refuse_if_automated(db, segment_id).await?;
         let now = Utc::now();
         let mut added = 0;
         // Bounded chunks keep each statement under SQLite's bound-parameter limit.
@@ -137,6 +138,7 @@ impl Mutation {
         segment_id: i32,
         user_ids: &[i32],
     ) -> Result<u64, AppError> {
+        refuse_if_automated(db, segment_id).await?;
         let mut removed = 0;
         for chunk in user_ids.chunks(5_000) {
             removed += segment_member::Entity::delete_many()
@@ -151,6 +153,21 @@ impl Mutation {
         }
         Ok(removed)
     }
+}
+
+/// Members of an automated segment come from its rules only (SPEC 8).
+async fn refuse_if_automated(db: &impl ConnectionTrait, segment_id: i32) -> Result<(), AppError> {
+    let automated = segment::Entity::find_by_id(segment_id)
+        .one(db)
+        .await?
+        .is_some_and(|s| s.rules.is_some());
+    if automated {
+        return Err(AppError::Conflict(
+            "This segment is automated: its members come from its rules. Change the rules, or make it manual first."
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 fn id_number_conflict(err: sea_orm::DbErr, draft: &SegmentDraft) -> AppError {

@@ -17,6 +17,7 @@ struct SummaryRow {
     description: String,
     visible: bool,
     members: i64,
+    rules: Option<serde_json::Value>,
 }
 
 impl From<SummaryRow> for SegmentSummary {
@@ -28,6 +29,7 @@ impl From<SummaryRow> for SegmentSummary {
             description: r.description,
             visible: r.visible,
             members: r.members,
+            automated: r.rules.is_some(),
         }
     }
 }
@@ -41,6 +43,7 @@ fn with_member_counts(q: Select<segment::Entity>) -> Select<segment::Entity> {
             segment::Column::Name,
             segment::Column::Description,
             segment::Column::Visible,
+            segment::Column::Rules,
         ])
         .column_as(
             crate::db::count_related(segment_member::Column::SegmentId, segment::Column::Id),

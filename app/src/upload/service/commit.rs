@@ -236,6 +236,11 @@ async fn apply(
     let drift = crate::sync::segments_changed(txn, &touched).await?;
     report.summary.enrolments_added = drift.enrolments_added + drift.enrolments_reactivated;
     report.summary.group_memberships_added = drift.group_memberships_added;
+    // 5. Automated segments (SPEC 8) follow the users this file created or changed, in this
+    // transaction, and the sync follows them. (Nothing to do, one query, when none exist.)
+    let mut touched = new_ids;
+    touched.extend(report.updates.iter().map(|u| u.user_id));
+    crate::automation::service::users_changed(txn, &touched).await?;
     checkpoint("synced").await;
     Ok(())
 }

@@ -37,30 +37,36 @@ pub async fn lookup_segments_with_counts(
 ) -> Result<Vec<SegmentFound>, AppError> {
     let mut out = Vec::new();
     for chunk in id_numbers.chunks(LOOKUP_CHUNK) {
-        let found: Vec<(String, i32, i64, i64)> = segment::Entity::find()
-            .select_only()
-            .columns([segment::Column::IdNumber, segment::Column::Id])
-            .column_as(
-                count_related(segment_member::Column::SegmentId, segment::Column::Id),
-                "members",
-            )
-            // An integer, not a bare EXISTS: SQLite has no boolean column type to decode.
-            .column_as(
-                count_related(enrol_instance::Column::SegmentId, segment::Column::Id),
-                "methods",
-            )
-            .filter(segment::Column::IdNumber.is_in(chunk.iter().cloned()))
-            .into_tuple()
-            .all(db)
-            .await?;
+        let found: Vec<(String, i32, Option<serde_json::Value>, i64, i64)> =
+            segment::Entity::find()
+                .select_only()
+                .columns([
+                    segment::Column::IdNumber,
+                    segment::Column::Id,
+                    segment::Column::Rules,
+                ])
+                .column_as(
+                    count_related(segment_member::Column::SegmentId, segment::Column::Id),
+                    "members",
+                )
+                // An integer, not a bare EXISTS: SQLite has no boolean column type to decode.
+                .column_as(
+                    count_related(enrol_instance::Column::SegmentId, segment::Column::Id),
+                    "methods",
+                )
+                .filter(segment::Column::IdNumber.is_in(chunk.iter().cloned()))
+                .into_tuple()
+                .all(db)
+                .await?;
         out.extend(
             found
                 .into_iter()
-                .map(|(id_number, id, members, methods)| SegmentFound {
+                .map(|(id_number, id, rules, members, methods)| SegmentFound {
                     id_number,
                     id,
                     members,
                     followed: methods > 0,
+                    automated: rules.is_some(),
                 }),
         );
     }
@@ -158,9 +164,12 @@ pub async fn load_knowledge(
     id_numbers: &[String],
 ) -> Result<Knowledge, AppError> {
     let mut known = Knowledge::default();
-    known
-        .segments
-        .extend(lookup_segments(db, id_numbers).await?);
+    for s in lookup_segments_with_counts(db, id_numbers).await? {
+        if s.automated {
+            known.automated.insert(s.id);
+        }
+        known.segments.insert(s.id_number, s.id);
+    }
     let segment_ids: Vec<i32> = known.segments.values().copied().collect();
     let reply = lookup_users(db, usernames, &segment_ids, true).await?;
     reply.add_to(&mut known, usernames);
