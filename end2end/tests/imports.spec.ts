@@ -58,7 +58,7 @@ test('the article in bulk: segments, groups, a linked method, bulk enrolment fil
   await page.getByRole('button', { name: 'Save course' }).click();
   await expect(page.getByRole('heading', { name: `Course: Imports ${s}` })).toBeVisible();
   const courseUrl = page.url();
-  await page.getByRole('link', { name: 'Bulk create course groups' }).click();
+  await page.getByRole('region', { name: 'Groups' }).getByRole('link', { name: 'Bulk create course groups' }).click();
   await expect(page.getByRole('heading', { name: 'Bulk create course groups' })).toBeVisible();
   await expect(page.getByText(`For course ${course}`)).toBeVisible();
   await expect(page.getByRole('link', { name: 'Download the template CSV' })).toHaveAttribute('href', new RegExp(course));
@@ -92,7 +92,7 @@ test('the article in bulk: segments, groups, a linked method, bulk enrolment fil
   await expect(team).toContainText(`in.${s}`);
 
   // Bulk add to groups: the other user goes into the team by hand.
-  await page.getByRole('link', { name: 'Bulk add users to course groups' }).click();
+  await page.getByRole('region', { name: 'Groups' }).getByRole('link', { name: 'Bulk add users to course groups' }).click();
   await expect(page.getByRole('heading', { name: 'Bulk add users to course groups' })).toBeVisible();
   await choose(page, 'members.csv', `username,course,group1\nout.${s},${course},Team ${s}\nin.${s},${course},Team ${s}\nout.${s},${course},Nope\n`);
   await expect(rowOfLine(page, 'Rows', 3)).toContainText('already_in_group');

@@ -220,6 +220,7 @@ mod tests {
             id,
             members,
             followed,
+            automated: false,
         };
         Fake {
             segments: vec![segment("sales", 1, 2, true), segment("ops", 2, 1, false)],

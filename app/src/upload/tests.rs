@@ -47,6 +47,7 @@ fn known() -> Knowledge {
         users,
         segments,
         memberships,
+        automated: Default::default(),
     }
 }
 

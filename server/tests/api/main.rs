@@ -4,6 +4,7 @@
 mod common;
 
 mod access;
+mod automation;
 mod cli;
 mod concurrency;
 mod courses;
