@@ -22,6 +22,9 @@ pub enum Column {
     Email,
     /// `cohortN`: a segment ID number column.
     Cohort(u32),
+    /// `profile_field_<shortname>` (SPEC 8): the index of the shortname in
+    /// `Parsed::profile_fields`.
+    ProfileField(u32),
 }
 
 impl Column {
@@ -32,6 +35,7 @@ impl Column {
             Column::Lastname => "lastname".into(),
             Column::Email => "email".into(),
             Column::Cohort(n) => format!("cohort{n}"),
+            Column::ProfileField(i) => format!("profile_field_#{i}"),
         }
     }
 
@@ -95,6 +99,8 @@ pub enum FileError {
     },
     #[error("The header line has no \"{name}\" column.")]
     MissingColumn { name: String },
+    #[error("Column \"{name}\" names no profile field of this site. Define it under Profile fields, or remove the column.")]
+    UnknownProfileField { name: String },
     #[error(
         "Column \"{name}\" appears more than once in the header (columns {first} and {second})."
     )]
@@ -139,6 +145,8 @@ pub struct Row {
     email: Option<Span>,
     seg_start: u32,
     seg_len: u32,
+    pf_start: u32,
+    pf_len: u32,
     /// Non-empty cells beyond the header's columns.
     pub extra_cells: u32,
 }
@@ -148,6 +156,15 @@ pub struct Row {
 pub struct SegmentCell {
     pub column: u32,
     pub segment: u32,
+}
+
+/// A non-empty `profile_field_…` cell of a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProfileCell {
+    pub column: u32,
+    /// Index into `Parsed::profile_fields`.
+    pub field: u32,
+    value: Span,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,6 +177,9 @@ pub struct Parsed {
     /// Distinct segment ID numbers as written (trimmed), in first-seen order.
     pub segment_ids: Vec<String>,
     seg_cells: Vec<SegmentCell>,
+    /// The shortnames of the file's `profile_field_…` columns, in header order.
+    pub profile_fields: Vec<String>,
+    pf_cells: Vec<ProfileCell>,
     text: String,
 }
 
@@ -194,15 +214,28 @@ impl Parsed {
         &self.seg_cells[row.seg_start as usize..(row.seg_start + row.seg_len) as usize]
     }
 
+    pub fn profile_cells(&self, row: &Row) -> &[ProfileCell] {
+        &self.pf_cells[row.pf_start as usize..(row.pf_start + row.pf_len) as usize]
+    }
+
+    pub fn profile_value(&self, cell: &ProfileCell) -> &str {
+        self.get(cell.value)
+    }
+
     pub fn has_column(&self, c: Column) -> bool {
         self.columns.contains(&c)
     }
 
     pub fn column_name(&self, index: u32) -> String {
-        self.columns
-            .get(index as usize)
-            .map(Column::name)
-            .unwrap_or_default()
+        match self.columns.get(index as usize) {
+            Some(Column::ProfileField(i)) => self
+                .profile_fields
+                .get(*i as usize)
+                .map(|s| format!("profile_field_{s}"))
+                .unwrap_or_default(),
+            Some(c) => c.name(),
+            None => String::new(),
+        }
     }
 
     /// Distinct well-formed usernames, in first-seen order (what the server is asked about).
@@ -385,6 +418,8 @@ pub fn parse(
             rows: Vec::new(),
             segment_ids: Vec::new(),
             seg_cells: Vec::new(),
+            profile_fields: Vec::new(),
+            pf_cells: Vec::new(),
             text: String::new(),
         },
         interned: FxHashMap::default(),
@@ -403,7 +438,9 @@ struct ParsedSink {
 
 impl RecordSink for ParsedSink {
     fn header(&mut self, names: &[&str]) -> Result<(), FileError> {
-        self.out.columns = header(names)?;
+        let (columns, fields) = header(names)?;
+        self.out.columns = columns;
+        self.out.profile_fields = fields;
         Ok(())
     }
 
@@ -446,6 +483,8 @@ fn read_row(
         email: None,
         seg_start: out.seg_cells.len() as u32,
         seg_len: 0,
+        pf_start: out.pf_cells.len() as u32,
+        pf_len: 0,
         extra_cells: 0,
     };
     for (i, field) in record.iter().enumerate() {
@@ -494,6 +533,15 @@ fn read_row(
             Column::Firstname => row.firstname = Some(push(&mut out.text, cell)),
             Column::Lastname => row.lastname = Some(push(&mut out.text, cell)),
             Column::Email => row.email = Some(push(&mut out.text, cell)),
+            Column::ProfileField(field) => {
+                let value = push(&mut out.text, cell);
+                out.pf_cells.push(ProfileCell {
+                    column: i as u32,
+                    field,
+                    value,
+                });
+                row.pf_len += 1;
+            }
             Column::Cohort(_) => {
                 let segment = match interned.get(cell) {
                     Some(&s) => s,
@@ -524,17 +572,49 @@ fn push(text: &mut String, s: &str) -> Span {
     }
 }
 
-fn header(names: &[&str]) -> Result<Vec<Column>, FileError> {
+/// The columns, and the shortnames of the `profile_field_…` ones (whether the site has such
+/// fields is known only after the look-ups: see `unknown_profile_fields`).
+fn header(names: &[&str]) -> Result<(Vec<Column>, Vec<String>), FileError> {
+    let mut fields: Vec<String> = Vec::new();
+    for n in names {
+        if let Some(s) = n.to_lowercase().strip_prefix(PROFILE_PREFIX) {
+            if crate::automation::rules::valid_shortname(s) && !fields.iter().any(|f| f == s) {
+                fields.push(s.to_string());
+            }
+        }
+    }
     let columns = map_header(
         names,
-        Column::from_header,
-        |c| c.name(),
-        "username, firstname, lastname, email, cohort1, cohort2, …",
+        |name| {
+            Column::from_header(name).or_else(|| {
+                let s = name.strip_prefix(PROFILE_PREFIX)?;
+                let i = fields.iter().position(|f| f == s)?;
+                Some(Column::ProfileField(i as u32))
+            })
+        },
+        |c| match c {
+            Column::ProfileField(i) => format!("{PROFILE_PREFIX}{}", fields[i as usize]),
+            c => c.name(),
+        },
+        "username, firstname, lastname, email, cohort1, cohort2, …, profile_field_<shortname>",
     )?;
     if !columns.contains(&Column::Username) {
         return Err(FileError::NoUsernameColumn);
     }
-    Ok(columns)
+    Ok((columns, fields))
+}
+
+const PROFILE_PREFIX: &str = "profile_field_";
+
+/// The file's `profile_field_…` columns whose shortname the site does not define: a file error
+/// (SPEC 8), known once the site's fields are.
+pub fn unknown_profile_fields(parsed: &Parsed, known: &[String]) -> Result<(), FileError> {
+    match parsed.profile_fields.iter().find(|f| !known.contains(f)) {
+        None => Ok(()),
+        Some(f) => Err(FileError::UnknownProfileField {
+            name: format!("{PROFILE_PREFIX}{f}"),
+        }),
+    }
 }
 
 /// UTF-8 (BOM dropped); `auto` falls back to Windows-1252 for bytes that are not UTF-8.

@@ -172,7 +172,7 @@ impl UploadState {
                     self.phase.set(Phase::Checking { done, total });
                 }
             };
-            let LookedUp { known, synced } =
+            let LookedUp { mut known, synced } =
                 match look_up(&ServerFns, &parsed, &opts, progress).await {
                     Ok(k) => k,
                     Err(e) => {
@@ -180,6 +180,25 @@ impl UploadState {
                         return;
                     }
                 };
+            // profile_field_… columns (SPEC 8): the site's fields, and an unknown one is a
+            // file error, as the commit will say.
+            if !parsed.profile_fields.is_empty() {
+                match crate::automation::api::profile_fields().await {
+                    Ok(fields) => {
+                        let defined: Vec<String> =
+                            fields.iter().map(|f| f.shortname.clone()).collect();
+                        if let Err(e) = super::parse::unknown_profile_fields(&parsed, &defined) {
+                            self.fail(gen, e.to_string());
+                            return;
+                        }
+                        known.profile_fields = fields;
+                    }
+                    Err(e) => {
+                        self.fail(gen, e.to_string());
+                        return;
+                    }
+                }
+            }
             if !self.is_current(gen) {
                 return;
             }

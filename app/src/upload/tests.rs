@@ -48,6 +48,7 @@ fn known() -> Knowledge {
         segments,
         memberships,
         automated: Default::default(),
+        profile_fields: Vec::new(),
     }
 }
 
@@ -95,7 +96,7 @@ fn unknown_repeated_empty_and_missing_columns_are_file_errors() {
         FileError::UnknownColumn {
             name: "department".into(),
             column: 3,
-            allowed: "username, firstname, lastname, email, cohort1, cohort2, …".into(),
+            allowed: "username, firstname, lastname, email, cohort1, cohort2, …, profile_field_<shortname>".into(),
         }
     );
     assert_eq!(
@@ -559,4 +560,86 @@ fn effect_batches_keep_each_users_memberships_together_and_only_followed_segment
         assert!(users.len() <= 1 && (existing.is_empty() || new.is_empty()));
     }
     assert!(super::report::effect_batches(&report, &[], 2).is_empty());
+}
+
+#[test]
+fn profile_field_columns_are_read_and_their_values_checked_per_field() {
+    use crate::automation::{FieldKind, ProfileField};
+    let parsed = parse(
+        b"username,Profile_Field_dept,cohort1,profile_field_start\nalice,sales,,2024-01-31\nbob,HR,,\ncy,,,2024-02-30\n",
+        DelimiterChoice::Auto,
+        EncodingChoice::Auto,
+    )
+    .unwrap();
+    assert_eq!(parsed.profile_fields, vec!["dept", "start"]);
+    assert_eq!(parsed.column_name(1), "profile_field_dept");
+    assert!(matches!(
+        parse(
+            b"username,profile_field_a,PROFILE_FIELD_A\n",
+            DelimiterChoice::Auto,
+            EncodingChoice::Auto
+        ),
+        Err(FileError::RepeatedColumn {
+            first: 2,
+            second: 3,
+            ..
+        })
+    ));
+    assert_eq!(
+        crate::upload::parse::unknown_profile_fields(&parsed, &["dept".into()]),
+        Err(FileError::UnknownProfileField {
+            name: "profile_field_start".into()
+        })
+    );
+    let mut known = known();
+    known.profile_fields = vec![
+        ProfileField {
+            id: 7,
+            shortname: "dept".into(),
+            name: "Department".into(),
+            kind: FieldKind::Menu,
+            options: vec!["Sales".into(), "Ops".into()],
+        },
+        ProfileField {
+            id: 8,
+            shortname: "start".into(),
+            name: "Start".into(),
+            kind: FieldKind::Date,
+            options: vec![],
+        },
+    ];
+    let options = UploadOptions {
+        upload_type: UploadType::AddAndUpdate,
+        existing_details: ExistingDetails::Override,
+        ..UploadOptions::default()
+    };
+    let report = validate(&parsed, &options, &known);
+    let codes: Vec<Vec<&str>> = (0..3)
+        .map(|i| {
+            report
+                .row_outcomes(i)
+                .iter()
+                .map(|o| o.code.as_str())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        codes[1],
+        vec!["invalid_profile_value"],
+        "HR is not an option"
+    );
+    assert!(
+        codes[2].contains(&"invalid_profile_value"),
+        "2024-02-30 is not a date"
+    );
+    let view = describe(&parsed, &parsed.rows[1], &report.row_outcomes(1)[0]);
+    assert_eq!(view.column.as_deref(), Some("profile_field_dept"));
+    assert_eq!(view.value.as_deref(), Some("HR"));
+    // Only the good row writes, its menu value in the field's own spelling.
+    let written: Vec<(i32, &str)> = report
+        .profile_values
+        .iter()
+        .map(|w| (w.field_id, w.value.value.as_str()))
+        .collect();
+    assert_eq!(written, vec![(7, "Sales"), (8, "2024-01-31")]);
 }

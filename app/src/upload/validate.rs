@@ -18,6 +18,9 @@ pub struct Knowledge {
     /// Segments that rules fill (SPEC 8): no file adds members to them.
     #[serde(default)]
     pub automated: FxHashSet<i32>,
+    /// The site's profile fields, when the file has `profile_field_…` columns (SPEC 8).
+    #[serde(default)]
+    pub profile_fields: Vec<crate::automation::ProfileField>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +47,8 @@ pub enum Code {
     DuplicatePair,
     /// A cohort cell names an automated segment (SPEC 8).
     AutomatedSegment,
+    /// A `profile_field_…` cell that is not a value of its field (SPEC 8).
+    InvalidProfileValue,
 }
 
 /// Longest first or last name stored (the `users` columns hold 100 characters).
@@ -70,7 +75,7 @@ impl Level {
 
 impl Code {
     /// (Packed outcomes index this list: new codes go at the end.)
-    pub const ALL: [Code; 12] = [
+    pub const ALL: [Code; 13] = [
         Code::MissingUsername,
         Code::InvalidUsername,
         Code::UnknownUser,
@@ -83,6 +88,7 @@ impl Code {
         Code::DuplicatePair,
         Code::InvalidName,
         Code::AutomatedSegment,
+        Code::InvalidProfileValue,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -99,6 +105,7 @@ impl Code {
             Code::AlreadyMember => "already_member",
             Code::DuplicatePair => "duplicate_pair",
             Code::AutomatedSegment => "automated_segment",
+            Code::InvalidProfileValue => "invalid_profile_value",
         }
     }
 
@@ -197,6 +204,18 @@ pub struct Report {
     pub updates: Vec<UserUpdate>,
     /// Distinct new (segment id, user) memberships, in file order.
     pub additions: Vec<(i32, UserRef)>,
+    /// Profile values to write (SPEC 8): new users' always; existing users' under
+    /// "override" (replacing) or "fill in missing" (only where none is stored).
+    pub profile_values: Vec<ProfileWrite>,
+    /// Whether profile values replace stored ones ("override").
+    pub options_override: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileWrite {
+    pub user: UserRef,
+    pub field_id: i32,
+    pub value: crate::automation::rules::StoredValue,
 }
 
 impl Report {
@@ -233,6 +252,12 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
         .segment_ids
         .iter()
         .map(|id| known.segments.get(id).copied())
+        .collect();
+    report.options_override = options.existing_details == ExistingDetails::Override;
+    let profile_defs: Vec<Option<&crate::automation::ProfileField>> = parsed
+        .profile_fields
+        .iter()
+        .map(|s| known.profile_fields.iter().find(|f| &f.shortname == s))
         .collect();
     let mut new_user_index: FxHashMap<&str, u32> = FxHashMap::default();
     let mut seen_pairs = PairSet::new(parsed, known);
@@ -368,6 +393,23 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
                 Some(_) => {}
             }
         }
+        let mut profile: Vec<(i32, crate::automation::rules::StoredValue)> = Vec::new();
+        for cell in parsed.profile_cells(row) {
+            let Some(field) = profile_defs[cell.field as usize] else {
+                continue; // an unknown field is a file error (`unknown_profile_fields`)
+            };
+            match field.parse_value(parsed.profile_value(cell)) {
+                Ok(Some(v)) => profile.push((field.id, v)),
+                Ok(None) => {}
+                Err(_) => push(
+                    &mut report,
+                    Code::InvalidProfileValue,
+                    Some(cell.column),
+                    None,
+                    0,
+                ),
+            }
+        }
 
         let has_error = report.outcomes[first_outcome..]
             .iter()
@@ -395,6 +437,15 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
                 UserRef::New(slot)
             }
         };
+        if existing.is_none() || options.updates_details() {
+            report
+                .profile_values
+                .extend(profile.into_iter().map(|(field_id, value)| ProfileWrite {
+                    user,
+                    field_id,
+                    value,
+                }));
+        }
         if let (Some(u), true) = (existing, options.updates_details()) {
             let entry = updates.entry(u.id).or_insert_with(|| {
                 update_order.push(u.id);
@@ -647,6 +698,19 @@ pub fn describe(parsed: &Parsed, row: &Row, o: &Outcome) -> OutcomeView {
             (
                 segment,
                 format!("No user segment has the ID number \"{s}\" (column {c})."),
+            )
+        }
+        Code::InvalidProfileValue => {
+            let c = column.clone().unwrap_or_default();
+            let v = parsed
+                .profile_cells(row)
+                .iter()
+                .find(|p| Some(p.column) == o.column)
+                .map(|p| parsed.profile_value(p).to_string())
+                .unwrap_or_default();
+            (
+                Some(v.clone()),
+                format!("\"{v}\" is not a value of {c}: a menu takes one of its options, a checkbox 1/0 or yes/no, a date YYYY-MM-DD."),
             )
         }
         Code::AutomatedSegment => {

@@ -552,3 +552,70 @@ async fn the_cli_creates_fields_and_automates_segments() {
     let sync = server(&["sync"]);
     assert!(String::from_utf8_lossy(&sync.stdout).contains("no drift in automated segments"));
 }
+
+/// SPEC 8 through the bulk upload: `profile_field_…` columns create users with their values and
+/// the automated segment (and its course group) fills in the same commit; an unknown shortname
+/// is a file error; "fill in missing" keeps a stored value, "override" replaces it.
+#[tokio::test]
+async fn the_upload_sets_profile_values_and_automated_segments_follow() {
+    use app::upload::{ExistingDetails, UploadOptions, UploadType};
+    let t = common::fresh_db().await;
+    let db = &t.db;
+    let s = site(db).await;
+    automate(
+        db,
+        s.segment,
+        json!({"match": "all", "rules": [{"field": "dept", "op": "equals", "value": "ops"}]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(members(db, s.segment).await, ["bob"]);
+    let run = |file: &'static str, options: UploadOptions| async move {
+        app::upload::service::run(db, file.as_bytes(), "p.csv", options, None, false).await
+    };
+    let add = UploadOptions {
+        upload_type: UploadType::AddAndUpdate,
+        ..Default::default()
+    };
+    let (_, report, _) = run(
+        "username,firstname,lastname,email,profile_field_dept\ndee,D,E,d@example.com,OPS\nann,,,,ops\neve,E,V,e@example.com,HR\n",
+        add,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.summary.users_created, 1);
+    assert_eq!(
+        report.row_outcomes(2)[0].code.as_str(),
+        "invalid_profile_value"
+    );
+    // dee is new (value written); ann exists and "no changes" leaves her value.
+    assert_eq!(members(db, s.segment).await, ["bob", "dee"]);
+    let fill = UploadOptions {
+        existing_details: ExistingDetails::FillMissing,
+        ..add
+    };
+    run("username,profile_field_dept\nann,ops\ncy,ops\n", fill)
+        .await
+        .unwrap();
+    assert_eq!(
+        members(db, s.segment).await,
+        ["bob", "cy", "dee"],
+        "fill in missing: only cy had none"
+    );
+    let over = UploadOptions {
+        existing_details: ExistingDetails::Override,
+        ..add
+    };
+    run("username,profile_field_dept\nann,ops\nbob,sales\n", over)
+        .await
+        .unwrap();
+    assert_eq!(members(db, s.segment).await, ["ann", "cy", "dee"]);
+    common::assert_consistent(db).await;
+    let err = run("username,profile_field_nope\nann,x\n", over)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("profile_field_nope"), "{err}");
+    let txn = app::sync::begin(db).await.unwrap();
+    assert_eq!(auto::repair(&txn).await.unwrap(), (0, 0));
+    txn.rollback().await.unwrap();
+}

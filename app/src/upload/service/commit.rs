@@ -4,7 +4,9 @@ use super::effects::preview_effects;
 use super::lookup::{followed_segments, load_knowledge};
 use super::staging::stage_read;
 use super::{UploadError, CHUNK, LOOKUP_CHUNK};
-use crate::entities::{segment_member, upload_batch, upload_change, upload_stage, user};
+use crate::entities::{
+    segment_member, upload_batch, upload_change, upload_stage, user, user_profile_value,
+};
 use crate::error::AppError;
 use crate::upload::parse::{parse, Parsed};
 use crate::upload::validate::{validate, KnownUser, Report, UserRef};
@@ -72,7 +74,16 @@ async fn run_inner(
             }
         }
     }
-    let known = load_knowledge(&txn, &names, &parsed.segment_ids).await?;
+    let mut known = load_knowledge(&txn, &names, &parsed.segment_ids).await?;
+    if !parsed.profile_fields.is_empty() {
+        known.profile_fields = crate::automation::service::fields(&txn).await?;
+        let defined: Vec<String> = known
+            .profile_fields
+            .iter()
+            .map(|f| f.shortname.clone())
+            .collect();
+        crate::upload::parse::unknown_profile_fields(&parsed, &defined)?;
+    }
     let mut report = validate(&parsed, &options, &known);
     if dry_run {
         txn.rollback().await?;
@@ -236,10 +247,50 @@ async fn apply(
     let drift = crate::sync::segments_changed(txn, &touched).await?;
     report.summary.enrolments_added = drift.enrolments_added + drift.enrolments_reactivated;
     report.summary.group_memberships_added = drift.group_memberships_added;
-    // 5. Automated segments (SPEC 8) follow the users this file created or changed, in this
+    // 5. Profile values (SPEC 8), under the existing-details mode: new users' are inserted,
+    // "override" replaces stored ones, "fill in missing" only adds where none is stored.
+    let resolve = |u: UserRef| match u {
+        UserRef::Existing(id) => id,
+        UserRef::New(slot) => new_ids[slot as usize],
+    };
+    let overrides = report.options_override;
+    for chunk in report.profile_values.chunks(1_000) {
+        let rows = chunk.iter().map(|w| user_profile_value::ActiveModel {
+            field_id: Set(w.field_id),
+            user_id: Set(resolve(w.user)),
+            value: Set(w.value.value.clone()),
+            folded: Set(w.value.folded.clone()),
+        });
+        let keys = [
+            user_profile_value::Column::FieldId,
+            user_profile_value::Column::UserId,
+        ];
+        let conflict = if overrides {
+            OnConflict::columns(keys)
+                .update_columns([
+                    user_profile_value::Column::Value,
+                    user_profile_value::Column::Folded,
+                ])
+                .to_owned()
+        } else {
+            OnConflict::columns(keys).do_nothing().to_owned()
+        };
+        user_profile_value::Entity::insert_many(rows)
+            .on_conflict(conflict)
+            .exec_without_returning(txn)
+            .await?;
+    }
+    // 6. Automated segments (SPEC 8) follow the users this file created or changed, in this
     // transaction, and the sync follows them. (Nothing to do, one query, when none exist.)
-    let mut touched = new_ids;
+    let mut touched: Vec<i32> = report
+        .profile_values
+        .iter()
+        .map(|w| resolve(w.user))
+        .collect();
+    touched.extend(new_ids.iter().copied());
     touched.extend(report.updates.iter().map(|u| u.user_id));
+    touched.sort_unstable();
+    touched.dedup();
     crate::automation::service::users_changed(txn, &touched).await?;
     checkpoint("synced").await;
     Ok(())
