@@ -9,8 +9,8 @@ use super::types::{Effects, ImportResult, Knowledge, Questions};
 use super::validate::{questions, validate, Report};
 use super::{ImportKind, ImportOptions};
 use crate::error::AppError;
-use crate::upload::api::{upload_begin, CHUNK_BYTES, LOOKUP_CONCURRENCY};
-use crate::upload::browser::{now_ms, send_chunk};
+use crate::upload::api::LOOKUP_CONCURRENCY;
+use crate::upload::browser::now_ms;
 use crate::upload::page::{Loaded, Phase};
 use leptos::prelude::*;
 use std::sync::Arc;
@@ -196,22 +196,8 @@ impl ImportState {
         let gen = self.generation.get_value();
         let phase = self.phase;
         leptos::task::spawn_local(async move {
-            let bytes = loaded.bytes.clone();
-            let total = bytes.len().div_ceil(CHUNK_BYTES).max(1);
-            phase.set(Phase::Uploading { sent: 0, total });
             let outcome: Result<ImportResult, AppError> = async {
-                let stage = upload_begin(loaded.name.clone(), bytes.len() as u64).await?;
-                for (seq, chunk) in bytes.chunks(CHUNK_BYTES).enumerate() {
-                    send_chunk(&stage, seq, chunk).await?;
-                    phase.set(Phase::Uploading {
-                        sent: seq + 1,
-                        total,
-                    });
-                }
-                if bytes.is_empty() {
-                    send_chunk(&stage, 0, &[]).await?;
-                }
-                phase.set(Phase::Applying);
+                let stage = crate::upload::state::stage_file(&loaded, phase).await?;
                 import_commit(stage, opts).await
             }
             .await;

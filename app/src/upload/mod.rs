@@ -9,7 +9,7 @@ pub mod parse;
 pub mod report;
 #[cfg(feature = "ssr")]
 pub mod service;
-mod state;
+pub(crate) mod state;
 pub mod types;
 pub mod validate;
 

@@ -288,22 +288,8 @@ impl UploadState {
         let gen = self.generation.get_value();
         let phase = self.phase;
         leptos::task::spawn_local(async move {
-            let bytes = loaded.bytes.clone();
-            let total = bytes.len().div_ceil(CHUNK_BYTES).max(1);
-            phase.set(Phase::Uploading { sent: 0, total });
             let outcome: Result<CommitResult, AppError> = async {
-                let stage = upload_begin(loaded.name.clone(), bytes.len() as u64).await?;
-                for (seq, chunk) in bytes.chunks(CHUNK_BYTES).enumerate() {
-                    send_chunk(&stage, seq, chunk).await?;
-                    phase.set(Phase::Uploading {
-                        sent: seq + 1,
-                        total,
-                    });
-                }
-                if bytes.is_empty() {
-                    send_chunk(&stage, 0, &[]).await?;
-                }
-                phase.set(Phase::Applying);
+                let stage = stage_file(&loaded, phase).await?;
                 upload_commit(stage, opts).await
             }
             .await;
@@ -376,4 +362,28 @@ impl LookupTransport for ServerFns {
     ) -> Result<UserLookup, AppError> {
         upload_users(usernames, segment_ids, details).await
     }
+}
+
+/// Sends a chosen file to the server in `CHUNK_BYTES` chunks, showing progress in `phase`, and
+/// returns its stage; `Applying` once it is all there. Every bulk page commits this way.
+pub(crate) async fn stage_file(
+    loaded: &Loaded,
+    phase: RwSignal<Phase>,
+) -> Result<String, AppError> {
+    let bytes = loaded.bytes.clone();
+    let total = bytes.len().div_ceil(CHUNK_BYTES).max(1);
+    phase.set(Phase::Uploading { sent: 0, total });
+    let stage = upload_begin(loaded.name.clone(), bytes.len() as u64).await?;
+    for (seq, chunk) in bytes.chunks(CHUNK_BYTES).enumerate() {
+        send_chunk(&stage, seq, chunk).await?;
+        phase.set(Phase::Uploading {
+            sent: seq + 1,
+            total,
+        });
+    }
+    if bytes.is_empty() {
+        send_chunk(&stage, 0, &[]).await?;
+    }
+    phase.set(Phase::Applying);
+    Ok(stage)
 }

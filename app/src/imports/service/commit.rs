@@ -3,7 +3,7 @@
 //! come through `run`, as the membership upload's do.
 use super::apply::apply;
 use super::lookup::look_up;
-use crate::entities::{upload_batch, upload_stage};
+use crate::entities::upload_batch;
 use crate::error::AppError;
 use crate::imports::table::parse_table;
 use crate::imports::types::{Effects, ImportResult};
@@ -70,17 +70,7 @@ async fn run_inner(
     if mode == RunMode::Commit {
         crate::db::lock_for_write(&txn).await?;
         if let Some(stage) = stage {
-            let consumed = upload_stage::Entity::delete_by_id(stage.to_string())
-                .exec(&txn)
-                .await?
-                .rows_affected;
-            if consumed == 0 {
-                return Err(AppError::Conflict(
-                    "This file has already been committed. See Upload history for the result."
-                        .into(),
-                )
-                .into());
-            }
+            crate::upload::service::consume_stage(&txn, stage).await?;
         }
     }
     let known = look_up(&txn, &questions(&table)).await?;

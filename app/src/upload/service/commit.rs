@@ -61,17 +61,7 @@ async fn run_inner(
         // Bulk changes run one at a time, so what is validated below is what gets applied.
         crate::db::lock_for_write(&txn).await?;
         if let Some(stage) = stage {
-            let consumed = upload_stage::Entity::delete_by_id(stage.to_string())
-                .exec(&txn)
-                .await?
-                .rows_affected;
-            if consumed == 0 {
-                return Err(AppError::Conflict(
-                    "This file has already been committed. See Upload history for the result."
-                        .into(),
-                )
-                .into());
-            }
+            consume_stage(&txn, stage).await?;
         }
     }
     let mut known = load_knowledge(&txn, &names, &parsed.segment_ids).await?;
@@ -383,4 +373,19 @@ pub fn clean_file_name(name: &str) -> String {
     } else {
         cleaned
     }
+}
+
+/// Takes a staged file for a commit, inside the commit's transaction: a second commit of the
+/// same stage (a double click, two tabs) finds it gone and is refused, not applied twice.
+pub async fn consume_stage(txn: &impl ConnectionTrait, stage: &str) -> Result<(), AppError> {
+    let consumed = upload_stage::Entity::delete_by_id(stage.to_string())
+        .exec(txn)
+        .await?
+        .rows_affected;
+    if consumed == 0 {
+        return Err(AppError::Conflict(
+            "This file has already been committed. See Upload history for the result.".into(),
+        ));
+    }
+    Ok(())
 }
