@@ -8,7 +8,7 @@ use super::validate::{ImportSummary, Report, RowResult, TargetBar};
 use super::{ImportKind, ImportMode, NotEnrolled};
 use crate::components::{encode_query, thousands, ErrorMessage};
 use crate::upload::browser::download;
-use crate::upload::page::{delimiter_label, Choice, FilePicker, Loaded, Phase, ProgressView};
+use crate::upload::page::{delimiter_label, FilePicker, Loaded, OptionChoice, Phase, ProgressView};
 use crate::upload::{DelimiterChoice, EncodingChoice, OptionValue as _};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -99,37 +99,17 @@ fn ImportPage(kind: ImportKind) -> impl IntoView {
         <fieldset class="options">
             <legend>"Options"</legend>
             {kind.has_mode().then(|| view! {
-                <Choice label="Existing ones" id="import-mode" choices=ImportMode::all().iter().map(|c| (c.as_str(), c.label())).collect()
-                    value=Signal::derive(move || options.get().mode.as_str()) disabled=committing
-                    on_change=Callback::new(move |v: String| {
-                        let Ok(m) = v.parse() else { return };
-                        options.update(|o| o.mode = m);
-                        state.revalidate();
-                    }) />
+                <OptionChoice label="Existing ones" id="import-mode" value=Signal::derive(move || options.get().mode) disabled=committing
+                    on_change=Callback::new(move |v: ImportMode| { options.update(|o| o.mode = v); state.revalidate(); }) />
             })}
             {(kind == ImportKind::GroupMembers).then(|| view! {
-                <Choice label="Users not enrolled in the course" id="not-enrolled" choices=NotEnrolled::all().iter().map(|c| (c.as_str(), c.label())).collect()
-                    value=Signal::derive(move || options.get().not_enrolled.as_str()) disabled=committing
-                    on_change=Callback::new(move |v: String| {
-                        let Ok(n) = v.parse() else { return };
-                        options.update(|o| o.not_enrolled = n);
-                        state.revalidate();
-                    }) />
+                <OptionChoice label="Users not enrolled in the course" id="not-enrolled" value=Signal::derive(move || options.get().not_enrolled) disabled=committing
+                    on_change=Callback::new(move |v: NotEnrolled| { options.update(|o| o.not_enrolled = v); state.revalidate(); }) />
             })}
-            <Choice label="Delimiter" id="delimiter" choices=DelimiterChoice::all().iter().map(|c| (c.as_str(), c.label())).collect()
-                value=Signal::derive(move || options.get().delimiter.as_str()) disabled=committing
-                on_change=Callback::new(move |v: String| {
-                    let Ok(d) = v.parse() else { return };
-                    options.update(|o| o.delimiter = d);
-                    state.reparse();
-                }) />
-            <Choice label="Encoding" id="encoding" choices=EncodingChoice::all().iter().map(|c| (c.as_str(), c.label())).collect()
-                value=Signal::derive(move || options.get().encoding.as_str()) disabled=committing
-                on_change=Callback::new(move |v: String| {
-                    let Ok(e) = v.parse() else { return };
-                    options.update(|o| o.encoding = e);
-                    state.reparse();
-                }) />
+            <OptionChoice label="Delimiter" id="delimiter" value=Signal::derive(move || options.get().delimiter) disabled=committing
+                on_change=Callback::new(move |v: DelimiterChoice| { options.update(|o| o.delimiter = v); state.reparse(); }) />
+            <OptionChoice label="Encoding" id="encoding" value=Signal::derive(move || options.get().encoding) disabled=committing
+                on_change=Callback::new(move |v: EncodingChoice| { options.update(|o| o.encoding = v); state.reparse(); }) />
         </fieldset>
         <ProgressView phase />
         {move || match analysis.get() {

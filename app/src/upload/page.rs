@@ -54,34 +54,14 @@ pub fn UploadPage() -> impl IntoView {
         />
         <fieldset class="options">
             <legend>"Options"</legend>
-            <Choice label="Upload type" id="upload-type" choices=UploadType::all().iter().map(|c| (c.as_str(), c.label())).collect()
-                value=Signal::derive(move || options.get().upload_type.as_str()) disabled=committing
-                on_change=Callback::new(move |v: String| {
-                    let Ok(t) = v.parse() else { return };
-                    options.update(|o| o.upload_type = t);
-                    state.revalidate();
-                }) />
-            <Choice label="Existing user details" id="existing-details" choices=ExistingDetails::all().iter().map(|c| (c.as_str(), c.label())).collect()
-                value=Signal::derive(move || options.get().existing_details.as_str()) disabled=committing
-                on_change=Callback::new(move |v: String| {
-                    let Ok(d) = v.parse() else { return };
-                    options.update(|o| o.existing_details = d);
-                    state.revalidate();
-                }) />
-            <Choice label="Delimiter" id="delimiter" choices=DelimiterChoice::all().iter().map(|c| (c.as_str(), c.label())).collect()
-                value=Signal::derive(move || options.get().delimiter.as_str()) disabled=committing
-                on_change=Callback::new(move |v: String| {
-                    let Ok(d) = v.parse() else { return };
-                    options.update(|o| o.delimiter = d);
-                    state.reparse();
-                }) />
-            <Choice label="Encoding" id="encoding" choices=EncodingChoice::all().iter().map(|c| (c.as_str(), c.label())).collect()
-                value=Signal::derive(move || options.get().encoding.as_str()) disabled=committing
-                on_change=Callback::new(move |v: String| {
-                    let Ok(e) = v.parse() else { return };
-                    options.update(|o| o.encoding = e);
-                    state.reparse();
-                }) />
+            <OptionChoice label="Upload type" id="upload-type" value=Signal::derive(move || options.get().upload_type) disabled=committing
+                on_change=Callback::new(move |v: UploadType| { options.update(|o| o.upload_type = v); state.revalidate(); }) />
+            <OptionChoice label="Existing user details" id="existing-details" value=Signal::derive(move || options.get().existing_details) disabled=committing
+                on_change=Callback::new(move |v: ExistingDetails| { options.update(|o| o.existing_details = v); state.revalidate(); }) />
+            <OptionChoice label="Delimiter" id="delimiter" value=Signal::derive(move || options.get().delimiter) disabled=committing
+                on_change=Callback::new(move |v: DelimiterChoice| { options.update(|o| o.delimiter = v); state.reparse(); }) />
+            <OptionChoice label="Encoding" id="encoding" value=Signal::derive(move || options.get().encoding) disabled=committing
+                on_change=Callback::new(move |v: EncodingChoice| { options.update(|o| o.encoding = v); state.reparse(); }) />
         </fieldset>
         <ProgressView phase />
         {move || match analysis.get() {
@@ -263,6 +243,29 @@ fn read_and(f: web_sys::File, on_file: impl Fn(Loaded) + 'static) {
             });
         }
     });
+}
+
+/// A `Choice` over an option enum: its values and labels come from the enum.
+#[component]
+pub(crate) fn OptionChoice<T>(
+    label: &'static str,
+    id: &'static str,
+    value: Signal<T>,
+    disabled: Signal<bool>,
+    on_change: Callback<T>,
+) -> impl IntoView
+where
+    T: super::options::OptionValue + Send + Sync,
+{
+    let choices = T::all().iter().map(|c| (c.as_str(), c.label())).collect();
+    view! {
+        <Choice label id choices value=Signal::derive(move || value.get().as_str()) disabled
+            on_change=Callback::new(move |v: String| {
+                if let Ok(t) = v.parse::<T>() {
+                    on_change.run(t);
+                }
+            }) />
+    }
 }
 
 /// A labelled select that shows `value`, so starting over shows the defaults again.
