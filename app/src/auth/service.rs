@@ -134,6 +134,8 @@ pub async fn create_or_reset_admin(
     )
     .exec(db)
     .await?;
+    // A new user may match an automated segment's rules (SPEC 8: users created by the CLI too).
+    crate::automation::service::users_changed(db, &[user.id]).await?;
     Ok(user.id)
 }
 

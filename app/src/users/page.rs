@@ -37,6 +37,7 @@ pub fn UsersPage() -> impl IntoView {
                                         <th scope="col">"Email"</th>
                                         <th scope="col">"Status"</th>
                                         <th scope="col" class="num">"Segments"</th>
+                                        <th scope="col">"Profile"</th>
                                     </tr>
                                 </thead>
                                 <tbody>
@@ -48,6 +49,7 @@ pub fn UsersPage() -> impl IntoView {
                                             <td>{u.email}</td>
                                             <td>{if u.suspended { "Suspended" } else { "Active" }}</td>
                                             <td class="num">{u.segments}</td>
+                                            <td>{u.profile.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("; ")}</td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>

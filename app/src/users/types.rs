@@ -11,4 +11,7 @@ pub struct UserSummary {
     pub email: String,
     pub suspended: bool,
     pub segments: i64,
+    /// Profile field values (SPEC 8): (field name, value), by field shortname.
+    #[serde(default)]
+    pub profile: Vec<(String, String)>,
 }

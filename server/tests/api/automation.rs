@@ -334,15 +334,30 @@ async fn the_invariant_follows_profile_changes_uploads_rules_and_repairs_into_co
     txn.commit().await.unwrap();
     common::assert_consistent(db).await;
 
+    // Users created by the CLI's create-admin are matched too; the users list shows values.
+    automate(db, s.segment, json!({"match": "any", "rules": [
+        {"field": "dept", "op": "equals", "value": "sales"}, {"field": "username", "op": "starts_with", "value": "root"}]})).await.unwrap();
+    app::auth::service::create_or_reset_admin(db, "root.admin", "a long enough password")
+        .await
+        .unwrap();
+    assert_eq!(members(db, s.segment).await, ["bob", "root.admin"]);
+    let list = app::users::service::Query::list(db, "bob", 0, 25)
+        .await
+        .unwrap();
+    assert_eq!(
+        list.items[0].profile[0],
+        ("CITY".to_string(), "PARIS-Nord".to_string())
+    );
+
     // Off: manual again, members kept, and manual changes allowed.
     let txn = app::sync::begin(db).await.unwrap();
     auto::set_rules(&txn, s.segment, None).await.unwrap();
     txn.commit().await.unwrap();
-    assert_eq!(members(db, s.segment).await, ["bob"]);
+    assert_eq!(members(db, s.segment).await, ["bob", "root.admin"]);
     app::segments::service::Mutation::add_members(db, s.segment, &[ids[2]])
         .await
         .unwrap();
-    assert_eq!(members(db, s.segment).await, ["bob", "cy"]);
+    assert_eq!(members(db, s.segment).await, ["bob", "cy", "root.admin"]);
 }
 
 /// SPEC 5's property test extended with SPEC 8: random profile changes, rule changes,

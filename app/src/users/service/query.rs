@@ -54,7 +54,7 @@ impl Query {
         page: u64,
         per_page: u64,
     ) -> Result<Page<UserSummary>, AppError> {
-        crate::db::page_of(
+        let mut page = crate::db::page_of(
             db,
             matching(user::Entity::find(), search),
             |q| {
@@ -83,9 +83,17 @@ impl Query {
                 email: r.email,
                 suspended: r.suspended,
                 segments: r.segments,
+                profile: Vec::new(),
             },
         )
-        .await
+        .await?;
+        // One query for the page's profile values, not one per user.
+        let ids: Vec<i32> = page.items.iter().map(|u| u.id).collect();
+        let values = profile_values(db, &ids).await?;
+        for u in &mut page.items {
+            u.profile = values.get(&u.id).cloned().unwrap_or_default();
+        }
+        Ok(page)
     }
 
     /// Up to `limit` usernames starting with `prefix` (the "add member" suggestions).
@@ -111,4 +119,38 @@ impl Query {
             .all(db)
             .await?)
     }
+}
+
+/// (field name, value) per user, fields in shortname order.
+async fn profile_values(
+    db: &impl ConnectionTrait,
+    users: &[i32],
+) -> Result<std::collections::HashMap<i32, Vec<(String, String)>>, AppError> {
+    use crate::entities::{profile_field, user_profile_value};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+    let mut out: std::collections::HashMap<i32, Vec<(String, String)>> = Default::default();
+    if users.is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<(i32, String, String)> = user_profile_value::Entity::find()
+        .select_only()
+        .column(user_profile_value::Column::UserId)
+        .column(profile_field::Column::Name)
+        .column(user_profile_value::Column::Value)
+        .join(
+            sea_orm::JoinType::InnerJoin,
+            user_profile_value::Entity::belongs_to(profile_field::Entity)
+                .from(user_profile_value::Column::FieldId)
+                .to(profile_field::Column::Id)
+                .into(),
+        )
+        .filter(user_profile_value::Column::UserId.is_in(users.iter().copied()))
+        .order_by_asc(profile_field::Column::Shortname)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (user, name, value) in rows {
+        out.entry(user).or_default().push((name, value));
+    }
+    Ok(out)
 }
