@@ -104,62 +104,114 @@ pub async fn apply_instance(
     db: &impl ConnectionTrait,
     inst: &enrol_instance::Model,
 ) -> Result<Drift, AppError> {
+    apply_instance_for(db, inst, None).await
+}
+
+/// ` AND {col} IN (?k, …)`: a statement limited to the users of a change, its placeholders
+/// numbered after `values`; empty for a whole-segment pass.
+fn scoped(col: &str, scope: Option<&[i32]>, values: &mut Vec<Value>) -> String {
+    let Some(users) = scope else {
+        return String::new();
+    };
+    let list: Vec<String> = users
+        .iter()
+        .map(|u| {
+            values.push((*u).into());
+            format!("?{}", values.len())
+        })
+        .collect();
+    format!(" AND {col} IN ({})", list.join(", "))
+}
+
+/// `apply_instance` for `scope`'s users only (None: everyone). Exact for a change that touched
+/// only those users' rows: every rule relates one user's membership to that user's enrolment
+/// and group rows, so other users' rows, already in line, stay so.
+async fn apply_instance_for(
+    db: &impl ConnectionTrait,
+    inst: &enrol_instance::Model,
+    scope: Option<&[i32]>,
+) -> Result<Drift, AppError> {
     let mut d = Drift::default();
     let (Some(segment), i, course) = (inst.segment_id, inst.id, inst.course_id) else {
         return Ok(d);
     };
     match inst.kind {
         EnrolMethodKind::SegmentSync => {
+            let mut v = vec![i.into(), segment.into(), active()];
+            let s = scoped("user_id", scope, &mut v);
             d.enrolments_reactivated = exec(
                 db,
-                "UPDATE enrolments SET status = ?3 WHERE instance_id = ?1 AND status <> ?3 \
-                 AND user_id IN (SELECT user_id FROM segment_members WHERE segment_id = ?2)",
-                vec![i.into(), segment.into(), active()],
+                &format!(
+                    "UPDATE enrolments SET status = ?3 WHERE instance_id = ?1 AND status <> ?3{s} \
+                     AND user_id IN (SELECT user_id FROM segment_members WHERE segment_id = ?2)"
+                ),
+                v,
             )
             .await?;
+            let mut v = vec![i.into(), course.into(), now(), segment.into(), active()];
+            let s = scoped("sm.user_id", scope, &mut v);
             d.enrolments_added = exec(
                 db,
-                "INSERT INTO enrolments (instance_id, course_id, user_id, status, created_at) \
-                 SELECT ?1, ?2, sm.user_id, ?5, ?3 FROM segment_members sm WHERE sm.segment_id = ?4 \
-                 ON CONFLICT DO NOTHING",
-                vec![i.into(), course.into(), now(), segment.into(), active()],
+                &format!(
+                    "INSERT INTO enrolments (instance_id, course_id, user_id, status, created_at) \
+                     SELECT ?1, ?2, sm.user_id, ?5, ?3 FROM segment_members sm WHERE sm.segment_id = ?4{s} \
+                     ON CONFLICT DO NOTHING"
+                ),
+                v,
             )
             .await?;
             // NOT EXISTS, not NOT IN: PostgreSQL plans it as an anti-join (NOT IN's NULL rules
             // forbid that and make it quadratic on large segments).
             let gone = "NOT EXISTS (SELECT 1 FROM segment_members sm WHERE sm.segment_id = ?2 AND sm.user_id = enrolments.user_id)";
             if inst.removal_action == Some(RemovalAction::Suspend) {
+                let mut v = vec![
+                    i.into(),
+                    segment.into(),
+                    stored(EnrolmentStatus::Suspended),
+                    active(),
+                ];
+                let s = scoped("user_id", scope, &mut v);
                 d.enrolments_suspended = exec(
                     db,
-                    &format!("UPDATE enrolments SET status = ?3 WHERE instance_id = ?1 AND status = ?4 AND {gone}"),
-                    vec![i.into(), segment.into(), stored(EnrolmentStatus::Suspended), active()],
+                    &format!("UPDATE enrolments SET status = ?3 WHERE instance_id = ?1 AND status = ?4{s} AND {gone}"),
+                    v,
                 )
                 .await?;
             } else {
+                let mut v = vec![i.into(), segment.into()];
+                let s = scoped("user_id", scope, &mut v);
                 d.enrolments_removed = exec(
                     db,
-                    &format!("DELETE FROM enrolments WHERE instance_id = ?1 AND {gone}"),
-                    vec![i.into(), segment.into()],
+                    &format!("DELETE FROM enrolments WHERE instance_id = ?1{s} AND {gone}"),
+                    v,
                 )
                 .await?;
             }
             if let Some(group) = inst.group_id {
+                let mut v = vec![group.into(), i.into(), now(), segment.into()];
+                let s = scoped("sm.user_id", scope, &mut v);
                 d.group_memberships_added = exec(
                     db,
-                    "INSERT INTO group_members (group_id, user_id, origin_instance_id, added_at) \
-                     SELECT ?1, sm.user_id, ?2, ?3 FROM segment_members sm WHERE sm.segment_id = ?4 \
-                     ON CONFLICT DO NOTHING",
-                    vec![group.into(), i.into(), now(), segment.into()],
+                    &format!(
+                        "INSERT INTO group_members (group_id, user_id, origin_instance_id, added_at) \
+                         SELECT ?1, sm.user_id, ?2, ?3 FROM segment_members sm WHERE sm.segment_id = ?4{s} \
+                         ON CONFLICT DO NOTHING"
+                    ),
+                    v,
                 )
                 .await?;
             }
             // The instance's group rows follow segment membership (also under `suspend`), and go
             // from any group it no longer points at.
+            let mut v = vec![i.into(), inst.group_id.unwrap_or(0).into(), segment.into()];
+            let s = scoped("user_id", scope, &mut v);
             d.group_memberships_removed = exec(
                 db,
-                "DELETE FROM group_members WHERE origin_instance_id = ?1 AND (group_id <> ?2 OR NOT EXISTS \
-                 (SELECT 1 FROM segment_members sm WHERE sm.segment_id = ?3 AND sm.user_id = group_members.user_id))",
-                vec![i.into(), inst.group_id.unwrap_or(0).into(), segment.into()],
+                &format!(
+                    "DELETE FROM group_members WHERE origin_instance_id = ?1{s} AND (group_id <> ?2 OR NOT EXISTS \
+                     (SELECT 1 FROM segment_members sm WHERE sm.segment_id = ?3 AND sm.user_id = group_members.user_id))"
+                ),
+                v,
             )
             .await?;
         }
@@ -168,22 +220,41 @@ pub async fn apply_instance(
                 return Ok(d);
             };
             let enrolled = "EXISTS (SELECT 1 FROM enrolments e WHERE e.course_id = ?5 AND e.user_id = sm.user_id AND e.status = ?6)";
+            let mut v = vec![
+                group.into(),
+                i.into(),
+                now(),
+                segment.into(),
+                course.into(),
+                active(),
+            ];
+            let s = scoped("sm.user_id", scope, &mut v);
             d.group_memberships_added = exec(
                 db,
                 &format!(
                     "INSERT INTO group_members (group_id, user_id, origin_instance_id, added_at) \
-                     SELECT ?1, sm.user_id, ?2, ?3 FROM segment_members sm WHERE sm.segment_id = ?4 AND {enrolled} \
+                     SELECT ?1, sm.user_id, ?2, ?3 FROM segment_members sm WHERE sm.segment_id = ?4{s} AND {enrolled} \
                      ON CONFLICT DO NOTHING"
                 ),
-                vec![group.into(), i.into(), now(), segment.into(), course.into(), active()],
+                v,
             )
             .await?;
+            let mut v = vec![
+                i.into(),
+                group.into(),
+                segment.into(),
+                course.into(),
+                active(),
+            ];
+            let s = scoped("user_id", scope, &mut v);
             d.group_memberships_removed = exec(
                 db,
-                "DELETE FROM group_members WHERE origin_instance_id = ?1 AND (group_id <> ?2 OR NOT EXISTS \
-                 (SELECT 1 FROM segment_members sm WHERE sm.segment_id = ?3 AND sm.user_id = group_members.user_id AND EXISTS \
-                  (SELECT 1 FROM enrolments e WHERE e.course_id = ?4 AND e.user_id = sm.user_id AND e.status = ?5)))",
-                vec![i.into(), group.into(), segment.into(), course.into(), active()],
+                &format!(
+                    "DELETE FROM group_members WHERE origin_instance_id = ?1{s} AND (group_id <> ?2 OR NOT EXISTS \
+                     (SELECT 1 FROM segment_members sm WHERE sm.segment_id = ?3 AND sm.user_id = group_members.user_id AND EXISTS \
+                      (SELECT 1 FROM enrolments e WHERE e.course_id = ?4 AND e.user_id = sm.user_id AND e.status = ?5)))"
+                ),
+                v,
             )
             .await?;
         }
@@ -195,12 +266,20 @@ pub async fn apply_instance(
 /// Applies these instances, `segment_sync` ones first.
 async fn apply_all(
     db: &impl ConnectionTrait,
+    instances: Vec<enrol_instance::Model>,
+) -> Result<Drift, AppError> {
+    apply_all_for(db, instances, None).await
+}
+
+async fn apply_all_for(
+    db: &impl ConnectionTrait,
     mut instances: Vec<enrol_instance::Model>,
+    scope: Option<&[i32]>,
 ) -> Result<Drift, AppError> {
     instances.sort_by_key(|i| (i.kind != EnrolMethodKind::SegmentSync, i.id));
     let mut total = Drift::default();
     for inst in &instances {
-        total.add(apply_instance(db, inst).await?);
+        total.add(apply_instance_for(db, inst, scope).await?);
     }
     Ok(total)
 }
@@ -210,6 +289,16 @@ async fn apply_all(
 pub async fn segments_changed(
     db: &impl ConnectionTrait,
     segment_ids: &[i32],
+) -> Result<Drift, AppError> {
+    segments_changed_for(db, segment_ids, None).await
+}
+
+/// `segments_changed` after a change to these users' memberships only (SPEC 8's per-user
+/// recompute): each rule runs for them alone, so a one-user change costs O(1), not O(segment).
+pub async fn segments_changed_for(
+    db: &impl ConnectionTrait,
+    segment_ids: &[i32],
+    users: Option<&[i32]>,
 ) -> Result<Drift, AppError> {
     if segment_ids.is_empty() {
         return Ok(Drift::default());
@@ -236,7 +325,7 @@ pub async fn segments_changed(
             }
         }
     }
-    apply_all(db, all).await
+    apply_all_for(db, all, users).await
 }
 
 /// After enrolments in these courses changed (by any method).

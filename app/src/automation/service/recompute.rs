@@ -128,7 +128,22 @@ pub async fn users_changed(db: &impl ConnectionTrait, users: &[i32]) -> Result<D
             moved.push(id);
         }
     }
-    crate::sync::segments_changed(db, &moved).await
+    // Only these users' memberships moved: the sync runs for them alone (in chunks, to keep
+    // each statement's bound values few).
+    let mut drift = crate::sync::Drift::default();
+    if moved.is_empty() {
+        return Ok(drift);
+    }
+    for chunk in users.chunks(SCOPE_CHUNK) {
+        let d = crate::sync::segments_changed_for(db, &moved, Some(chunk)).await?;
+        drift.enrolments_added += d.enrolments_added;
+        drift.enrolments_reactivated += d.enrolments_reactivated;
+        drift.enrolments_removed += d.enrolments_removed;
+        drift.enrolments_suspended += d.enrolments_suspended;
+        drift.group_memberships_added += d.group_memberships_added;
+        drift.group_memberships_removed += d.group_memberships_removed;
+    }
+    Ok(drift)
 }
 
 /// Sets (or with None clears) a segment's rules and recomputes it, in the caller's transaction.
