@@ -223,6 +223,55 @@ where
     })
 }
 
+/// Sets many rows' columns in one statement: `UPDATE table SET col = v.columnK, … FROM (VALUES
+/// (id, …), …) AS v WHERE table.id = v.column1`. Each row is its integer id, then one value per
+/// column of `columns`; `also` sets one more column to one value on every row. Callers chunk the
+/// rows under the bound-parameter limit.
+pub async fn update_rows(
+    db: &impl ConnectionTrait,
+    table: &str,
+    columns: &[&str],
+    also: Option<(&str, sea_orm::Value)>,
+    rows: Vec<Vec<sea_orm::Value>>,
+) -> Result<u64, DbErr> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let backend = db.get_database_backend();
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    let mut sets: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{c} = v.column{}", i + 2))
+        .collect();
+    if let Some((column, value)) = also {
+        values.push(value);
+        sets.push(format!("{column} = {}", placeholder(backend, 1)));
+    }
+    let mut tuples = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut ph = Vec::with_capacity(row.len());
+        for v in row {
+            values.push(v);
+            ph.push(placeholder(backend, values.len()));
+        }
+        // The id is cast so both databases compare it as an integer.
+        ph[0] = format!("CAST({} AS INTEGER)", ph[0]);
+        tuples.push(format!("({})", ph.join(", ")));
+    }
+    let sql = format!(
+        "UPDATE {table} SET {} FROM (VALUES {}) AS v WHERE {table}.id = v.column1",
+        sets.join(", "),
+        tuples.join(", ")
+    );
+    Ok(db
+        .execute(sea_orm::Statement::from_sql_and_values(
+            backend, sql, values,
+        ))
+        .await?
+        .rows_affected())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

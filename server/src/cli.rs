@@ -338,12 +338,39 @@ pub async fn profile_field(
     Ok(())
 }
 
-pub struct UploadArgs {
+/// A bulk file command's arguments (`upload-users`, `import`).
+pub struct FileArgs<O> {
     pub file: PathBuf,
-    pub options: UploadOptions,
+    pub options: O,
     pub dry_run: bool,
     pub json: bool,
     pub report: Option<PathBuf>,
+}
+
+pub type UploadArgs = FileArgs<UploadOptions>;
+pub type ImportArgs = FileArgs<ImportOptions>;
+
+impl<O> FileArgs<O> {
+    /// The file's bytes and its name (as the batch records it).
+    fn read(&self) -> Result<(Vec<u8>, String), CliError> {
+        let name = self
+            .file
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        Ok((std::fs::read(&self.file)?, name))
+    }
+
+    /// A file error: printed as JSON with `--json`, and exit code 4 (nothing committed).
+    fn file_error(&self, e: app::upload::FileError) -> CliError {
+        if self.json {
+            println!(
+                "{}",
+                serde_json::json!({"error": {"kind": "file", "message": e.to_string()}})
+            );
+        }
+        CliError::File(e)
+    }
 }
 
 /// `server upload-users`: SPEC 6. Exit 0 when the upload ran (row errors included), 4 on a file
@@ -351,24 +378,11 @@ pub struct UploadArgs {
 pub async fn upload_users(db: &DatabaseConnection, args: UploadArgs) -> Result<(), CliError> {
     use app::upload::report::{report_csv, row_view};
     use app::upload::service::{run, UploadError};
-    let bytes = std::fs::read(&args.file)?;
-    let name = args
-        .file
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
+    let (bytes, name) = args.read()?;
     let (parsed, report, batch) =
         match run(db, &bytes, &name, args.options, None, args.dry_run).await {
             Ok(done) => done,
-            Err(UploadError::File(e)) => {
-                if args.json {
-                    println!(
-                        "{}",
-                        serde_json::json!({"error": {"kind": "file", "message": e.to_string()}})
-                    );
-                }
-                return Err(CliError::File(e));
-            }
+            Err(UploadError::File(e)) => return Err(args.file_error(e)),
             Err(UploadError::App(e)) => return Err(e.into()),
         };
     if let Some(path) = &args.report {
@@ -407,25 +421,12 @@ pub async fn upload_users(db: &DatabaseConnection, args: UploadArgs) -> Result<(
     Ok(())
 }
 
-pub struct ImportArgs {
-    pub file: PathBuf,
-    pub options: ImportOptions,
-    pub dry_run: bool,
-    pub json: bool,
-    pub report: Option<PathBuf>,
-}
-
 /// `server import KIND FILE`: SPEC 6-7, with `upload-users`' JSON shape and exit codes.
 pub async fn import(db: &DatabaseConnection, args: ImportArgs) -> Result<(), CliError> {
     use app::imports::report::report_csv;
     use app::imports::service::{run, RunMode};
     use app::upload::service::UploadError;
-    let bytes = std::fs::read(&args.file)?;
-    let name = args
-        .file
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
+    let (bytes, name) = args.read()?;
     let mode = if args.dry_run {
         RunMode::DryRun
     } else {
@@ -433,15 +434,7 @@ pub async fn import(db: &DatabaseConnection, args: ImportArgs) -> Result<(), Cli
     };
     let result = match run(db, &bytes, &name, args.options, None, mode).await {
         Ok(done) => done,
-        Err(UploadError::File(e)) => {
-            if args.json {
-                println!(
-                    "{}",
-                    serde_json::json!({"error": {"kind": "file", "message": e.to_string()}})
-                );
-            }
-            return Err(CliError::File(e));
-        }
+        Err(UploadError::File(e)) => return Err(args.file_error(e)),
         Err(UploadError::App(e)) => return Err(e.into()),
     };
     if let Some(path) = &args.report {

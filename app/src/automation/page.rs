@@ -159,7 +159,7 @@ fn kind_of(field: &str, fields: &[ProfileField]) -> FieldKind {
         .unwrap_or(FieldKind::Text)
 }
 
-fn to_rule(l: &Line, fields: &[ProfileField]) -> Rule {
+fn to_rule(l: &Line) -> Rule {
     let value = match l.op.as_str() {
         "in" => serde_json::json!(l
             .value
@@ -175,7 +175,6 @@ fn to_rule(l: &Line, fields: &[ProfileField]) -> Rule {
             .unwrap_or(serde_json::json!(l.value)),
         _ => serde_json::json!(l.value),
     };
-    let _ = fields;
     Rule {
         field: l.field.clone(),
         op: l.op.clone(),
@@ -198,14 +197,9 @@ pub fn SegmentRules(id: Memo<i32>) -> impl IntoView {
         |(id, _)| segment_rules(id),
     );
     let rules = move || -> RuleSet {
-        let f = fields.get().and_then(Result::ok).unwrap_or_default();
         RuleSet {
             match_: matching.get_untracked(),
-            rules: lines
-                .get_untracked()
-                .iter()
-                .map(|l| to_rule(l, &f))
-                .collect(),
+            rules: lines.get_untracked().iter().map(to_rule).collect(),
         }
     };
     let do_preview = move || {

@@ -36,7 +36,7 @@ pub(crate) struct ImportState {
     pub committed: RwSignal<Option<Result<ImportResult, AppError>>>,
     /// None while the server works them out for the current report.
     pub effects: RwSignal<Option<Result<Effects, AppError>>>,
-    generation: StoredValue<u64>,
+    generation: crate::upload::state::Generation,
 }
 
 impl ImportState {
@@ -48,17 +48,16 @@ impl ImportState {
             phase: RwSignal::new(Phase::Idle),
             committed: RwSignal::new(None),
             effects: RwSignal::new(None),
-            generation: StoredValue::new(0),
+            generation: crate::upload::state::Generation::new(),
         }
     }
 
     fn next_generation(self) -> u64 {
-        self.generation.update_value(|g| *g += 1);
-        self.generation.get_value()
+        self.generation.next()
     }
 
     fn is_current(self, gen: u64) -> bool {
-        self.generation.get_value() == gen
+        self.generation.is_current(gen)
     }
 
     fn committing(self) -> bool {
@@ -193,7 +192,7 @@ impl ImportState {
             return;
         };
         let opts = self.options.get_untracked();
-        let gen = self.generation.get_value();
+        let gen = self.generation.current();
         let phase = self.phase;
         leptos::task::spawn_local(async move {
             let outcome: Result<ImportResult, AppError> = async {

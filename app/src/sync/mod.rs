@@ -36,7 +36,7 @@ impl Drift {
         *self == Drift::default()
     }
 
-    fn add(&mut self, o: Drift) {
+    pub fn add(&mut self, o: Drift) {
         self.enrolments_added += o.enrolments_added;
         self.enrolments_reactivated += o.enrolments_reactivated;
         self.enrolments_removed += o.enrolments_removed;

@@ -98,7 +98,7 @@ pub(super) struct UploadState {
     pub(super) committed: RwSignal<Option<Result<Committed, AppError>>>,
     /// None while the server works them out for the current report.
     pub(super) effects: RwSignal<Option<Result<Effects, AppError>>>,
-    generation: StoredValue<u64>,
+    generation: Generation,
 }
 
 impl UploadState {
@@ -110,17 +110,16 @@ impl UploadState {
             phase: RwSignal::new(Phase::Idle),
             committed: RwSignal::new(None),
             effects: RwSignal::new(None),
-            generation: StoredValue::new(0),
+            generation: Generation::new(),
         }
     }
 
     fn next_generation(self) -> u64 {
-        self.generation.update_value(|g| *g += 1);
-        self.generation.get_value()
+        self.generation.next()
     }
 
     fn is_current(self, gen: u64) -> bool {
-        self.generation.get_value() == gen
+        self.generation.is_current(gen)
     }
 
     /// While a commit is being sent or applied, nothing may start another preview.
@@ -285,7 +284,7 @@ impl UploadState {
         let opts = self.options.get_untracked();
         // Not a new generation: the preview's effects may still be arriving, and a failed commit
         // leaves that preview in place to be tried again.
-        let gen = self.generation.get_value();
+        let gen = self.generation.current();
         let phase = self.phase;
         leptos::task::spawn_local(async move {
             let outcome: Result<CommitResult, AppError> = async {
@@ -386,4 +385,29 @@ pub(crate) async fn stage_file(
     }
     phase.set(Phase::Applying);
     Ok(stage)
+}
+
+/// The generation counter of a bulk page: each new preview (a file chosen, an option changed, a
+/// fresh start) begins one, and work finishing for an older one is dropped.
+#[derive(Clone, Copy)]
+pub(crate) struct Generation(StoredValue<u64>);
+
+impl Generation {
+    pub fn new() -> Self {
+        Self(StoredValue::new(0))
+    }
+
+    /// Begins a new generation and returns it.
+    pub fn next(self) -> u64 {
+        self.0.update_value(|g| *g += 1);
+        self.0.get_value()
+    }
+
+    pub fn current(self) -> u64 {
+        self.0.get_value()
+    }
+
+    pub fn is_current(self, gen: u64) -> bool {
+        self.0.get_value() == gen
+    }
 }

@@ -207,8 +207,6 @@ pub struct Report {
     /// Profile values to write (SPEC 8): new users' always; existing users' under
     /// "override" (replacing) or "fill in missing" (only where none is stored).
     pub profile_values: Vec<ProfileWrite>,
-    /// Whether profile values replace stored ones ("override").
-    pub options_override: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -253,7 +251,6 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
         .iter()
         .map(|id| known.segments.get(id).copied())
         .collect();
-    report.options_override = options.existing_details == ExistingDetails::Override;
     let profile_defs: Vec<Option<&crate::automation::ProfileField>> = parsed
         .profile_fields
         .iter()

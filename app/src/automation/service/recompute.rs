@@ -135,13 +135,7 @@ pub async fn users_changed(db: &impl ConnectionTrait, users: &[i32]) -> Result<D
         return Ok(drift);
     }
     for chunk in users.chunks(SCOPE_CHUNK) {
-        let d = crate::sync::segments_changed_for(db, &moved, Some(chunk)).await?;
-        drift.enrolments_added += d.enrolments_added;
-        drift.enrolments_reactivated += d.enrolments_reactivated;
-        drift.enrolments_removed += d.enrolments_removed;
-        drift.enrolments_suspended += d.enrolments_suspended;
-        drift.group_memberships_added += d.group_memberships_added;
-        drift.group_memberships_removed += d.group_memberships_removed;
+        drift.add(crate::sync::segments_changed_for(db, &moved, Some(chunk)).await?);
     }
     Ok(drift)
 }

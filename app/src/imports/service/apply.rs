@@ -88,27 +88,42 @@ pub async fn apply(
                 .filter_map(|id| record(SEGMENT, id, CREATED, None)),
         );
     }
-    for s in plan.segments.iter() {
-        let Some(id) = s.existing else { continue };
+    // Updates: one statement per chunk, not one per segment.
+    let updated: Vec<_> = plan
+        .segments
+        .iter()
+        .filter(|s| s.existing.is_some())
+        .collect();
+    for chunk in updated.chunks(CHUNK / 8) {
+        let rows = chunk
+            .iter()
+            .map(|s| {
+                vec![
+                    s.existing.unwrap_or_default().into(),
+                    s.name.clone().into(),
+                    s.description.clone().into(),
+                    s.visible.into(),
+                ]
+            })
+            .collect();
+        crate::db::update_rows(
+            db,
+            "segments",
+            &["name", "description", "visible"],
+            Some(("updated_at", now.into())),
+            rows,
+        )
+        .await?;
+    }
+    for s in updated {
         let before = known.segments.get(&s.id_number).map(|f| SegmentBefore {
             name: f.name.clone(),
             description: f.description.clone(),
             visible: f.visible,
         });
-        segment::Entity::update_many()
-            .col_expr(segment::Column::Name, Expr::value(s.name.clone()))
-            .col_expr(
-                segment::Column::Description,
-                Expr::value(s.description.clone()),
-            )
-            .col_expr(segment::Column::Visible, Expr::value(s.visible))
-            .col_expr(segment::Column::UpdatedAt, Expr::value(now))
-            .filter(segment::Column::Id.eq(id))
-            .exec(db)
-            .await?;
         records.extend(record(
             SEGMENT,
-            id,
+            s.existing.unwrap_or_default(),
             UPDATED,
             before.and_then(|b| serde_json::to_value(b).ok()),
         ));
@@ -163,24 +178,37 @@ pub async fn apply(
         }
     }
     let stored: HashMap<i32, _> = known.groups.iter().map(|g| (g.id, g)).collect();
-    for g in plan.groups.iter() {
-        let Some(id) = g.existing else { continue };
+    let updated: Vec<_> = plan
+        .groups
+        .iter()
+        .filter(|g| g.existing.is_some())
+        .collect();
+    for chunk in updated.chunks(CHUNK / 8) {
+        let rows = chunk
+            .iter()
+            .map(|g| {
+                vec![
+                    g.existing.unwrap_or_default().into(),
+                    g.id_number.clone().into(),
+                    g.description.clone().into(),
+                ]
+            })
+            .collect();
+        crate::db::update_rows(
+            db,
+            "course_groups",
+            &["id_number", "description"],
+            None,
+            rows,
+        )
+        .await?;
+    }
+    for g in updated {
+        let id = g.existing.unwrap_or_default();
         let before = stored.get(&id).map(|f| GroupBefore {
             id_number: f.id_number.clone(),
             description: f.description.clone(),
         });
-        course_group::Entity::update_many()
-            .col_expr(
-                course_group::Column::IdNumber,
-                Expr::value(g.id_number.clone()),
-            )
-            .col_expr(
-                course_group::Column::Description,
-                Expr::value(g.description.clone()),
-            )
-            .filter(course_group::Column::Id.eq(id))
-            .exec(db)
-            .await?;
         records.extend(record(
             GROUP,
             id,

@@ -15,7 +15,7 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, OnConflict, Query as SqlQuery};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QuerySelect, Statement, TransactionTrait, Value,
+    QuerySelect, TransactionTrait, Value,
 };
 use std::collections::HashMap;
 
@@ -101,7 +101,7 @@ async fn run_inner(
     .await?
     .last_insert_id;
     checkpoint("batch_created").await;
-    apply(&txn, &mut report, batch_id).await?;
+    apply(&txn, &mut report, &options, batch_id).await?;
     upload_batch::Entity::update_many()
         .col_expr(
             upload_batch::Column::Counts,
@@ -127,6 +127,7 @@ async fn run_inner(
 async fn apply(
     txn: &impl ConnectionTrait,
     report: &mut Report,
+    options: &UploadOptions,
     batch_id: i32,
 ) -> Result<(), AppError> {
     let now = Utc::now();
@@ -243,7 +244,7 @@ async fn apply(
         UserRef::Existing(id) => id,
         UserRef::New(slot) => new_ids[slot as usize],
     };
-    let overrides = report.options_override;
+    let overrides = options.existing_details == crate::upload::ExistingDetails::Override;
     for chunk in report.profile_values.chunks(1_000) {
         let rows = chunk.iter().map(|w| user_profile_value::ActiveModel {
             field_id: Set(w.field_id),
@@ -308,36 +309,24 @@ async fn update_users<'a>(
     rows: impl Iterator<Item = (i32, &'a KnownUser)>,
     now: chrono::DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let backend = txn.get_database_backend();
-    let mut values: Vec<Value> = vec![now.into()];
-    let mut tuples = Vec::new();
-    for (id, u) in rows {
-        let mut ph = Vec::with_capacity(4);
-        for v in [
-            Value::from(id),
-            u.firstname.clone().into(),
-            u.lastname.clone().into(),
-            u.email.clone().into(),
-        ] {
-            values.push(v);
-            ph.push(crate::db::placeholder(backend, values.len()));
-        }
-        tuples.push(format!(
-            "(CAST({} AS INTEGER), {}, {}, {})",
-            ph[0], ph[1], ph[2], ph[3]
-        ));
-    }
-    if tuples.is_empty() {
-        return Ok(());
-    }
-    let sql = format!(
-        "UPDATE users SET firstname = v.column2, lastname = v.column3, email = v.column4, updated_at = {} \
-         FROM (VALUES {}) AS v WHERE users.id = v.column1",
-        crate::db::placeholder(backend, 1),
-        tuples.join(", ")
-    );
-    txn.execute(Statement::from_sql_and_values(backend, sql, values))
-        .await?;
+    let rows: Vec<Vec<Value>> = rows
+        .map(|(id, u)| {
+            vec![
+                id.into(),
+                u.firstname.clone().into(),
+                u.lastname.clone().into(),
+                u.email.clone().into(),
+            ]
+        })
+        .collect();
+    crate::db::update_rows(
+        txn,
+        "users",
+        &["firstname", "lastname", "email"],
+        Some(("updated_at", now.into())),
+        rows,
+    )
+    .await?;
     Ok(())
 }
 
