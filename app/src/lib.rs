@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod automation;
+pub mod bulk;
 pub mod components;
 pub mod courses;
 pub mod domain;

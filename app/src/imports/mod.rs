@@ -4,9 +4,10 @@
 //! A kind declares its columns (`table`), its row rules and the writes they plan (`validate`),
 //! and its set-based apply and undo (`service::apply`). The engine owns the rest once: the file
 //! layer shared with the membership upload (`upload::parse::read_records`), batched look-ups
-//! (`Questions` → `Knowledge`), the section 5 effects, chunked staging (the upload's), the commit
-//! that re-validates under the write lock in one transaction, history with undo, the report CSV,
-//! the template, the page and the CLI.
+//! (`Questions` → `Knowledge`, through `bulk::in_batches`), the section 5 effects, chunked
+//! staging (the upload's), the commit (`bulk::run`, the membership upload's too) that
+//! re-validates under the write lock in one transaction, history with undo, the report CSV, the
+//! template, the page and the CLI.
 pub mod api;
 pub mod options;
 pub mod page;

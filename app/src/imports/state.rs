@@ -241,22 +241,20 @@ async fn look_up(q: Questions, progress: impl Fn(usize, usize)) -> Result<Knowle
         known.merge(import_look_up(ask).await?);
     }
     let course_ids: Vec<i32> = known.courses.values().copied().collect();
-    let batches: Vec<&[String]> = q.usernames.chunks(LOOKUP_BATCH).collect();
-    let total = batches.len();
-    let mut done = 0;
-    for group in batches.chunks(LOOKUP_CONCURRENCY) {
-        progress(done, total);
-        let calls = group.iter().map(|b| {
+    crate::bulk::in_batches(
+        &q.usernames,
+        LOOKUP_BATCH,
+        LOOKUP_CONCURRENCY,
+        progress,
+        |b| {
             import_look_up(Questions {
                 usernames: b.to_vec(),
                 course_ids: course_ids.clone(),
                 ..Questions::default()
             })
-        });
-        for reply in futures::future::join_all(calls).await {
-            known.merge(reply?);
-        }
-        done += group.len();
-    }
+        },
+        |_, reply| known.merge(reply),
+    )
+    .await?;
     Ok(known)
 }

@@ -111,20 +111,16 @@ async fn look_up_with<T: LookupTransport>(
             .extend(transport.memberships(segment_ids.clone()).await?);
         segment_ids.clear();
     }
-    let batches: Vec<&[String]> = names.chunks(limits.batch).collect();
-    let total = batches.len();
-    let mut done = 0;
-    for group in batches.chunks(limits.concurrency) {
-        progress(done, total);
-        let calls = group
-            .iter()
-            .map(|b| transport.users(b.to_vec(), segment_ids.clone(), details));
-        let replies = futures::future::join_all(calls).await;
-        for (batch, reply) in group.iter().zip(replies) {
-            reply?.add_to(&mut out.known, batch);
-        }
-        done += group.len();
-    }
+    let known = &mut out.known;
+    crate::bulk::in_batches(
+        &names,
+        limits.batch,
+        limits.concurrency,
+        progress,
+        |b| transport.users(b.to_vec(), segment_ids.clone(), details),
+        |b, reply| reply.add_to(known, b),
+    )
+    .await?;
     Ok(out)
 }
 

@@ -1,27 +1,74 @@
-//! The commit: parse, look up and validate again against the database, then apply, all in one
-//! transaction under the write lock (whole or nothing). The page, the CLI and the dry run all
-//! come through `run`, as the membership upload's do.
+//! The imports as a kind of the bulk engine (`crate::bulk`, which the membership upload is one
+//! kind of too): parse, look up and validate again against the database, then apply, in one
+//! transaction under the write lock. The page, the CLI and the dry run all come through `run`.
 use super::apply::apply;
 use super::lookup::look_up;
-use crate::entities::upload_batch;
+use crate::bulk::BulkKind;
+pub use crate::bulk::RunMode;
 use crate::error::AppError;
 use crate::imports::table::parse_table;
 use crate::imports::types::{Effects, ImportResult};
-use crate::imports::validate::{questions, validate, EnrolmentWrite, Plan};
-use crate::imports::{ImportKind, ImportOptions};
-use crate::upload::service::{clean_file_name, stage_read, UploadError};
-use chrono::Utc;
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
-};
+use crate::imports::validate::{questions, validate, EnrolmentWrite, Plan, Report};
+use crate::imports::{ImportKind, ImportOptions, Knowledge, Table};
+use crate::upload::service::UploadError;
+use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
 
-/// Whether `run` writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunMode {
-    Commit,
-    /// Validate and report the effects; write nothing.
-    DryRun,
+/// The four SPEC 7 kinds; which one is in the options.
+pub struct Imports;
+
+impl BulkKind for Imports {
+    type Options = ImportOptions;
+    type Table = Table;
+    type Known = Knowledge;
+    type Report = Report;
+    type Effects = Effects;
+
+    fn name(options: &ImportOptions) -> &'static str {
+        options.kind.into()
+    }
+
+    fn parse(bytes: &[u8], options: &ImportOptions) -> Result<Table, UploadError> {
+        Ok(parse_table(bytes, options)?)
+    }
+
+    async fn look_up(txn: &DatabaseTransaction, table: &Table) -> Result<Knowledge, UploadError> {
+        Ok(look_up(txn, &questions(table)).await?)
+    }
+
+    fn validate(table: &Table, options: &ImportOptions, known: &Knowledge) -> Report {
+        validate(table, options, known)
+    }
+
+    async fn preview_effects(
+        db: &DatabaseConnection,
+        options: &ImportOptions,
+        _: &Knowledge,
+        report: &mut Report,
+    ) -> Result<Effects, AppError> {
+        let effects = simulate_effects(db, &report.plan.enrolments).await?;
+        set_effects(options.kind, report, effects);
+        Ok(effects)
+    }
+
+    async fn apply(
+        txn: &DatabaseTransaction,
+        report: &mut Report,
+        options: &ImportOptions,
+        known: &Knowledge,
+        batch_id: i32,
+    ) -> Result<Effects, AppError> {
+        let drift = apply(txn, &report.plan, known, Some(batch_id)).await?;
+        let effects = Effects {
+            enrolments: drift.enrolments_added + drift.enrolments_reactivated,
+            group_memberships: drift.group_memberships_added,
+        };
+        set_effects(options.kind, report, effects);
+        Ok(effects)
+    }
+
+    fn counts(report: &Report) -> serde_json::Value {
+        serde_json::to_value(&report.summary).unwrap_or_default()
+    }
 }
 
 pub async fn run(
@@ -32,107 +79,37 @@ pub async fn run(
     admin: Option<i32>,
     mode: RunMode,
 ) -> Result<ImportResult, UploadError> {
-    run_inner(db, bytes, file_name, options, admin, mode, None).await
+    let done =
+        crate::bulk::run::<Imports>(db, bytes, file_name, options, admin, mode, None).await?;
+    Ok(result(done))
 }
 
-/// Commits a file the page staged in chunks (the upload's staging). The stage is consumed in the
-/// commit's transaction, so a second commit of it is refused rather than applied twice.
+/// Commits a file the page staged in chunks (see `bulk::run` for what staging guarantees).
 pub async fn commit_staged(
     db: &DatabaseConnection,
     stage: &str,
     admin: i32,
     options: ImportOptions,
 ) -> Result<ImportResult, UploadError> {
-    let (name, bytes) = stage_read(db, stage, admin).await?;
-    run_inner(
-        db,
-        &bytes,
-        &name,
-        options,
-        Some(admin),
-        RunMode::Commit,
-        Some(stage),
-    )
-    .await
+    let done = crate::bulk::commit_staged::<Imports>(db, stage, admin, options).await?;
+    Ok(result(done))
 }
 
-async fn run_inner(
-    db: &DatabaseConnection,
-    bytes: &[u8],
-    file_name: &str,
-    options: ImportOptions,
-    admin: Option<i32>,
-    mode: RunMode,
-    stage: Option<&str>,
-) -> Result<ImportResult, UploadError> {
-    let table = parse_table(bytes, &options)?;
-    let txn = db.begin().await?;
-    if mode == RunMode::Commit {
-        crate::db::lock_for_write(&txn).await?;
-        if let Some(stage) = stage {
-            crate::upload::service::consume_stage(&txn, stage).await?;
-        }
+fn result(done: crate::bulk::Outcome<Imports>) -> ImportResult {
+    ImportResult {
+        batch_id: done.batch_id,
+        summary: done.report.summary,
+        rows: done.report.rows,
+        effects: done.effects,
     }
-    let known = look_up(&txn, &questions(&table)).await?;
-    let mut report = validate(&table, &options, &known);
-    if mode == RunMode::DryRun {
-        txn.rollback().await?;
-        let effects = simulate_effects(db, &report.plan.enrolments).await?;
-        set_effects(options.kind, &mut report.summary, effects);
-        return Ok(ImportResult {
-            batch_id: None,
-            summary: report.summary,
-            rows: report.rows,
-            effects,
-        });
-    }
-    let batch_id = upload_batch::Entity::insert(upload_batch::ActiveModel {
-        admin_user_id: Set(admin),
-        created_at: Set(Utc::now()),
-        file_name: Set(clean_file_name(file_name)),
-        options: Set(serde_json::to_value(options).unwrap_or_default()),
-        counts: Set(serde_json::Value::Null),
-        undone_at: Set(None),
-        undone_by: Set(None),
-        kind: Set(<&str>::from(options.kind).to_string()),
-        ..Default::default()
-    })
-    .exec(&txn)
-    .await?
-    .last_insert_id;
-    let drift = apply(&txn, &report.plan, &known, Some(batch_id)).await?;
-    let effects = Effects {
-        enrolments: drift.enrolments_added + drift.enrolments_reactivated,
-        group_memberships: drift.group_memberships_added,
-    };
-    set_effects(options.kind, &mut report.summary, effects);
-    upload_batch::Entity::update_many()
-        .col_expr(
-            upload_batch::Column::Counts,
-            Expr::value(serde_json::to_value(&report.summary).unwrap_or_default()),
-        )
-        .filter(upload_batch::Column::Id.eq(batch_id))
-        .exec(&txn)
-        .await?;
-    txn.commit().await?;
-    tracing::info!(
-        batch = batch_id,
-        kind = <&str>::from(options.kind),
-        rows = report.summary.rows,
-        "import committed"
-    );
-    Ok(ImportResult {
-        batch_id: Some(batch_id),
-        summary: report.summary,
-        rows: report.rows,
-        effects,
-    })
 }
 
 /// `enrolments`' summary counts the group memberships its enrolments cause (SPEC 7).
-fn set_effects(kind: ImportKind, summary: &mut crate::imports::ImportSummary, e: Effects) {
+fn set_effects(kind: ImportKind, report: &mut Report, e: Effects) {
     if kind == ImportKind::Enrolments {
-        summary.set("group_memberships_added", e.group_memberships);
+        report
+            .summary
+            .set("group_memberships_added", e.group_memberships);
     }
 }
 

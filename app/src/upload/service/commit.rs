@@ -1,23 +1,100 @@
-//! The commit: parse, validate against the database and apply, set-based, in one transaction
-//! under the write lock (whole or nothing); the CLI and the page both come through `run`.
+//! The membership upload as a kind of the bulk engine (`crate::bulk`): its parse, look-ups,
+//! validation, previewed effects and set-based apply. The engine owns the transaction, the
+//! write lock, the staged file, the history batch and the dry run; the CLI and the page both
+//! come through `run`.
 use super::effects::preview_effects;
 use super::lookup::{followed_segments, load_knowledge};
-use super::staging::stage_read;
 use super::{UploadError, CHUNK, LOOKUP_CHUNK};
-use crate::entities::{
-    segment_member, upload_batch, upload_change, upload_stage, user, user_profile_value,
-};
+use crate::bulk::{checkpoint, BulkKind, RunMode};
+use crate::entities::{segment_member, upload_change, upload_stage, user, user_profile_value};
 use crate::error::AppError;
 use crate::upload::parse::{parse, Parsed};
-use crate::upload::validate::{validate, KnownUser, Report, UserRef};
+use crate::upload::validate::{validate, Knowledge, KnownUser, Report, UserRef};
 use crate::upload::UploadOptions;
 use chrono::Utc;
-use sea_orm::sea_query::{Expr, OnConflict, Query as SqlQuery};
+use sea_orm::sea_query::{OnConflict, Query as SqlQuery};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QuerySelect, TransactionTrait, Value,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, QuerySelect, Value,
 };
 use std::collections::HashMap;
+
+/// `upload_batches.kind` of the membership upload.
+pub const USERS: &str = "users";
+
+/// The membership upload (SPEC 2-4): `username,cohort1,…` with user details and profile fields.
+pub struct Memberships;
+
+impl BulkKind for Memberships {
+    type Options = UploadOptions;
+    /// The parsed file and its distinct usernames (worked out before the write lock is taken).
+    type Table = (Parsed, Vec<String>);
+    type Known = Knowledge;
+    type Report = Report;
+    /// Its effects are in the report's summary.
+    type Effects = ();
+
+    fn name(_: &UploadOptions) -> &'static str {
+        USERS
+    }
+
+    fn parse(bytes: &[u8], options: &UploadOptions) -> Result<Self::Table, UploadError> {
+        let parsed = parse(bytes, options.delimiter, options.encoding)?;
+        let names = parsed.distinct_usernames();
+        Ok((parsed, names))
+    }
+
+    async fn look_up(
+        txn: &DatabaseTransaction,
+        (parsed, names): &Self::Table,
+    ) -> Result<Knowledge, UploadError> {
+        let mut known = load_knowledge(txn, names, &parsed.segment_ids).await?;
+        if !parsed.profile_fields.is_empty() {
+            known.profile_fields = crate::automation::service::fields(txn).await?;
+            let defined: Vec<String> = known
+                .profile_fields
+                .iter()
+                .map(|f| f.shortname.clone())
+                .collect();
+            crate::upload::parse::unknown_profile_fields(parsed, &defined)?;
+        }
+        Ok(known)
+    }
+
+    fn validate(table: &Self::Table, options: &UploadOptions, known: &Knowledge) -> Report {
+        validate(&table.0, options, known)
+    }
+
+    /// The page's own steps (the same batches, tried and rolled back), and like the page only
+    /// for the segments enrolment methods follow: the others cannot cause any.
+    async fn preview_effects(
+        db: &DatabaseConnection,
+        _: &UploadOptions,
+        known: &Knowledge,
+        report: &mut Report,
+    ) -> Result<(), AppError> {
+        let segments: Vec<i32> = known.segments.values().copied().collect();
+        let followed = followed_segments(db, &segments).await?;
+        let (enrolments, groups) = preview_effects(db, report, &followed).await?;
+        report.summary.enrolments_added = enrolments;
+        report.summary.group_memberships_added = groups;
+        Ok(())
+    }
+
+    async fn apply(
+        txn: &DatabaseTransaction,
+        report: &mut Report,
+        options: &UploadOptions,
+        _: &Knowledge,
+        batch_id: i32,
+    ) -> Result<(), AppError> {
+        apply(txn, report, options, batch_id).await
+    }
+
+    fn counts(report: &Report) -> serde_json::Value {
+        serde_json::to_value(report.summary).unwrap_or_default()
+    }
+}
 
 /// Parses, validates against the database and (unless `dry_run`) applies, all in one
 /// transaction: the batch is applied whole or not at all.
@@ -29,97 +106,25 @@ pub async fn run(
     admin: Option<i32>,
     dry_run: bool,
 ) -> Result<(Parsed, Report, Option<i32>), UploadError> {
-    run_inner(db, bytes, file_name, options, admin, dry_run, None).await
+    let mode = if dry_run {
+        RunMode::DryRun
+    } else {
+        RunMode::Commit
+    };
+    let done =
+        crate::bulk::run::<Memberships>(db, bytes, file_name, options, admin, mode, None).await?;
+    Ok((done.table.0, done.report, done.batch_id))
 }
 
-/// Commits a file staged by the browser. The stage is consumed inside the commit's transaction:
-/// if the commit fails or the server dies, the file is still staged and the admin can retry;
-/// a second commit of the same stage (a double click, two tabs) is refused, not applied twice.
+/// Commits a file staged by the browser (see `bulk::run` for what staging guarantees).
 pub async fn commit_staged(
     db: &DatabaseConnection,
     stage: &str,
     admin: i32,
     options: UploadOptions,
 ) -> Result<(Parsed, Report, Option<i32>), UploadError> {
-    let (name, bytes) = stage_read(db, stage, admin).await?;
-    run_inner(db, &bytes, &name, options, Some(admin), false, Some(stage)).await
-}
-
-async fn run_inner(
-    db: &DatabaseConnection,
-    bytes: &[u8],
-    file_name: &str,
-    options: UploadOptions,
-    admin: Option<i32>,
-    dry_run: bool,
-    stage: Option<&str>,
-) -> Result<(Parsed, Report, Option<i32>), UploadError> {
-    let parsed = parse(bytes, options.delimiter, options.encoding)?;
-    let names = parsed.distinct_usernames();
-    let txn = db.begin().await?;
-    if !dry_run {
-        // Bulk changes run one at a time, so what is validated below is what gets applied.
-        crate::db::lock_for_write(&txn).await?;
-        if let Some(stage) = stage {
-            consume_stage(&txn, stage).await?;
-        }
-    }
-    let mut known = load_knowledge(&txn, &names, &parsed.segment_ids).await?;
-    if !parsed.profile_fields.is_empty() {
-        known.profile_fields = crate::automation::service::fields(&txn).await?;
-        let defined: Vec<String> = known
-            .profile_fields
-            .iter()
-            .map(|f| f.shortname.clone())
-            .collect();
-        crate::upload::parse::unknown_profile_fields(&parsed, &defined)?;
-    }
-    let mut report = validate(&parsed, &options, &known);
-    if dry_run {
-        txn.rollback().await?;
-        // The dry run is the CLI's preview: it reports the sync effects the page previews, by
-        // the page's own steps (the same batches, tried and rolled back), and like the page only
-        // for the segments enrolment methods follow: the others cannot cause any.
-        let segments: Vec<i32> = known.segments.values().copied().collect();
-        let followed = followed_segments(db, &segments).await?;
-        let (enrolments, groups) = preview_effects(db, &report, &followed).await?;
-        report.summary.enrolments_added = enrolments;
-        report.summary.group_memberships_added = groups;
-        return Ok((parsed, report, None));
-    }
-    let batch_id = upload_batch::Entity::insert(upload_batch::ActiveModel {
-        admin_user_id: Set(admin),
-        created_at: Set(Utc::now()),
-        file_name: Set(clean_file_name(file_name)),
-        options: Set(serde_json::to_value(options).unwrap_or_default()),
-        counts: Set(serde_json::Value::Null),
-        undone_at: Set(None),
-        undone_by: Set(None),
-        ..Default::default()
-    })
-    .exec(&txn)
-    .await?
-    .last_insert_id;
-    checkpoint("batch_created").await;
-    apply(&txn, &mut report, &options, batch_id).await?;
-    upload_batch::Entity::update_many()
-        .col_expr(
-            upload_batch::Column::Counts,
-            Expr::value(serde_json::to_value(report.summary).unwrap_or_default()),
-        )
-        .filter(upload_batch::Column::Id.eq(batch_id))
-        .exec(&txn)
-        .await?;
-    checkpoint("before_commit").await;
-    txn.commit().await?;
-    checkpoint("after_commit").await;
-    tracing::info!(
-        batch = batch_id,
-        rows = report.summary.rows,
-        added = report.summary.memberships_added,
-        "upload committed"
-    );
-    Ok((parsed, report, Some(batch_id)))
+    let done = crate::bulk::commit_staged::<Memberships>(db, stage, admin, options).await?;
+    Ok((done.table.0, done.report, done.batch_id))
 }
 
 /// Applies a validated report, set-based; the summary is corrected to what the statements did
@@ -285,22 +290,6 @@ async fn apply(
     crate::automation::service::users_changed(txn, &touched).await?;
     checkpoint("synced").await;
     Ok(())
-}
-
-/// Fault injection for the crash-safety test: with `CONSOLE_PAUSE_AT=<point>` the commit stops
-/// at that point, writes the point's name to `CONSOLE_PAUSE_MARK`, and waits there to be killed.
-/// Unset (always, outside that test), it costs one cached lookup.
-async fn checkpoint(point: &str) {
-    static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    let at = AT.get_or_init(|| std::env::var("CONSOLE_PAUSE_AT").ok());
-    if at.as_deref() != Some(point) {
-        return;
-    }
-    tracing::warn!(point, "paused for fault injection");
-    if let Ok(mark) = std::env::var("CONSOLE_PAUSE_MARK") {
-        let _ = std::fs::write(mark, point);
-    }
-    tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
 }
 
 /// `UPDATE users … FROM (VALUES …)`: one statement for many users (SQLite ≥ 3.33 and PostgreSQL).

@@ -7,8 +7,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::HashMap;
 
-/// `upload_batches.kind` of the membership upload (SPEC 2-4).
-const USERS: &str = "users";
+use super::commit::USERS;
 
 /// Undoes a batch: removes the memberships it added that still exist (for an import of SPEC 7,
 /// what `imports::service::undo` takes back). Returns how many.

@@ -12,7 +12,7 @@ mod lookup;
 mod staging;
 
 pub use super::types::{BatchRow, CommitResult, UserLookup};
-pub use commit::{clean_file_name, commit_staged, consume_stage, run};
+pub use commit::{clean_file_name, commit_staged, consume_stage, run, Memberships, USERS};
 pub use effects::{preview_effects, simulate_effects};
 pub use history::{history, undo};
 pub use lookup::{
