@@ -6,6 +6,7 @@ mod m0001_domain;
 mod m0002_sign_in_failures;
 mod m0003_imports;
 mod m0004_automation;
+mod m0005_enrolment_user_index;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_sign_in_failures::Migration),
             Box::new(m0003_imports::Migration),
             Box::new(m0004_automation::Migration),
+            Box::new(m0005_enrolment_user_index::Migration),
         ]
     }
 }

@@ -1,22 +1,23 @@
 //! What the database knows about a file's names: the engine's one look-up, answered for the
 //! page (in batches) and for the commit (whole, inside its transaction).
 use super::CHUNK;
+use crate::db::tuples;
 use crate::entities::{course, course_group, enrolment, group_member, segment, user};
 use crate::error::AppError;
 use crate::imports::types::{GroupFacts, Knowledge, Questions, SegmentFacts};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
+use std::collections::HashSet;
 
 pub async fn look_up(db: &impl ConnectionTrait, q: &Questions) -> Result<Knowledge, AppError> {
     let mut k = Knowledge::default();
     for chunk in q.usernames.chunks(CHUNK) {
-        let found: Vec<(String, i32)> = user::Entity::find()
+        let select = user::Entity::find()
             .select_only()
             .columns([user::Column::Username, user::Column::Id])
             .filter(user::Column::Username.is_in(chunk.iter().cloned()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        k.users.extend(found);
+            .into_query();
+        k.users
+            .extend(tuples::<(String, i32)>(db, &select, &["username", "id"]).await?);
     }
     for chunk in q.courses.chunks(CHUNK) {
         let found: Vec<(String, i32)> = course::Entity::find()
@@ -61,31 +62,28 @@ pub async fn look_up(db: &impl ConnectionTrait, q: &Questions) -> Result<Knowled
         }));
     }
     let user_ids: Vec<i32> = k.users.values().copied().collect();
-    let groups: std::collections::HashSet<i32> = k.groups.iter().map(|g| g.id).collect();
+    let groups: HashSet<i32> = k.groups.iter().map(|g| g.id).collect();
+    let courses: HashSet<i32> = course_ids.iter().copied().collect();
+    // By user (each table's user index), the courses and groups filtered here: an IN over
+    // courses (or groups) and users together makes the database probe every pair.
     for users in user_ids.chunks(CHUNK) {
-        let group_ids = &groups;
-        for courses in course_ids.chunks(CHUNK) {
-            let found: Vec<(i32, i32)> = enrolment::Entity::find()
+        if !courses.is_empty() {
+            let select = enrolment::Entity::find()
                 .select_only()
                 .columns([enrolment::Column::CourseId, enrolment::Column::UserId])
-                .filter(enrolment::Column::CourseId.is_in(courses.iter().copied()))
                 .filter(enrolment::Column::UserId.is_in(users.iter().copied()))
-                .into_tuple()
-                .all(db)
-                .await?;
-            k.enrolled.extend(found);
+                .into_query();
+            let found: Vec<(i32, i32)> = tuples(db, &select, &["course_id", "user_id"]).await?;
+            k.enrolled
+                .extend(found.into_iter().filter(|(c, _)| courses.contains(c)));
         }
-        // By user (its own index), the groups filtered here: an IN over groups and users
-        // together makes the database probe every (group, user) pair.
-        if !group_ids.is_empty() {
-            let groups = group_ids;
-            let found: Vec<(i32, i32)> = group_member::Entity::find()
+        if !groups.is_empty() {
+            let select = group_member::Entity::find()
                 .select_only()
                 .columns([group_member::Column::GroupId, group_member::Column::UserId])
                 .filter(group_member::Column::UserId.is_in(users.iter().copied()))
-                .into_tuple()
-                .all(db)
-                .await?;
+                .into_query();
+            let found: Vec<(i32, i32)> = tuples(db, &select, &["group_id", "user_id"]).await?;
             k.members
                 .extend(found.into_iter().filter(|(g, _)| groups.contains(g)));
         }

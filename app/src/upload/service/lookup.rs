@@ -1,12 +1,12 @@
 //! What the database knows about a file's names: segment ids and counts, existing users, their
 //! details and memberships. Reads only; bounded IN (…) look-ups.
 use super::LOOKUP_CHUNK;
-use crate::db::count_related;
+use crate::db::{count_related, tuples};
 use crate::entities::{enrol_instance, segment, segment_member, user};
 use crate::error::AppError;
 use crate::upload::types::{SegmentFound, UserLookup};
 use crate::upload::validate::Knowledge;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 use std::collections::HashMap;
 
 /// Segment ids for these ID numbers (exact match); unknown ones are absent.
@@ -79,16 +79,15 @@ pub async fn segment_memberships(
     db: &impl ConnectionTrait,
     segment_ids: &[i32],
 ) -> Result<Vec<(i32, i32)>, AppError> {
-    Ok(segment_member::Entity::find()
+    let select = segment_member::Entity::find()
         .select_only()
         .columns([
             segment_member::Column::SegmentId,
             segment_member::Column::UserId,
         ])
         .filter(segment_member::Column::SegmentId.is_in(segment_ids.iter().copied()))
-        .into_tuple()
-        .all(db)
-        .await?)
+        .into_query();
+    Ok(tuples(db, &select, &["segment_id", "user_id"]).await?)
 }
 
 /// Which of these (normalised) usernames exist, their details if asked, and their memberships
@@ -103,21 +102,34 @@ pub async fn lookup_users(
     for chunk in usernames.chunks(LOOKUP_CHUNK) {
         let names = chunk.iter().cloned();
         if details {
-            for u in user::Entity::find()
+            let select = user::Entity::find()
+                .select_only()
+                .columns([
+                    user::Column::Id,
+                    user::Column::Username,
+                    user::Column::Firstname,
+                    user::Column::Lastname,
+                    user::Column::Email,
+                ])
                 .filter(user::Column::Username.is_in(names))
-                .all(db)
-                .await?
-            {
-                found.insert(u.username, (u.id, [u.firstname, u.lastname, u.email]));
-            }
+                .into_query();
+            let rows: Vec<(i32, String, String, String, String)> = tuples(
+                db,
+                &select,
+                &["id", "username", "firstname", "lastname", "email"],
+            )
+            .await?;
+            found.extend(
+                rows.into_iter()
+                    .map(|(id, name, first, last, email)| (name, (id, [first, last, email]))),
+            );
         } else {
-            let rows: Vec<(i32, String)> = user::Entity::find()
+            let select = user::Entity::find()
                 .select_only()
                 .columns([user::Column::Id, user::Column::Username])
                 .filter(user::Column::Username.is_in(names))
-                .into_tuple()
-                .all(db)
-                .await?;
+                .into_query();
+            let rows: Vec<(i32, String)> = tuples(db, &select, &["id", "username"]).await?;
             found.extend(
                 rows.into_iter()
                     .map(|(id, name)| (name, (id, Default::default()))),
@@ -140,7 +152,7 @@ pub async fn lookup_users(
     if !segment_ids.is_empty() {
         let ids: Vec<i32> = reply.ids.iter().copied().filter(|&id| id != 0).collect();
         for chunk in ids.chunks(LOOKUP_CHUNK) {
-            let pairs: Vec<(i32, i32)> = segment_member::Entity::find()
+            let select = segment_member::Entity::find()
                 .select_only()
                 .columns([
                     segment_member::Column::SegmentId,
@@ -148,9 +160,8 @@ pub async fn lookup_users(
                 ])
                 .filter(segment_member::Column::SegmentId.is_in(segment_ids.iter().copied()))
                 .filter(segment_member::Column::UserId.is_in(chunk.iter().copied()))
-                .into_tuple()
-                .all(db)
-                .await?;
+                .into_query();
+            let pairs: Vec<(i32, i32)> = tuples(db, &select, &["segment_id", "user_id"]).await?;
             reply.memberships.extend(pairs);
         }
     }
