@@ -2,7 +2,7 @@
 //! committed through the engine, beside the ceiling for the same writes (the rows already
 //! resolved to ids, one prepared INSERT reused in one transaction, straight through the driver).
 //!
-//!     cargo run --release -p tools --bin bench-import -- [--rows N] [--runs R] [--postgres URL]
+//!     cargo run --release -p tools --bin bench-import -- [--rows N] [--runs R] [--kind KIND] [--postgres URL]
 //!
 //! Preview = parse + validate (the shared core, native here; the page runs it in WASM) + the
 //! page's look-ups answered by the same service in batches of `LOOKUP_BATCH` (in process, no
@@ -25,12 +25,14 @@ async fn main() {
     let mut rows = 100_000;
     let mut runs = 3;
     let mut postgres = std::env::var("BENCH_POSTGRES_URL").ok();
+    let mut only: Option<ImportKind> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--rows" => rows = args.next().and_then(|v| v.parse().ok()).expect("--rows N"),
             "--runs" => runs = args.next().and_then(|v| v.parse().ok()).expect("--runs R"),
             "--postgres" => postgres = args.next(),
+            "--kind" => only = args.next().and_then(|v| v.parse().ok()),
             other => panic!("unknown argument {other}"),
         }
     }
@@ -42,6 +44,9 @@ async fn main() {
         ImportKind::GroupMembers,
         ImportKind::Enrolments,
     ] {
+        if only.is_some_and(|k| k != kind) {
+            continue;
+        }
         let url = format!(
             "sqlite://{}/{}.db?mode=rwc",
             dir.path().display(),
@@ -146,20 +151,23 @@ async fn page_look_up(db: &DatabaseConnection, q: Questions) -> Knowledge {
     }
     let course_ids: Vec<i32> = known.courses.values().copied().collect();
     // As the page does: LOOKUP_CONCURRENCY batches in flight at once.
-    let batches: Vec<&[String]> = q.usernames.chunks(LOOKUP_BATCH).collect();
-    for group in batches.chunks(app::upload::api::LOOKUP_CONCURRENCY) {
-        let calls = group.iter().map(|batch| {
+    app::bulk::in_batches(
+        &q.usernames,
+        LOOKUP_BATCH,
+        app::upload::api::LOOKUP_CONCURRENCY,
+        |_, _| {},
+        |batch| {
             let ask = Questions {
                 usernames: batch.to_vec(),
                 course_ids: course_ids.clone(),
                 ..Questions::default()
             };
-            async move { look_up(db, &ask).await.unwrap() }
-        });
-        for k in futures::future::join_all(calls).await {
-            known.merge(k);
-        }
-    }
+            async move { look_up(db, &ask).await }
+        },
+        |_, k| known.merge(k),
+    )
+    .await
+    .unwrap();
     known
 }
 
