@@ -328,10 +328,35 @@ pub async fn segments_changed_for(
     apply_all_for(db, all, users).await
 }
 
+/// Users bound per scoped pass.
+pub const SCOPE_CHUNK: usize = 1_000;
+/// Above this many changed users, one whole pass costs less than the scoped passes.
+pub const SCOPE_MAX: usize = 20_000;
+
+/// The passes a change to `users` (sorted, distinct) needs: scoped passes of `SCOPE_CHUNK`
+/// users when they are few, so a small change costs O(change), not O(segment); one whole pass
+/// when they are many. Either is exact (see `apply_instance_for`).
+pub fn scopes(users: &[i32]) -> Vec<Option<&[i32]>> {
+    if users.len() > SCOPE_MAX {
+        vec![None]
+    } else {
+        users.chunks(SCOPE_CHUNK).map(Some).collect()
+    }
+}
+
 /// After enrolments in these courses changed (by any method).
 pub async fn courses_changed(
     db: &impl ConnectionTrait,
     course_ids: &[i32],
+) -> Result<Drift, AppError> {
+    courses_changed_for(db, course_ids, None).await
+}
+
+/// `courses_changed` after a change to these users' enrolments only.
+pub async fn courses_changed_for(
+    db: &impl ConnectionTrait,
+    course_ids: &[i32],
+    users: Option<&[i32]>,
 ) -> Result<Drift, AppError> {
     if course_ids.is_empty() {
         return Ok(Drift::default());
@@ -341,7 +366,7 @@ pub async fn courses_changed(
         .filter(enrol_instance::Column::CourseId.is_in(course_ids.iter().copied()))
         .all(db)
         .await?;
-    apply_all(db, instances).await
+    apply_all_for(db, instances, users).await
 }
 
 /// Courses whose segment-driven effects depend on these segments (read before deleting them).

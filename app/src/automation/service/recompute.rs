@@ -29,8 +29,8 @@ fn today() -> String {
         .to_string()
 }
 
-/// Users per scoped statement (bound as an IN list).
-const SCOPE_CHUNK: usize = 1_000;
+/// Users per scoped statement (bound as an IN list), as in the sync.
+use crate::sync::SCOPE_CHUNK;
 
 /// Every automated segment with its checked rules. A rule set that no longer checks (a field
 /// deleted since) matches nobody rather than failing every change on the site.
@@ -134,8 +134,8 @@ pub async fn users_changed(db: &impl ConnectionTrait, users: &[i32]) -> Result<D
     if moved.is_empty() {
         return Ok(drift);
     }
-    for chunk in users.chunks(SCOPE_CHUNK) {
-        drift.add(crate::sync::segments_changed_for(db, &moved, Some(chunk)).await?);
+    for scope in crate::sync::scopes(users) {
+        drift.add(crate::sync::segments_changed_for(db, &moved, scope).await?);
     }
     Ok(drift)
 }

@@ -264,7 +264,15 @@ pub async fn apply(
     }
     let mut courses: Vec<i32> = manual.into_keys().collect();
     courses.sort_unstable();
-    crate::sync::courses_changed(db, &courses).await
+    // Only these users' enrolments changed: the sync runs for them (issue 13).
+    let mut users: Vec<i32> = plan.enrolments.iter().map(|e| e.user_id).collect();
+    users.sort_unstable();
+    users.dedup();
+    let mut drift = Drift::default();
+    for scope in crate::sync::scopes(&users) {
+        drift.add(crate::sync::courses_changed_for(db, &courses, scope).await?);
+    }
+    Ok(drift)
 }
 
 /// Takes back an import batch (already claimed by `upload::service::undo`): the memberships and

@@ -237,10 +237,24 @@ async fn apply(
     checkpoint("memberships_added").await;
 
     // 4. The enrolment methods that follow these segments (SPEC 5), in the same transaction.
+    // Only these users' memberships changed: the sync runs for them (issue 13).
     let mut touched: Vec<i32> = report.additions.iter().map(|(s, _)| *s).collect();
     touched.sort_unstable();
     touched.dedup();
-    let drift = crate::sync::segments_changed(txn, &touched).await?;
+    let mut users: Vec<i32> = report
+        .additions
+        .iter()
+        .map(|&(_, u)| match u {
+            UserRef::Existing(id) => id,
+            UserRef::New(slot) => new_ids[slot as usize],
+        })
+        .collect();
+    users.sort_unstable();
+    users.dedup();
+    let mut drift = crate::sync::Drift::default();
+    for scope in crate::sync::scopes(&users) {
+        drift.add(crate::sync::segments_changed_for(txn, &touched, scope).await?);
+    }
     report.summary.enrolments_added = drift.enrolments_added + drift.enrolments_reactivated;
     report.summary.group_memberships_added = drift.group_memberships_added;
     // 5. Profile values (SPEC 8), under the existing-details mode: new users' are inserted,
