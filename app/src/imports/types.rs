@@ -83,6 +83,16 @@ pub struct Effects {
     pub group_memberships: u64,
 }
 
+#[cfg(feature = "ssr")]
+impl From<crate::sync::Drift> for Effects {
+    fn from(d: crate::sync::Drift) -> Self {
+        Effects {
+            enrolments: d.enrolments_added + d.enrolments_reactivated,
+            group_memberships: d.group_memberships_added,
+        }
+    }
+}
+
 /// What undoing a `segments` or `groups` batch takes with it, for the confirm step.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UndoImpact {

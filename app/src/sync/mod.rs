@@ -344,6 +344,36 @@ pub fn scopes(users: &[i32]) -> Vec<Option<&[i32]>> {
     }
 }
 
+/// `segments_changed_for` in the passes `scopes` gives for these users' changed memberships.
+pub async fn segments_changed_by(
+    db: &impl ConnectionTrait,
+    segment_ids: &[i32],
+    mut users: Vec<i32>,
+) -> Result<Drift, AppError> {
+    users.sort_unstable();
+    users.dedup();
+    let mut drift = Drift::default();
+    for scope in scopes(&users) {
+        drift.add(segments_changed_for(db, segment_ids, scope).await?);
+    }
+    Ok(drift)
+}
+
+/// `courses_changed_for` in the passes `scopes` gives for these users' changed enrolments.
+pub async fn courses_changed_by(
+    db: &impl ConnectionTrait,
+    course_ids: &[i32],
+    mut users: Vec<i32>,
+) -> Result<Drift, AppError> {
+    users.sort_unstable();
+    users.dedup();
+    let mut drift = Drift::default();
+    for scope in scopes(&users) {
+        drift.add(courses_changed_for(db, course_ids, scope).await?);
+    }
+    Ok(drift)
+}
+
 /// After enrolments in these courses changed (by any method).
 pub async fn courses_changed(
     db: &impl ConnectionTrait,

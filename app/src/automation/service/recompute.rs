@@ -7,7 +7,8 @@ use crate::automation::rules::{check, CheckedRule, RuleSet};
 use crate::automation::types::RulePreview;
 use crate::entities::segment;
 use crate::error::AppError;
-use crate::sync::Drift;
+// Users per scoped statement (bound as an IN list), as in the sync.
+use crate::sync::{Drift, SCOPE_CHUNK};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Statement,
@@ -28,9 +29,6 @@ fn today() -> String {
         .format("%Y-%m-%d")
         .to_string()
 }
-
-/// Users per scoped statement (bound as an IN list), as in the sync.
-use crate::sync::SCOPE_CHUNK;
 
 /// Every automated segment with its checked rules. A rule set that no longer checks (a field
 /// deleted since) matches nobody rather than failing every change on the site.
@@ -128,16 +126,9 @@ pub async fn users_changed(db: &impl ConnectionTrait, users: &[i32]) -> Result<D
             moved.push(id);
         }
     }
-    // Only these users' memberships moved: the sync runs for them alone (in chunks, to keep
-    // each statement's bound values few).
-    let mut drift = crate::sync::Drift::default();
-    if moved.is_empty() {
-        return Ok(drift);
-    }
-    for scope in crate::sync::scopes(users) {
-        drift.add(crate::sync::segments_changed_for(db, &moved, scope).await?);
-    }
-    Ok(drift)
+    // Only these users' memberships moved: the sync runs for them alone (no segment moved:
+    // nothing runs).
+    crate::sync::segments_changed_by(db, &moved, users.to_vec()).await
 }
 
 /// Sets (or with None clears) a segment's rules and recomputes it, in the caller's transaction.

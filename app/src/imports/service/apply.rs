@@ -265,14 +265,8 @@ pub async fn apply(
     let mut courses: Vec<i32> = manual.into_keys().collect();
     courses.sort_unstable();
     // Only these users' enrolments changed: the sync runs for them (issue 13).
-    let mut users: Vec<i32> = plan.enrolments.iter().map(|e| e.user_id).collect();
-    users.sort_unstable();
-    users.dedup();
-    let mut drift = Drift::default();
-    for scope in crate::sync::scopes(&users) {
-        drift.add(crate::sync::courses_changed_for(db, &courses, scope).await?);
-    }
-    Ok(drift)
+    let users: Vec<i32> = plan.enrolments.iter().map(|e| e.user_id).collect();
+    crate::sync::courses_changed_by(db, &courses, users).await
 }
 
 /// Takes back an import batch (already claimed by `upload::service::undo`): the memberships and

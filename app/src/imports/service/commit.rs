@@ -58,10 +58,7 @@ impl BulkKind for Imports {
         batch_id: i32,
     ) -> Result<Effects, AppError> {
         let drift = apply(txn, &report.plan, known, Some(batch_id)).await?;
-        let effects = Effects {
-            enrolments: drift.enrolments_added + drift.enrolments_reactivated,
-            group_memberships: drift.group_memberships_added,
-        };
+        let effects = Effects::from(drift);
         set_effects(options.kind, report, effects);
         Ok(effects)
     }
@@ -130,8 +127,5 @@ pub async fn simulate_effects(
     };
     let drift = apply(&txn, &plan, &Default::default(), None).await?;
     txn.rollback().await?;
-    Ok(Effects {
-        enrolments: drift.enrolments_added + drift.enrolments_reactivated,
-        group_memberships: drift.group_memberships_added,
-    })
+    Ok(Effects::from(drift))
 }

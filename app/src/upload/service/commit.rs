@@ -195,6 +195,10 @@ async fn apply(
         .await?;
     }
 
+    let resolve = |u: UserRef| match u {
+        UserRef::Existing(id) => id,
+        UserRef::New(slot) => new_ids[slot as usize],
+    };
     // 3. Memberships, marked with the batch so undo removes exactly these.
     let mut added = 0;
     for (i, chunk) in report.additions.chunks(CHUNK).enumerate() {
@@ -209,13 +213,9 @@ async fn apply(
             segment_member::Column::BatchId,
         ]);
         for &(segment_id, user) in chunk {
-            let user_id = match user {
-                UserRef::Existing(id) => id,
-                UserRef::New(slot) => new_ids[slot as usize],
-            };
             insert.values_panic([
                 segment_id.into(),
-                user_id.into(),
+                resolve(user).into(),
                 now.into(),
                 batch_id.into(),
             ]);
@@ -241,28 +241,12 @@ async fn apply(
     let mut touched: Vec<i32> = report.additions.iter().map(|(s, _)| *s).collect();
     touched.sort_unstable();
     touched.dedup();
-    let mut users: Vec<i32> = report
-        .additions
-        .iter()
-        .map(|&(_, u)| match u {
-            UserRef::Existing(id) => id,
-            UserRef::New(slot) => new_ids[slot as usize],
-        })
-        .collect();
-    users.sort_unstable();
-    users.dedup();
-    let mut drift = crate::sync::Drift::default();
-    for scope in crate::sync::scopes(&users) {
-        drift.add(crate::sync::segments_changed_for(txn, &touched, scope).await?);
-    }
+    let users: Vec<i32> = report.additions.iter().map(|&(_, u)| resolve(u)).collect();
+    let drift = crate::sync::segments_changed_by(txn, &touched, users).await?;
     report.summary.enrolments_added = drift.enrolments_added + drift.enrolments_reactivated;
     report.summary.group_memberships_added = drift.group_memberships_added;
     // 5. Profile values (SPEC 8), under the existing-details mode: new users' are inserted,
     // "override" replaces stored ones, "fill in missing" only adds where none is stored.
-    let resolve = |u: UserRef| match u {
-        UserRef::Existing(id) => id,
-        UserRef::New(slot) => new_ids[slot as usize],
-    };
     let overrides = options.existing_details == crate::upload::ExistingDetails::Override;
     for chunk in report.profile_values.chunks(1_000) {
         let rows = chunk.iter().map(|w| user_profile_value::ActiveModel {
