@@ -272,6 +272,73 @@ pub async fn update_rows(
         .rows_affected())
 }
 
+/// How `insert_json` reads one field of a row from JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JsonField {
+    Int,
+    Text,
+    Bool,
+    /// A string holding JSON, stored in a JSON column (NULL stays NULL).
+    JsonText,
+}
+
+/// Inserts rows in one statement from one bound text value, a JSON array of row arrays:
+/// `INSERT INTO table (columns…, constants…) SELECT value->>0, …, ?2, … FROM json_each(?1)` on
+/// SQLite, `json_array_elements($1::json)` on PostgreSQL. `columns` are read from each row array
+/// in order; `constants` are one value for every row (a timestamp, a batch). `tail` follows the
+/// select (an `ON CONFLICT …` clause, or nothing). A multi-row `VALUES` list binds a parameter
+/// per field, and building and binding those was most of a bulk insert's time; one JSON text per
+/// chunk costs the database one parse. Callers chunk the rows (progress, memory).
+pub async fn insert_json<R: serde::Serialize>(
+    db: &impl ConnectionTrait,
+    table: &str,
+    columns: &[(&str, JsonField)],
+    constants: Vec<(&str, sea_orm::Value)>,
+    rows: &[R],
+    tail: &str,
+) -> Result<u64, DbErr> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let backend = db.get_database_backend();
+    let json = serde_json::to_string(rows).map_err(|e| DbErr::Custom(format!("rows: {e}")))?;
+    let mut names: Vec<&str> = columns.iter().map(|(c, _)| *c).collect();
+    let mut fields: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, (_, kind))| match (backend, kind) {
+            (DatabaseBackend::Postgres, JsonField::Int) => format!("(j.value->>{i})::integer"),
+            (DatabaseBackend::Postgres, JsonField::Bool) => format!("(j.value->>{i})::boolean"),
+            (DatabaseBackend::Postgres, JsonField::JsonText) => format!("(j.value->>{i})::json"),
+            // SQLite's ->> gives a JSON integer as an INTEGER, a string as TEXT and a boolean
+            // as 1 or 0, which is how SQLite stores them.
+            _ => format!("j.value->>{i}"),
+        })
+        .collect();
+    let mut values: Vec<sea_orm::Value> = vec![json.into()];
+    for (name, value) in constants {
+        names.push(name);
+        values.push(value);
+        fields.push(placeholder(backend, values.len()));
+    }
+    let source = match backend {
+        DatabaseBackend::Postgres => "json_array_elements($1::json) AS j(value)",
+        _ => "json_each(?1) AS j",
+    };
+    // `WHERE true`: SQLite needs it to read a following ON CONFLICT as the upsert clause.
+    let sql = format!(
+        "INSERT INTO {table} ({}) SELECT {} FROM {source} WHERE true {tail}",
+        names.join(", "),
+        fields.join(", ")
+    );
+    Ok(db
+        .execute(sea_orm::Statement::from_sql_and_values(
+            backend, sql, values,
+        ))
+        .await?
+        .rows_affected())
+}
+
 /// Runs a select and returns its rows as tuples (`T`, e.g. `(String, i32)`), folded by the
 /// database into one JSON array in one row; `columns` names the select's output columns, in
 /// the tuple's order. Look-ups return tens of thousands of small rows, and the driver's cost per

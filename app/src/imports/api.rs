@@ -42,7 +42,7 @@ pub async fn import_effects(enrolments: Vec<EnrolmentWrite>) -> Result<Effects, 
             "Ask about at most {EFFECTS_BATCH} enrolments at a time."
         )));
     }
-    super::service::simulate_effects(&db, &enrolments).await
+    super::service::effects_of_enrolments(&db, &enrolments).await
 }
 
 /// Validates the staged file again against the database and applies it in one transaction.

@@ -221,6 +221,48 @@ async fn bulk_enrolment_makes_exactly_the_group_memberships_its_preview_showed()
     common::assert_consistent(db).await;
 }
 
+/// The preview counts a bulk enrolment's group memberships without writing; this checks the count
+/// against the commit where it is easiest to get wrong: a member of S already active in MATH but
+/// missing from G (drift, as if a row had been lost) is added by the commit's pass when the file
+/// names her, in any course, and not otherwise; members the file enrols are added once.
+#[tokio::test]
+async fn enrolment_effects_counted_without_writing_match_the_commit_with_drift() {
+    let t = common::fresh_db().await;
+    let db = &t.db;
+    let (math, g, _) = synced_course(db).await;
+    app::courses::service::create_course(db, "ART", "Art")
+        .await
+        .unwrap();
+    let more = common::users(db, &["dan", "eve", "fay", "gil"]).await;
+    let s = segment::Entity::find().one(db).await.unwrap().unwrap().id;
+    app::segments::service::Mutation::add_members(db, s, &more)
+        .await
+        .unwrap();
+    // dan and fay: members, enrolled in MATH, then taken out of G behind the sync's back.
+    app::courses::service::enrol(db, math, &[more[0], more[2]])
+        .await
+        .unwrap();
+    assert!(common::in_group(db, g, more[0]).await);
+    group_member::Entity::delete_many()
+        .filter(group_member::Column::UserId.is_in([more[0], more[2]]))
+        .exec(db)
+        .await
+        .unwrap();
+    // dan is named (in ART), fay is not; eve joins MATH (active), gil joins MATH suspended.
+    let file = "username,course1,status1\ndan,ART,\neve,MATH,\ngil,MATH,suspended\n";
+    let dry = import(db, opts(ImportKind::Enrolments), file, RunMode::DryRun).await;
+    let done = import(db, opts(ImportKind::Enrolments), file, RunMode::Commit).await;
+    assert_eq!(dry.effects, done.effects);
+    assert_eq!(done.effects.group_memberships, 2, "eve, and dan's repair");
+    assert!(common::in_group(db, g, more[0]).await);
+    assert!(common::in_group(db, g, more[1]).await);
+    assert!(
+        !common::in_group(db, g, more[2]).await,
+        "fay was not in the change"
+    );
+    assert!(!common::in_group(db, g, more[3]).await, "gil is suspended");
+}
+
 #[tokio::test]
 async fn group_members_need_an_enrolment_or_the_enrol_option() {
     let t = common::fresh_db().await;

@@ -10,7 +10,7 @@
 //! apply again under the write lock, one transaction). Runs of ours and of the ceiling are
 //! interleaved on the same database, reset between them; medians are printed.
 use app::imports::api::LOOKUP_BATCH;
-use app::imports::service::{look_up, run, simulate_effects, RunMode};
+use app::imports::service::{effects_of_enrolments, look_up, run, RunMode};
 use app::imports::{
     parse_table, questions, validate, ImportKind, ImportOptions, Knowledge, Questions,
 };
@@ -368,7 +368,7 @@ async fn bench(label: &str, url: &str, kind: ImportKind, rows: usize, runs: usiz
         let t2 = Instant::now();
         let report = validate(&table, &options, &known);
         let t3 = Instant::now();
-        let fx = simulate_effects(&db, &report.plan.enrolments)
+        let fx = effects_of_enrolments(&db, &report.plan.enrolments)
             .await
             .unwrap();
         let t4 = Instant::now();

@@ -1,8 +1,9 @@
 //! Each kind's set-based apply and its exact undo. Group memberships and enrolments carry their
 //! batch; segments and groups an import created or changed are recorded in `import_records`
 //! with the fields they had, so undo deletes or restores exactly those.
-use super::CHUNK;
+use super::{CHUNK, JSON_CHUNK};
 use crate::courses::EnrolMethodKind;
+use crate::db::{insert_json, JsonField};
 use crate::entities::{
     course_group, enrol_instance, enrolment, group_member, import_record, segment, segment_member,
 };
@@ -11,10 +12,9 @@ use crate::imports::types::{Knowledge, UndoImpact};
 use crate::imports::validate::Plan;
 use crate::sync::Drift;
 use chrono::Utc;
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -46,47 +46,46 @@ pub async fn apply(
     batch_id: Option<i32>,
 ) -> Result<Drift, AppError> {
     let now = Utc::now();
-    let mut records: Vec<import_record::ActiveModel> = Vec::new();
-    let record = |entity: &str, id: i32, action: &str, previous: Option<serde_json::Value>| {
-        batch_id.map(|b| import_record::ActiveModel {
-            batch_id: Set(b),
-            entity: Set(entity.to_string()),
-            target_id: Set(id),
-            action: Set(action.to_string()),
-            previous: Set(previous),
-            ..Default::default()
-        })
-    };
+    // What undo needs: (entity, id, action, the fields before as JSON text).
+    let mut records: Vec<(&str, i32, &str, Option<String>)> = Vec::new();
+    let before = |b: Option<serde_json::Value>| b.map(|b| b.to_string());
 
-    // Segments: new ones in multi-row inserts, their ids read back by ID number.
+    // Segments: new ones inserted from JSON, their ids read back by ID number.
     let created: Vec<_> = plan
         .segments
         .iter()
         .filter(|s| s.existing.is_none())
+        .map(|s| (&s.id_number, &s.name, &s.description, s.visible))
         .collect();
-    for chunk in created.chunks(CHUNK / 8) {
-        segment::Entity::insert_many(chunk.iter().map(|s| segment::ActiveModel {
-            id_number: Set(s.id_number.clone()),
-            name: Set(s.name.clone()),
-            description: Set(s.description.clone()),
-            visible: Set(s.visible),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }))
-        .exec_without_returning(db)
+    for chunk in created.chunks(JSON_CHUNK) {
+        insert_json(
+            db,
+            "segments",
+            &[
+                ("id_number", JsonField::Text),
+                ("name", JsonField::Text),
+                ("description", JsonField::Text),
+                ("visible", JsonField::Bool),
+            ],
+            vec![("created_at", now.into()), ("updated_at", now.into())],
+            chunk,
+            "",
+        )
         .await?;
-        let ids: Vec<i32> = segment::Entity::find()
-            .select_only()
-            .column(segment::Column::Id)
-            .filter(segment::Column::IdNumber.is_in(chunk.iter().map(|s| s.id_number.clone())))
-            .into_tuple()
-            .all(db)
+    }
+    if batch_id.is_some() {
+        for chunk in created.chunks(CHUNK) {
+            let ids: Vec<(i32,)> = crate::db::tuples(
+                db,
+                sea_orm::sea_query::Query::select()
+                    .column(segment::Column::Id)
+                    .from(segment::Entity)
+                    .and_where(segment::Column::IdNumber.is_in(chunk.iter().map(|s| s.0.clone()))),
+                &["id"],
+            )
             .await?;
-        records.extend(
-            ids.into_iter()
-                .filter_map(|id| record(SEGMENT, id, CREATED, None)),
-        );
+            records.extend(ids.into_iter().map(|(id,)| (SEGMENT, id, CREATED, None)));
+        }
     }
     // Updates: one statement per chunk, not one per segment.
     let updated: Vec<_> = plan
@@ -116,40 +115,48 @@ pub async fn apply(
         .await?;
     }
     for s in updated {
-        let before = known.segments.get(&s.id_number).map(|f| SegmentBefore {
+        let fields = known.segments.get(&s.id_number).map(|f| SegmentBefore {
             name: f.name.clone(),
             description: f.description.clone(),
             visible: f.visible,
         });
-        records.extend(record(
+        records.push((
             SEGMENT,
             s.existing.unwrap_or_default(),
             UPDATED,
-            before.and_then(|b| serde_json::to_value(b).ok()),
+            before(fields.and_then(|b| serde_json::to_value(b).ok())),
         ));
     }
 
-    // Course groups, keyed by (course, name): inserted in multi-row statements, then their ids
-    // read back in one pass over the courses' groups (an IN over names and courses together
-    // would make the database probe every pair).
+    // Course groups, keyed by (course, name): inserted from JSON, then their ids read back in
+    // one pass over the courses' groups (an IN over names and courses together would make the
+    // database probe every pair).
     let created: Vec<_> = plan
         .groups
         .iter()
         .filter(|g| g.existing.is_none())
         .collect();
-    for chunk in created.chunks(CHUNK / 8) {
-        course_group::Entity::insert_many(chunk.iter().map(|g| course_group::ActiveModel {
-            course_id: Set(g.course_id),
-            name: Set(g.name.clone()),
-            id_number: Set(g.id_number.clone()),
-            description: Set(g.description.clone()),
-            created_at: Set(now),
-            ..Default::default()
-        }))
-        .exec_without_returning(db)
+    let rows: Vec<_> = created
+        .iter()
+        .map(|g| (g.course_id, &g.name, &g.id_number, &g.description))
+        .collect();
+    for chunk in rows.chunks(JSON_CHUNK) {
+        insert_json(
+            db,
+            "course_groups",
+            &[
+                ("course_id", JsonField::Int),
+                ("name", JsonField::Text),
+                ("id_number", JsonField::Text),
+                ("description", JsonField::Text),
+            ],
+            vec![("created_at", now.into())],
+            chunk,
+            "",
+        )
         .await?;
     }
-    if !created.is_empty() {
+    if !created.is_empty() && batch_id.is_some() {
         let wanted: std::collections::HashSet<(i32, &str)> = created
             .iter()
             .map(|g| (g.course_id, g.name.as_str()))
@@ -158,22 +165,24 @@ pub async fn apply(
         courses.sort_unstable();
         courses.dedup();
         for chunk in courses.chunks(CHUNK) {
-            let found: Vec<(i32, i32, String)> = course_group::Entity::find()
-                .select_only()
-                .columns([
-                    course_group::Column::Id,
-                    course_group::Column::CourseId,
-                    course_group::Column::Name,
-                ])
-                .filter(course_group::Column::CourseId.is_in(chunk.iter().copied()))
-                .into_tuple()
-                .all(db)
-                .await?;
+            let found: Vec<(i32, i32, String)> = crate::db::tuples(
+                db,
+                sea_orm::sea_query::Query::select()
+                    .columns([
+                        course_group::Column::Id,
+                        course_group::Column::CourseId,
+                        course_group::Column::Name,
+                    ])
+                    .from(course_group::Entity)
+                    .and_where(course_group::Column::CourseId.is_in(chunk.iter().copied())),
+                &["id", "course_id", "name"],
+            )
+            .await?;
             records.extend(
                 found
                     .into_iter()
                     .filter(|(_, c, n)| wanted.contains(&(*c, n.as_str())))
-                    .filter_map(|(id, _, _)| record(GROUP, id, CREATED, None)),
+                    .map(|(id, _, _)| (GROUP, id, CREATED, None)),
             );
         }
     }
@@ -205,21 +214,34 @@ pub async fn apply(
     }
     for g in updated {
         let id = g.existing.unwrap_or_default();
-        let before = stored.get(&id).map(|f| GroupBefore {
+        let fields = stored.get(&id).map(|f| GroupBefore {
             id_number: f.id_number.clone(),
             description: f.description.clone(),
         });
-        records.extend(record(
+        records.push((
             GROUP,
             id,
             UPDATED,
-            before.and_then(|b| serde_json::to_value(b).ok()),
+            before(fields.and_then(|b| serde_json::to_value(b).ok())),
         ));
     }
-    for chunk in records.chunks(CHUNK / 8) {
-        import_record::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(db)
+    if let Some(batch) = batch_id {
+        for chunk in records.chunks(JSON_CHUNK) {
+            insert_json(
+                db,
+                "import_records",
+                &[
+                    ("entity", JsonField::Text),
+                    ("target_id", JsonField::Int),
+                    ("action", JsonField::Text),
+                    ("previous", JsonField::JsonText),
+                ],
+                vec![("batch_id", batch.into())],
+                chunk,
+                "",
+            )
             .await?;
+        }
     }
 
     // Enrolments through each course's manual method (created on first use).
@@ -230,36 +252,37 @@ pub async fn apply(
     for c in courses {
         manual.insert(c, crate::courses::service::manual_instance(db, c).await?);
     }
-    for chunk in plan.enrolments.chunks(CHUNK / 8) {
-        enrolment::Entity::insert_many(chunk.iter().map(|e| enrolment::ActiveModel {
-            instance_id: Set(manual[&e.course_id]),
-            course_id: Set(e.course_id),
-            user_id: Set(e.user_id),
-            status: Set(e.status),
-            created_at: Set(now),
-            batch_id: Set(batch_id),
-            ..Default::default()
-        }))
-        .on_conflict(
-            OnConflict::columns([enrolment::Column::InstanceId, enrolment::Column::UserId])
-                .do_nothing()
-                .to_owned(),
+    let batch: sea_orm::Value = batch_id.into();
+    for chunk in plan.enrolments.chunks(JSON_CHUNK) {
+        let rows: Vec<(i32, i32, i32, crate::courses::EnrolmentStatus)> = chunk
+            .iter()
+            .map(|e| (manual[&e.course_id], e.course_id, e.user_id, e.status))
+            .collect();
+        insert_json(
+            db,
+            "enrolments",
+            &[
+                ("instance_id", JsonField::Int),
+                ("course_id", JsonField::Int),
+                ("user_id", JsonField::Int),
+                ("status", JsonField::Text),
+            ],
+            vec![("created_at", now.into()), ("batch_id", batch.clone())],
+            &rows,
+            "ON CONFLICT (instance_id, user_id) DO NOTHING",
         )
-        .exec_without_returning(db)
         .await?;
     }
     // Group memberships by hand: no enrolment method owns them, so none removes them.
-    for chunk in plan.members.chunks(CHUNK / 8) {
-        group_member::Entity::insert_many(chunk.iter().map(|&(g, u)| group_member::ActiveModel {
-            group_id: Set(g),
-            user_id: Set(u),
-            origin_instance_id: Set(None),
-            added_at: Set(now),
-            batch_id: Set(batch_id),
-            ..Default::default()
-        }))
-        .on_conflict(OnConflict::new().do_nothing().to_owned())
-        .exec_without_returning(db)
+    for chunk in plan.members.chunks(JSON_CHUNK) {
+        insert_json(
+            db,
+            "group_members",
+            &[("group_id", JsonField::Int), ("user_id", JsonField::Int)],
+            vec![("added_at", now.into()), ("batch_id", batch.clone())],
+            chunk,
+            "ON CONFLICT DO NOTHING",
+        )
         .await?;
     }
     let mut courses: Vec<i32> = manual.into_keys().collect();

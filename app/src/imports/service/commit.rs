@@ -8,10 +8,10 @@ pub use crate::bulk::RunMode;
 use crate::error::AppError;
 use crate::imports::table::parse_table;
 use crate::imports::types::{Effects, ImportResult};
-use crate::imports::validate::{questions, validate, EnrolmentWrite, Plan, Report};
+use crate::imports::validate::{questions, validate, EnrolmentWrite, Report};
 use crate::imports::{ImportKind, ImportOptions, Knowledge, Table};
 use crate::upload::service::UploadError;
-use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
 
 /// The four SPEC 7 kinds; which one is in the options.
 pub struct Imports;
@@ -45,7 +45,7 @@ impl BulkKind for Imports {
         _: &Knowledge,
         report: &mut Report,
     ) -> Result<Effects, AppError> {
-        let effects = simulate_effects(db, &report.plan.enrolments).await?;
+        let effects = effects_of_enrolments(db, &report.plan.enrolments).await?;
         set_effects(options.kind, report, effects);
         Ok(effects)
     }
@@ -110,22 +110,23 @@ fn set_effects(kind: ImportKind, report: &mut Report, e: Effects) {
     }
 }
 
-/// The effects (SPEC 5) these enrolments would cause, exactly: written in a transaction with the
-/// sync, then rolled back. A user's effects in a course depend only on that user and course, so
-/// the page may ask in batches and add the answers up.
-pub async fn simulate_effects(
+/// The effects (SPEC 5) these enrolments would cause, counted without writing: new enrolments
+/// feed only "User segment members to group" methods ("User segment sync" ones follow segments,
+/// not enrolments), so they add group memberships and nothing else. A user's effects in a course
+/// depend only on that user and course, so the page may ask in batches and add the answers up.
+pub async fn effects_of_enrolments(
     db: &DatabaseConnection,
     enrolments: &[EnrolmentWrite],
 ) -> Result<Effects, AppError> {
     if enrolments.is_empty() {
         return Ok(Effects::default());
     }
-    let txn = db.begin().await?;
-    let plan = Plan {
-        enrolments: enrolments.to_vec(),
-        ..Plan::default()
-    };
-    let drift = apply(&txn, &plan, &Default::default(), None).await?;
-    txn.rollback().await?;
-    Ok(Effects::from(drift))
+    let rows: Vec<_> = enrolments
+        .iter()
+        .map(|e| (e.course_id, e.user_id, e.status))
+        .collect();
+    Ok(Effects {
+        enrolments: 0,
+        group_memberships: crate::sync::group_memberships_from_enrolments(db, &rows).await?,
+    })
 }

@@ -6,13 +6,14 @@ use super::effects::preview_effects;
 use super::lookup::{followed_segments, load_knowledge};
 use super::{UploadError, CHUNK, LOOKUP_CHUNK};
 use crate::bulk::{checkpoint, BulkKind, RunMode};
-use crate::entities::{segment_member, upload_change, upload_stage, user, user_profile_value};
+use crate::db::JsonField;
+use crate::entities::{upload_change, upload_stage, user, user_profile_value};
 use crate::error::AppError;
 use crate::upload::parse::{parse, Parsed};
 use crate::upload::validate::{validate, Knowledge, KnownUser, Report, UserRef};
 use crate::upload::UploadOptions;
 use chrono::Utc;
-use sea_orm::sea_query::{OnConflict, Query as SqlQuery};
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     EntityTrait, QueryFilter, QuerySelect, Value,
@@ -205,33 +206,16 @@ async fn apply(
         if i == 1 {
             checkpoint("memberships_started").await;
         }
-        let mut insert = SqlQuery::insert();
-        insert.into_table(segment_member::Entity).columns([
-            segment_member::Column::SegmentId,
-            segment_member::Column::UserId,
-            segment_member::Column::AddedAt,
-            segment_member::Column::BatchId,
-        ]);
-        for &(segment_id, user) in chunk {
-            insert.values_panic([
-                segment_id.into(),
-                resolve(user).into(),
-                now.into(),
-                batch_id.into(),
-            ]);
-        }
-        insert.on_conflict(
-            OnConflict::columns([
-                segment_member::Column::SegmentId,
-                segment_member::Column::UserId,
-            ])
-            .do_nothing()
-            .to_owned(),
-        );
-        added += txn
-            .execute(txn.get_database_backend().build(&insert))
-            .await?
-            .rows_affected();
+        let pairs: Vec<(i32, i32)> = chunk.iter().map(|&(s, u)| (s, resolve(u))).collect();
+        added += crate::db::insert_json(
+            txn,
+            "segment_members",
+            &[("segment_id", JsonField::Int), ("user_id", JsonField::Int)],
+            vec![("added_at", now.into()), ("batch_id", batch_id.into())],
+            &pairs,
+            "ON CONFLICT (segment_id, user_id) DO NOTHING",
+        )
+        .await?;
     }
     report.summary.memberships_added = added;
     checkpoint("memberships_added").await;
