@@ -53,3 +53,20 @@ impl ScratchDb {
             .ok();
     }
 }
+
+/// A connection to the bench's SQLite file through the C library, set as the console sets its
+/// own (`app::db::connect`): foreign keys enforced, WAL, `synchronous = NORMAL`, a busy
+/// timeout. A ceiling that skipped the foreign-key checks would do less work than the commit
+/// it is compared with.
+pub fn sqlite_like_the_app(path: &str) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).expect("open the SQLite file");
+    conn.busy_timeout(std::time::Duration::from_millis(
+        app::db::SQLITE_BUSY_TIMEOUT_MS,
+    ))
+    .expect("busy timeout");
+    conn.execute_batch(
+        "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+    )
+    .expect("pragmas");
+    conn
+}

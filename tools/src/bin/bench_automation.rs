@@ -414,13 +414,7 @@ async fn bench(
     );
     let members = |dept: usize| scalar_members(&db, s.segment, dept);
 
-    let mut conn = sqlite_path.map(|p| {
-        let c = rusqlite::Connection::open(p).unwrap();
-        c.busy_timeout(std::time::Duration::from_secs(30)).unwrap();
-        c.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
-            .unwrap();
-        c
-    });
+    let mut conn = sqlite_path.map(tools::bench::sqlite_like_the_app);
 
     // 1. Rule changes, each from the state the previous one left; the baseline first, from that
     // same state, then the segment set back (not timed) and ours.

@@ -1,8 +1,8 @@
 //! Benchmark: commit 1,000,000 memberships (200k users x 5 segments) through the bulk upload
 //! path (`upload::service::run`: parse, look-ups, validate and apply in one transaction under
 //! the write lock), beside the ceiling: the same pairs, ids already resolved, into the same
-//! `segment_members` table (primary key, both indexes, foreign keys), by the fastest raw way
-//! each database has:
+//! `segment_members` table (primary key, both indexes, foreign keys enforced, each row naming
+//! its batch as the upload's do), by the fastest raw way each database has:
 //! - SQLite: the faster of one prepared single-row INSERT reused per pair and one prepared
 //!   200-row INSERT reused per chunk, in one transaction through the C library (`rusqlite`);
 //! - PostgreSQL: the faster of one prepared INSERT per pair and `INSERT … SELECT FROM UNNEST`
@@ -145,18 +145,26 @@ async fn empty(db: &DatabaseConnection) {
 /// a multi-row statement saves is the per-statement work, which is part of the raw speed).
 fn sqlite_ceiling(path: &str, pairs: &[(i32, i32)]) -> (f64, f64) {
     const ROWS: usize = 200;
-    let mut conn = rusqlite::Connection::open(path).unwrap();
-    conn.busy_timeout(std::time::Duration::from_secs(30))
-        .unwrap();
+    let mut conn = tools::bench::sqlite_like_the_app(path);
     let now = chrono::Utc::now().to_rfc3339();
-    let insert = "INSERT INTO segment_members (segment_id, user_id, added_at) VALUES ";
+    let insert = "INSERT INTO segment_members (segment_id, user_id, added_at, batch_id) VALUES ";
+    // Each row names its batch, as the upload's do (undo needs it): one batch row per run.
+    let batch = |txn: &rusqlite::Transaction| -> i64 {
+        txn.execute(
+            "INSERT INTO upload_batches (created_at, file_name, options, counts) VALUES (?1, 'c.csv', '{}', '{}')",
+            [&now],
+        )
+        .unwrap();
+        txn.last_insert_rowid()
+    };
 
     let t = Instant::now();
     let txn = conn.transaction().unwrap();
     {
-        let mut st = txn.prepare(&format!("{insert}(?1, ?2, ?3)")).unwrap();
+        let b = batch(&txn);
+        let mut st = txn.prepare(&format!("{insert}(?1, ?2, ?3, ?4)")).unwrap();
         for &(s, u) in pairs {
-            st.execute(rusqlite::params![s, u, now]).unwrap();
+            st.execute(rusqlite::params![s, u, now, b]).unwrap();
         }
     }
     txn.commit().unwrap();
@@ -166,25 +174,35 @@ fn sqlite_ceiling(path: &str, pairs: &[(i32, i32)]) -> (f64, f64) {
     let t = Instant::now();
     let txn = conn.transaction().unwrap();
     {
+        let b = batch(&txn);
         let rows: Vec<String> = (0..ROWS)
-            .map(|i| format!("(?{}, ?{}, ?{})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+            .map(|i| {
+                format!(
+                    "(?{}, ?{}, ?{}, ?{})",
+                    4 * i + 1,
+                    4 * i + 2,
+                    4 * i + 3,
+                    4 * i + 4
+                )
+            })
             .collect();
         let mut many = txn
             .prepare(&format!("{insert}{}", rows.join(", ")))
             .unwrap();
-        let mut one = txn.prepare(&format!("{insert}(?1, ?2, ?3)")).unwrap();
+        let mut one = txn.prepare(&format!("{insert}(?1, ?2, ?3, ?4)")).unwrap();
         let chunks = pairs.chunks_exact(ROWS);
         let tail = chunks.remainder();
         for chunk in chunks {
             for (i, &(s, u)) in chunk.iter().enumerate() {
-                many.raw_bind_parameter(3 * i + 1, s).unwrap();
-                many.raw_bind_parameter(3 * i + 2, u).unwrap();
-                many.raw_bind_parameter(3 * i + 3, &now).unwrap();
+                many.raw_bind_parameter(4 * i + 1, s).unwrap();
+                many.raw_bind_parameter(4 * i + 2, u).unwrap();
+                many.raw_bind_parameter(4 * i + 3, &now).unwrap();
+                many.raw_bind_parameter(4 * i + 4, b).unwrap();
             }
             many.raw_execute().unwrap();
         }
         for &(s, u) in tail {
-            one.execute(rusqlite::params![s, u, now]).unwrap();
+            one.execute(rusqlite::params![s, u, now, b]).unwrap();
         }
     }
     txn.commit().unwrap();
@@ -196,11 +214,12 @@ async fn postgres_per_row(db: &DatabaseConnection, pairs: &[(i32, i32)]) -> f64 
     let now = chrono::Utc::now();
     let t = Instant::now();
     let txn = db.begin().await.unwrap();
+    let b = postgres_batch(&txn).await;
     for &(s, u) in pairs {
         txn.execute(Statement::from_sql_and_values(
             DatabaseBackend::Postgres,
-            "INSERT INTO segment_members (segment_id, user_id, added_at) VALUES ($1, $2, $3)",
-            [s.into(), u.into(), now.into()],
+            "INSERT INTO segment_members (segment_id, user_id, added_at, batch_id) VALUES ($1, $2, $3, $4)",
+            [s.into(), u.into(), now.into(), b.into()],
         ))
         .await
         .unwrap();
@@ -215,6 +234,7 @@ async fn postgres_unnest(db: &DatabaseConnection, pairs: &[(i32, i32)]) -> f64 {
     let now = chrono::Utc::now();
     let t = Instant::now();
     let txn = db.begin().await.unwrap();
+    let b = postgres_batch(&txn).await;
     for chunk in pairs.chunks(50_000) {
         let join = |f: fn(&(i32, i32)) -> i32| {
             let items: Vec<String> = chunk.iter().map(|p| f(p).to_string()).collect();
@@ -222,14 +242,27 @@ async fn postgres_unnest(db: &DatabaseConnection, pairs: &[(i32, i32)]) -> f64 {
         };
         txn.execute(Statement::from_sql_and_values(
             DatabaseBackend::Postgres,
-            "INSERT INTO segment_members (segment_id, user_id, added_at) SELECT s, u, $3 FROM UNNEST($1::int[], $2::int[]) AS p(s, u)",
-            [join(|p| p.0).into(), join(|p| p.1).into(), now.into()],
+            "INSERT INTO segment_members (segment_id, user_id, added_at, batch_id) SELECT s, u, $3, $4 FROM UNNEST($1::int[], $2::int[]) AS p(s, u)",
+            [join(|p| p.0).into(), join(|p| p.1).into(), now.into(), b.into()],
         ))
         .await
         .unwrap();
     }
     txn.commit().await.unwrap();
     t.elapsed().as_secs_f64()
+}
+
+/// The batch row the ceiling's memberships name, as the upload's do.
+async fn postgres_batch(txn: &impl ConnectionTrait) -> i32 {
+    let row = txn
+        .query_one(Statement::from_string(
+            DatabaseBackend::Postgres,
+            "INSERT INTO upload_batches (created_at, file_name, options, counts) VALUES (now(), 'c.csv', '{}', '{}') RETURNING id",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get_by_index(0).unwrap()
 }
 
 async fn seed(db: &DatabaseConnection, users: usize) {

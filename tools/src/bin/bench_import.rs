@@ -174,9 +174,7 @@ async fn page_look_up(db: &DatabaseConnection, q: Questions) -> Knowledge {
 /// SQLite's ceiling: the same rows, ids resolved, through the C library with one prepared
 /// statement per table reused in one transaction (no async driver, no per-row allocation).
 fn sqlite_ceiling(path: &str, kind: ImportKind, rows: usize) -> (f64, usize) {
-    let mut conn = rusqlite::Connection::open(path).unwrap();
-    conn.busy_timeout(std::time::Duration::from_secs(30))
-        .unwrap();
+    let mut conn = tools::bench::sqlite_like_the_app(path);
     let now = chrono::Utc::now().to_rfc3339();
     let t = Instant::now();
     let txn = conn.transaction().unwrap();

@@ -128,6 +128,9 @@ pub async fn commit_staged(
     Ok((done.table.0, done.report, done.batch_id))
 }
 
+/// Memberships per `db::insert_json` statement (one bound text each, so no parameter limit).
+const MEMBERSHIP_CHUNK: usize = 25_000;
+
 /// Applies a validated report, set-based; the summary is corrected to what the statements did
 /// (another admin's concurrent commit may have added some of the same memberships).
 async fn apply(
@@ -202,7 +205,7 @@ async fn apply(
     };
     // 3. Memberships, marked with the batch so undo removes exactly these.
     let mut added = 0;
-    for (i, chunk) in report.additions.chunks(CHUNK).enumerate() {
+    for (i, chunk) in report.additions.chunks(MEMBERSHIP_CHUNK).enumerate() {
         if i == 1 {
             checkpoint("memberships_started").await;
         }

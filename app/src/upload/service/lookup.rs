@@ -1,7 +1,10 @@
 //! What the database knows about a file's names: segment ids and counts, existing users, their
 //! details and memberships. Reads only; bounded IN (…) look-ups.
 use super::LOOKUP_CHUNK;
-use crate::db::{count_related, tuples};
+use crate::db::{count_related, in_json, tuples, JsonField};
+
+/// Names or ids per look-up statement when they go as one JSON list (`db::in_json`).
+const JSON_LOOKUP_CHUNK: usize = 50_000;
 use crate::entities::{enrol_instance, segment, segment_member, user};
 use crate::error::AppError;
 use crate::upload::types::{SegmentFound, UserLookup};
@@ -99,8 +102,9 @@ pub async fn lookup_users(
     details: bool,
 ) -> Result<UserLookup, AppError> {
     let mut found: HashMap<String, (i32, [String; 3])> = HashMap::with_capacity(usernames.len());
-    for chunk in usernames.chunks(LOOKUP_CHUNK) {
-        let names = chunk.iter().cloned();
+    let backend = db.get_database_backend();
+    for chunk in usernames.chunks(JSON_LOOKUP_CHUNK) {
+        let names = in_json(backend, "username", JsonField::Text, chunk);
         if details {
             let select = user::Entity::find()
                 .select_only()
@@ -111,7 +115,7 @@ pub async fn lookup_users(
                     user::Column::Lastname,
                     user::Column::Email,
                 ])
-                .filter(user::Column::Username.is_in(names))
+                .filter(names)
                 .into_query();
             let rows: Vec<(i32, String, String, String, String)> = tuples(
                 db,
@@ -127,7 +131,7 @@ pub async fn lookup_users(
             let select = user::Entity::find()
                 .select_only()
                 .columns([user::Column::Id, user::Column::Username])
-                .filter(user::Column::Username.is_in(names))
+                .filter(names)
                 .into_query();
             let rows: Vec<(i32, String)> = tuples(db, &select, &["id", "username"]).await?;
             found.extend(
@@ -151,7 +155,7 @@ pub async fn lookup_users(
     }
     if !segment_ids.is_empty() {
         let ids: Vec<i32> = reply.ids.iter().copied().filter(|&id| id != 0).collect();
-        for chunk in ids.chunks(LOOKUP_CHUNK) {
+        for chunk in ids.chunks(JSON_LOOKUP_CHUNK) {
             let select = segment_member::Entity::find()
                 .select_only()
                 .columns([
@@ -159,7 +163,7 @@ pub async fn lookup_users(
                     segment_member::Column::UserId,
                 ])
                 .filter(segment_member::Column::SegmentId.is_in(segment_ids.iter().copied()))
-                .filter(segment_member::Column::UserId.is_in(chunk.iter().copied()))
+                .filter(in_json(backend, "user_id", JsonField::Int, chunk))
                 .into_query();
             let pairs: Vec<(i32, i32)> = tuples(db, &select, &["segment_id", "user_id"]).await?;
             reply.memberships.extend(pairs);
