@@ -348,15 +348,30 @@ pub fn in_json<T: serde::Serialize>(
     kind: JsonField,
     items: &[T],
 ) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::{Alias, Expr, Func, Query};
     let json = serde_json::to_string(items).unwrap_or_else(|_| "[]".into());
-    let list = match (backend, kind) {
-        (DatabaseBackend::Postgres, JsonField::Int) => {
-            "SELECT value::integer FROM json_array_elements_text(?::json)"
+    // Built with the query builder, not as text, so the value's placeholder is numbered with
+    // the rest of the statement's.
+    let mut list = Query::select();
+    match backend {
+        DatabaseBackend::Postgres => {
+            let value = if kind == JsonField::Int {
+                Expr::cust("value").cast_as(Alias::new("integer"))
+            } else {
+                Expr::cust("value")
+            };
+            list.expr(value).from_function(
+                Func::cust(Alias::new("json_array_elements_text"))
+                    .arg(Expr::val(json).cast_as(Alias::new("json"))),
+                Alias::new("j"),
+            )
         }
-        (DatabaseBackend::Postgres, _) => "SELECT value FROM json_array_elements_text(?::json)",
-        _ => "SELECT value FROM json_each(?)",
+        _ => list.expr(Expr::cust("value")).from_function(
+            Func::cust(Alias::new("json_each")).arg(Expr::val(json)),
+            Alias::new("j"),
+        ),
     };
-    sea_orm::sea_query::Expr::cust_with_values(format!("{column} IN ({list})"), [json])
+    Expr::col(Alias::new(column)).in_subquery(list)
 }
 
 /// Runs a select and returns its rows as tuples (`T`, e.g. `(String, i32)`), folded by the
