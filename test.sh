@@ -32,9 +32,10 @@ step "Rust tests on PostgreSQL"
 PG_URL=$(scripts/postgres.sh)
 trap 'scripts/postgres.sh stop' EXIT
 echo "using $PG_URL"
-# Drop databases left by earlier runs (tests create one per test, named t_… / e2e_…).
+# Drop databases left by earlier runs (tests create one per test, named t_… / e2e_…); with
+# force, since a test process killed mid-run can leave its sessions open for a while.
 psql "$PG_URL" -tAc "select datname from pg_database where datname ~ '^(t|e2e)_[0-9a-f]+$'" |
-  while read -r db; do [ -n "$db" ] && psql "$PG_URL" -qc "drop database if exists \"$db\"" >/dev/null; done
+  while read -r db; do [ -n "$db" ] && psql "$PG_URL" -qc "drop database if exists \"$db\" with (force)" >/dev/null; done
 TEST_DATABASE_URL="$PG_URL" cargo test -p app -p server
 
 step "fuzzing the CSV core for 120 s (app/tests/fuzz_csv.rs)"
