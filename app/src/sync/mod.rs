@@ -433,11 +433,23 @@ pub async fn group_memberships_from_enrolments(
         .then(|| serde_json::to_string(&users))
         .transpose()
         .map_err(|e| AppError::Internal(e.to_string()))?;
-    let instances = enrol_instance::Entity::find()
-        .filter(enrol_instance::Column::Kind.eq(EnrolMethodKind::SegmentToGroup))
+    // The courses' group rules and manual methods, in one query (by id, so a course's manual
+    // method is its first, as `manual_instance` finds it).
+    let (instances, manuals): (Vec<_>, Vec<_>) = enrol_instance::Entity::find()
+        .filter(
+            enrol_instance::Column::Kind
+                .is_in([EnrolMethodKind::SegmentToGroup, EnrolMethodKind::Manual]),
+        )
         .filter(enrol_instance::Column::CourseId.is_in(courses.iter().copied()))
+        .order_by_asc(enrol_instance::Column::Id)
         .all(db)
-        .await?;
+        .await?
+        .into_iter()
+        .partition(|i| i.kind == EnrolMethodKind::SegmentToGroup);
+    let mut manual_of: std::collections::HashMap<i32, i32> = std::collections::HashMap::new();
+    for m in manuals {
+        manual_of.entry(m.course_id).or_insert(m.id);
+    }
     let not_in_group = "NOT EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = ?2 \
                         AND gm.user_id = sm.user_id AND gm.origin_instance_id = ?3)";
     let active_in_course = "EXISTS (SELECT 1 FROM enrolments e WHERE e.course_id = ?4 \
@@ -448,12 +460,7 @@ pub async fn group_memberships_from_enrolments(
             continue;
         };
         let course = inst.course_id;
-        let manual = enrol_instance::Entity::find()
-            .filter(enrol_instance::Column::CourseId.eq(course))
-            .filter(enrol_instance::Column::Kind.eq(EnrolMethodKind::Manual))
-            .one(db)
-            .await?
-            .map_or(0, |m| m.id);
+        let manual = manual_of.get(&course).copied().unwrap_or(0);
         let values = |first: Value| {
             vec![
                 first,
