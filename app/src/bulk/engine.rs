@@ -4,6 +4,7 @@
 //! the transaction, the write lock, consuming the staged file, the re-validation against what
 //! the database holds under that lock, the history batch with its counts, the dry run, the
 //! fault-injection points of the crash test, and the log line.
+use super::progress::{CommitStep, Tracker};
 use crate::entities::upload_batch;
 use crate::error::AppError;
 use crate::upload::service::{clean_file_name, consume_stage, stage_read, UploadError};
@@ -31,9 +32,11 @@ pub trait BulkKind {
     /// `upload_batches.kind`.
     fn name(options: &Self::Options) -> &'static str;
     fn parse(bytes: &[u8], options: &Self::Options) -> Result<Self::Table, UploadError>;
+    /// `options` say which stored fields validation needs.
     fn look_up(
         txn: &DatabaseTransaction,
         table: &Self::Table,
+        options: &Self::Options,
     ) -> impl Future<Output = Result<Self::Known, UploadError>> + Send;
     fn validate(table: &Self::Table, options: &Self::Options, known: &Self::Known) -> Self::Report;
     /// The dry run's effects, worked out after its transaction is rolled back (as the page does).
@@ -51,6 +54,7 @@ pub trait BulkKind {
         options: &Self::Options,
         known: &Self::Known,
         batch_id: i32,
+        progress: &Tracker,
     ) -> impl Future<Output = Result<Self::Effects, AppError>> + Send;
     /// The batch's counts for the history.
     fn counts(report: &Self::Report) -> serde_json::Value;
@@ -86,16 +90,22 @@ pub async fn run<K: BulkKind>(
     mode: RunMode,
     stage: Option<&str>,
 ) -> Result<Outcome<K>, UploadError> {
+    // Only a staged commit has a page waiting on it.
+    let progress = Tracker::new(stage.filter(|_| mode == RunMode::Commit));
+    progress.step(CommitStep::Reading);
     let table = K::parse(bytes, &options)?;
     let txn = db.begin().await?;
     if mode == RunMode::Commit {
+        progress.step(CommitStep::Waiting);
         // Bulk changes run one at a time, so what is validated below is what gets applied.
         crate::db::lock_for_write(&txn).await?;
         if let Some(stage) = stage {
             consume_stage(&txn, stage).await?;
         }
     }
-    let known = K::look_up(&txn, &table).await?;
+    progress.step(CommitStep::LookingUp);
+    let known = K::look_up(&txn, &table, &options).await?;
+    progress.step(CommitStep::Validating);
     let mut report = K::validate(&table, &options, &known);
     if mode == RunMode::DryRun {
         txn.rollback().await?;
@@ -123,7 +133,8 @@ pub async fn run<K: BulkKind>(
     .await?
     .last_insert_id;
     checkpoint("batch_created").await;
-    let effects = K::apply(&txn, &mut report, &options, &known, batch_id).await?;
+    progress.step(CommitStep::Writing);
+    let effects = K::apply(&txn, &mut report, &options, &known, batch_id, &progress).await?;
     upload_batch::Entity::update_many()
         .col_expr(
             upload_batch::Column::Counts,
@@ -133,7 +144,9 @@ pub async fn run<K: BulkKind>(
         .exec(&txn)
         .await?;
     checkpoint("before_commit").await;
+    progress.step(CommitStep::Committing);
     txn.commit().await?;
+    progress.step(CommitStep::Done);
     checkpoint("after_commit").await;
     tracing::info!(batch = batch_id, kind, "bulk file committed");
     Ok(Outcome {

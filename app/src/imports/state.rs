@@ -197,7 +197,12 @@ impl ImportState {
         leptos::task::spawn_local(async move {
             let outcome: Result<ImportResult, AppError> = async {
                 let stage = crate::upload::state::stage_file(&loaded, phase).await?;
-                import_commit(stage, opts).await
+                crate::upload::state::with_commit_progress(
+                    stage.clone(),
+                    phase,
+                    import_commit(stage, opts),
+                )
+                .await
             }
             .await;
             if !self.is_current(gen) {

@@ -309,10 +309,17 @@ pub(crate) fn ProgressView(phase: RwSignal<Phase>) -> impl IntoView {
             </div>
         }
         .into_any(),
-        Phase::Applying => view! {
+        Phase::Applying(None) => view! {
             <div class="progress">
                 <label for="commit-progress">"Validating again and applying in one transaction…"</label>
                 <progress id="commit-progress"></progress>
+            </div>
+        }
+        .into_any(),
+        Phase::Applying(Some(p)) => view! {
+            <div class="progress">
+                <label for="commit-progress">{format!("Applying in one transaction. {}", p.describe())}</label>
+                <progress id="commit-progress" max=1000 value=p.permille()></progress>
             </div>
         }
         .into_any(),

@@ -12,6 +12,7 @@ use super::report::effect_batches;
 use super::types::{CommitResult, SegmentFound, UserLookup};
 use super::validate::{Knowledge, Report};
 use super::{parse, validate, Parsed, UploadOptions};
+use crate::bulk::CommitProgress;
 use crate::error::AppError;
 use leptos::prelude::*;
 use std::sync::Arc;
@@ -60,13 +61,14 @@ pub enum Phase {
         sent: usize,
         total: usize,
     },
-    Applying,
+    /// The server is committing; the last progress it reported, once it has.
+    Applying(Option<CommitProgress>),
     Committed,
 }
 
 impl Phase {
     pub fn is_committing(&self) -> bool {
-        matches!(self, Phase::Uploading { .. } | Phase::Applying)
+        matches!(self, Phase::Uploading { .. } | Phase::Applying(_))
     }
 }
 
@@ -289,7 +291,7 @@ impl UploadState {
         leptos::task::spawn_local(async move {
             let outcome: Result<CommitResult, AppError> = async {
                 let stage = stage_file(&loaded, phase).await?;
-                upload_commit(stage, opts).await
+                with_commit_progress(stage.clone(), phase, upload_commit(stage, opts)).await
             }
             .await;
             if !self.is_current(gen) {
@@ -383,8 +385,42 @@ pub(crate) async fn stage_file(
     if bytes.is_empty() {
         send_chunk(&stage, 0, &[]).await?;
     }
-    phase.set(Phase::Applying);
+    phase.set(Phase::Applying(None));
     Ok(stage)
+}
+
+/// Runs `commit` (the server function committing `stage`) while asking the server how far it
+/// has got, a few times a second, into `phase`.
+pub(crate) async fn with_commit_progress<T>(
+    stage: String,
+    phase: RwSignal<Phase>,
+    commit: impl std::future::Future<Output = T>,
+) -> T {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    let asking = Rc::new(Cell::new(false));
+    let poll = move || {
+        // One question at a time: a slow answer is not queued behind by more.
+        if asking.replace(true) {
+            return;
+        }
+        let (stage, asking) = (stage.clone(), asking.clone());
+        leptos::task::spawn_local(async move {
+            if let Ok(Some(p)) = crate::bulk::api::progress_of_commit(stage).await {
+                // The commit's own answer may have come first.
+                if matches!(phase.get_untracked(), Phase::Applying(_)) {
+                    phase.set(Phase::Applying(Some(p)));
+                }
+            }
+            asking.set(false);
+        });
+    };
+    let timer = set_interval_with_handle(poll, std::time::Duration::from_millis(300)).ok();
+    let out = commit.await;
+    if let Some(t) = timer {
+        t.clear();
+    }
+    out
 }
 
 /// The generation counter of a bulk page: each new preview (a file chosen, an option changed, a

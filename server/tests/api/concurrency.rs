@@ -241,3 +241,78 @@ async fn one_file_committed_twice_at_once_is_applied_once_and_the_loser_is_told_
         1_000
     );
 }
+
+/// What the page's progress bar reads (issue 13): while a commit runs, even while it waits
+/// for another writer's lock, `commit_progress` answers from the server's memory; the steps
+/// only move forward, and the last one is Done with every planned write counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn commit_progress_is_readable_while_a_commit_waits_and_runs() {
+    use app::bulk::{CommitProgress, CommitStep};
+    use sea_orm::TransactionTrait;
+    let app = spawn_app().await;
+    let db = &app.db;
+    let admin = create_admin(db).await;
+    seed_users(db, 0..30_000).await;
+    segment(db, "alpha").await;
+    segment(db, "beta").await;
+    let s = stage(db, admin, &file(0..30_000, &["alpha", "beta"])).await;
+    let c = client();
+    sign_in(&c, &app, ADMIN, PASSWORD).await;
+    let ask = |stage: String| {
+        let (c, app) = (c.clone(), &app);
+        async move {
+            let res = call(&c, app, "commit_progress", &[("stage", &stage)]).await;
+            assert_eq!(res.status(), 200);
+            res.json::<Option<CommitProgress>>().await.unwrap()
+        }
+    };
+    assert_eq!(ask(s.clone()).await, None, "nothing before the commit");
+
+    // Another writer holds the lock, so the commit has to wait for it.
+    let holder = db.begin().await.unwrap();
+    app::db::lock_for_write(&holder).await.unwrap();
+    let committing = {
+        let (c, url, s) = (c.clone(), app.addr.clone(), s.clone());
+        tokio::spawn(async move {
+            let res = c
+                .post(format!("{url}/api/upload_commit"))
+                .json(&serde_json::json!({
+                    "stage": s,
+                    "options": app::upload::UploadOptions::default(),
+                }))
+                .send()
+                .await
+                .unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        })
+    };
+    let mut seen: Vec<CommitProgress> = vec![];
+    let started = std::time::Instant::now();
+    while seen.last().map(|p| p.step) != Some(CommitStep::Waiting) {
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "never saw the commit waiting: {seen:?}"
+        );
+        seen.extend(ask(s.clone()).await);
+    }
+    holder.commit().await.unwrap();
+    while !committing.is_finished() {
+        seen.extend(ask(s.clone()).await);
+    }
+    let (status, reply) = committing.await.unwrap();
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["summary"]["memberships_added"], 60_000);
+    let last = ask(s.clone())
+        .await
+        .expect("the finished commit's progress");
+    assert_eq!(
+        (last.step, last.done, last.total),
+        (CommitStep::Done, 60_000, 60_000)
+    );
+    seen.push(last);
+    assert!(
+        seen.windows(2)
+            .all(|w| (w[0].step, w[0].done) <= (w[1].step, w[1].done)),
+        "progress went backwards: {seen:?}"
+    );
+}

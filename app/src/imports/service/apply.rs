@@ -2,6 +2,7 @@
 //! batch; segments and groups an import created or changed are recorded in `import_records`
 //! with the fields they had, so undo deletes or restores exactly those.
 use super::{CHUNK, JSON_CHUNK};
+use crate::bulk::{CommitStep, Tracker};
 use crate::courses::EnrolMethodKind;
 use crate::db::{insert_json, JsonField};
 use crate::entities::{
@@ -44,8 +45,18 @@ pub async fn apply(
     plan: &Plan,
     known: &Knowledge,
     batch_id: Option<i32>,
+    progress: &Tracker,
 ) -> Result<Drift, AppError> {
     let now = Utc::now();
+    let total =
+        (plan.segments.len() + plan.groups.len() + plan.enrolments.len() + plan.members.len())
+            as u64;
+    let mut done = 0u64;
+    let mut wrote = |n: usize| {
+        done += n as u64;
+        progress.rows(done, total);
+    };
+    wrote(0);
     // What undo needs: (entity, id, action, the fields before as JSON text).
     let mut records: Vec<(&str, i32, &str, Option<String>)> = Vec::new();
     let before = |b: Option<serde_json::Value>| b.map(|b| b.to_string());
@@ -128,6 +139,7 @@ pub async fn apply(
         ));
     }
 
+    wrote(plan.segments.len());
     // Course groups, keyed by (course, name): inserted from JSON, then their ids read back in
     // one pass over the courses' groups (an IN over names and courses together would make the
     // database probe every pair).
@@ -244,6 +256,7 @@ pub async fn apply(
         }
     }
 
+    wrote(plan.groups.len());
     // Enrolments through each course's manual method (created on first use).
     let mut manual: HashMap<i32, i32> = HashMap::new();
     let mut courses: Vec<i32> = plan.enrolments.iter().map(|e| e.course_id).collect();
@@ -272,6 +285,7 @@ pub async fn apply(
             "ON CONFLICT (instance_id, user_id) DO NOTHING",
         )
         .await?;
+        wrote(chunk.len());
     }
     // Group memberships by hand: no enrolment method owns them, so none removes them.
     for chunk in plan.members.chunks(JSON_CHUNK) {
@@ -284,7 +298,9 @@ pub async fn apply(
             "ON CONFLICT DO NOTHING",
         )
         .await?;
+        wrote(chunk.len());
     }
+    progress.step(CommitStep::Syncing);
     let mut courses: Vec<i32> = manual.into_keys().collect();
     courses.sort_unstable();
     // Only these users' enrolments changed: the sync runs for them (issue 13).

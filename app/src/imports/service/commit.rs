@@ -3,8 +3,8 @@
 //! transaction under the write lock. The page, the CLI and the dry run all come through `run`.
 use super::apply::apply;
 use super::lookup::look_up;
-use crate::bulk::BulkKind;
 pub use crate::bulk::RunMode;
+use crate::bulk::{BulkKind, Tracker};
 use crate::error::AppError;
 use crate::imports::table::parse_table;
 use crate::imports::types::{Effects, ImportResult};
@@ -31,7 +31,11 @@ impl BulkKind for Imports {
         Ok(parse_table(bytes, options)?)
     }
 
-    async fn look_up(txn: &DatabaseTransaction, table: &Table) -> Result<Knowledge, UploadError> {
+    async fn look_up(
+        txn: &DatabaseTransaction,
+        table: &Table,
+        _: &ImportOptions,
+    ) -> Result<Knowledge, UploadError> {
         Ok(look_up(txn, &questions(table)).await?)
     }
 
@@ -56,8 +60,9 @@ impl BulkKind for Imports {
         options: &ImportOptions,
         known: &Knowledge,
         batch_id: i32,
+        progress: &Tracker,
     ) -> Result<Effects, AppError> {
-        let drift = apply(txn, &report.plan, known, Some(batch_id)).await?;
+        let drift = apply(txn, &report.plan, known, Some(batch_id), progress).await?;
         let effects = Effects::from(drift);
         set_effects(options.kind, report, effects);
         Ok(effects)

@@ -5,7 +5,7 @@
 use super::effects::preview_effects;
 use super::lookup::{followed_segments, load_knowledge};
 use super::{UploadError, CHUNK, LOOKUP_CHUNK};
-use crate::bulk::{checkpoint, BulkKind, RunMode};
+use crate::bulk::{checkpoint, BulkKind, CommitStep, RunMode, Tracker};
 use crate::db::JsonField;
 use crate::entities::{upload_change, upload_stage, user, user_profile_value};
 use crate::error::AppError;
@@ -48,8 +48,10 @@ impl BulkKind for Memberships {
     async fn look_up(
         txn: &DatabaseTransaction,
         (parsed, names): &Self::Table,
+        options: &UploadOptions,
     ) -> Result<Knowledge, UploadError> {
-        let mut known = load_knowledge(txn, names, &parsed.segment_ids).await?;
+        let mut known =
+            load_knowledge(txn, names, &parsed.segment_ids, options.updates_details()).await?;
         if !parsed.profile_fields.is_empty() {
             known.profile_fields = crate::automation::service::fields(txn).await?;
             let defined: Vec<String> = known
@@ -88,8 +90,9 @@ impl BulkKind for Memberships {
         options: &UploadOptions,
         _: &Knowledge,
         batch_id: i32,
+        progress: &Tracker,
     ) -> Result<(), AppError> {
-        apply(txn, report, options, batch_id).await
+        apply(txn, report, options, batch_id, progress).await
     }
 
     fn counts(report: &Report) -> serde_json::Value {
@@ -138,8 +141,19 @@ async fn apply(
     report: &mut Report,
     options: &UploadOptions,
     batch_id: i32,
+    progress: &Tracker,
 ) -> Result<(), AppError> {
     let now = Utc::now();
+    let total = (report.new_users.len()
+        + report.updates.len()
+        + report.additions.len()
+        + report.profile_values.len()) as u64;
+    let mut done = 0u64;
+    let mut wrote = |n: usize| {
+        done += n as u64;
+        progress.rows(done, total);
+    };
+    wrote(0);
     // 1. New users.
     let mut created = 0;
     for chunk in report.new_users.chunks(1_000) {
@@ -153,6 +167,7 @@ async fn apply(
         )
         .exec_without_returning(txn)
         .await?;
+        wrote(chunk.len());
     }
     let mut new_ids: Vec<i32> = Vec::with_capacity(report.new_users.len());
     if !report.new_users.is_empty() {
@@ -197,6 +212,7 @@ async fn apply(
             }})))),
         )
         .await?;
+        wrote(chunk.len());
     }
 
     let resolve = |u: UserRef| match u {
@@ -219,20 +235,12 @@ async fn apply(
             "ON CONFLICT (segment_id, user_id) DO NOTHING",
         )
         .await?;
+        wrote(chunk.len());
     }
     report.summary.memberships_added = added;
     checkpoint("memberships_added").await;
 
-    // 4. The enrolment methods that follow these segments (SPEC 5), in the same transaction.
-    // Only these users' memberships changed: the sync runs for them (issue 13).
-    let mut touched: Vec<i32> = report.additions.iter().map(|(s, _)| *s).collect();
-    touched.sort_unstable();
-    touched.dedup();
-    let users: Vec<i32> = report.additions.iter().map(|&(_, u)| resolve(u)).collect();
-    let drift = crate::sync::segments_changed_by(txn, &touched, users).await?;
-    report.summary.enrolments_added = drift.enrolments_added + drift.enrolments_reactivated;
-    report.summary.group_memberships_added = drift.group_memberships_added;
-    // 5. Profile values (SPEC 8), under the existing-details mode: new users' are inserted,
+    // 4. Profile values (SPEC 8), under the existing-details mode: new users' are inserted,
     // "override" replaces stored ones, "fill in missing" only adds where none is stored.
     let overrides = options.existing_details == crate::upload::ExistingDetails::Override;
     for chunk in report.profile_values.chunks(1_000) {
@@ -260,7 +268,18 @@ async fn apply(
             .on_conflict(conflict)
             .exec_without_returning(txn)
             .await?;
+        wrote(chunk.len());
     }
+    // 5. The enrolment methods that follow these segments (SPEC 5), in the same transaction.
+    progress.step(CommitStep::Syncing);
+    // Only these users' memberships changed: the sync runs for them (issue 13).
+    let mut touched: Vec<i32> = report.additions.iter().map(|(s, _)| *s).collect();
+    touched.sort_unstable();
+    touched.dedup();
+    let users: Vec<i32> = report.additions.iter().map(|&(_, u)| resolve(u)).collect();
+    let drift = crate::sync::segments_changed_by(txn, &touched, users).await?;
+    report.summary.enrolments_added = drift.enrolments_added + drift.enrolments_reactivated;
+    report.summary.group_memberships_added = drift.group_memberships_added;
     // 6. Automated segments (SPEC 8) follow the users this file created or changed, in this
     // transaction, and the sync follows them. (Nothing to do, one query, when none exist.)
     let mut touched: Vec<i32> = report

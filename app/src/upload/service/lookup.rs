@@ -1,7 +1,7 @@
 //! What the database knows about a file's names: segment ids and counts, existing users, their
 //! details and memberships. Reads only; bounded IN (…) look-ups.
 use super::LOOKUP_CHUNK;
-use crate::db::{count_related, in_json, tuples, JsonField};
+use crate::db::{count_related, ids_in_order, in_json, tuples, JsonField};
 
 /// Names or ids per look-up statement when they go as one JSON list (`db::in_json`).
 const JSON_LOOKUP_CHUNK: usize = 50_000;
@@ -94,18 +94,20 @@ pub async fn segment_memberships(
 }
 
 /// Which of these (normalised) usernames exist, their details if asked, and their memberships
-/// in the given segments: bounded IN (…) look-ups, two columns unless details are needed.
+/// in the given segments: one statement per `JSON_LOOKUP_CHUNK` names, ids alone unless details
+/// are needed.
 pub async fn lookup_users(
     db: &impl ConnectionTrait,
     usernames: &[String],
     segment_ids: &[i32],
     details: bool,
 ) -> Result<UserLookup, AppError> {
-    let mut found: HashMap<String, (i32, [String; 3])> = HashMap::with_capacity(usernames.len());
     let backend = db.get_database_backend();
-    for chunk in usernames.chunks(JSON_LOOKUP_CHUNK) {
-        let names = in_json(backend, "username", JsonField::Text, chunk);
-        if details {
+    let mut reply = UserLookup::default();
+    if details {
+        let mut found: HashMap<String, (i32, [String; 3])> =
+            HashMap::with_capacity(usernames.len());
+        for chunk in usernames.chunks(JSON_LOOKUP_CHUNK) {
             let select = user::Entity::find()
                 .select_only()
                 .columns([
@@ -115,7 +117,7 @@ pub async fn lookup_users(
                     user::Column::Lastname,
                     user::Column::Email,
                 ])
-                .filter(names)
+                .filter(in_json(backend, "username", JsonField::Text, chunk))
                 .into_query();
             let rows: Vec<(i32, String, String, String, String)> = tuples(
                 db,
@@ -127,31 +129,19 @@ pub async fn lookup_users(
                 rows.into_iter()
                     .map(|(id, name, first, last, email)| (name, (id, [first, last, email]))),
             );
-        } else {
-            let select = user::Entity::find()
-                .select_only()
-                .columns([user::Column::Id, user::Column::Username])
-                .filter(names)
-                .into_query();
-            let rows: Vec<(i32, String)> = tuples(db, &select, &["id", "username"]).await?;
-            found.extend(
-                rows.into_iter()
-                    .map(|(id, name)| (name, (id, Default::default()))),
-            );
         }
-    }
-    let mut reply = UserLookup {
-        ids: usernames
+        (reply.ids, reply.details) = usernames
             .iter()
-            .map(|u| found.get(u).map_or(0, |f| f.0))
-            .collect(),
-        ..Default::default()
-    };
-    if details {
-        reply.details = usernames
-            .iter()
-            .map(|u| found.get(u).map(|f| f.1.clone()).unwrap_or_default())
-            .collect();
+            .map(|u| found.get(u).map_or((0, Default::default()), |f| f.clone()))
+            .unzip();
+    } else {
+        // Ids alone come back in the names' order: no name is sent back or hashed.
+        reply.ids.reserve(usernames.len());
+        for chunk in usernames.chunks(JSON_LOOKUP_CHUNK) {
+            reply
+                .ids
+                .extend(ids_in_order(db, "users", "username", chunk).await?);
+        }
     }
     if !segment_ids.is_empty() {
         let ids: Vec<i32> = reply.ids.iter().copied().filter(|&id| id != 0).collect();
@@ -172,11 +162,13 @@ pub async fn lookup_users(
     Ok(reply)
 }
 
-/// Everything the database knows about a file's names, with details (the commit path).
+/// Everything the database knows about a file's names (the commit path), with the users' stored
+/// details when the options update them (as the page asks).
 pub async fn load_knowledge(
     db: &impl ConnectionTrait,
     usernames: &[String],
     id_numbers: &[String],
+    details: bool,
 ) -> Result<Knowledge, AppError> {
     let mut known = Knowledge::default();
     for s in lookup_segments_with_counts(db, id_numbers).await? {
@@ -186,7 +178,7 @@ pub async fn load_knowledge(
         known.segments.insert(s.id_number, s.id);
     }
     let segment_ids: Vec<i32> = known.segments.values().copied().collect();
-    let reply = lookup_users(db, usernames, &segment_ids, true).await?;
+    let reply = lookup_users(db, usernames, &segment_ids, details).await?;
     reply.add_to(&mut known, usernames);
     Ok(known)
 }

@@ -1,0 +1,178 @@
+//! Benchmark: the upload preview's user look-up (issue 13, item 1) on the server side, for a
+//! file of 1,000,000 distinct usernames against a database holding them all, beside the ceiling:
+//! one prepared `SELECT id FROM users WHERE username = ?1` reused per name in one read
+//! transaction through SQLite's C library (`rusqlite`), the fastest raw way to probe the index.
+//!
+//! Measured, interleaved, medians:
+//! - `ceiling`: the prepared probe per name, in the file's order;
+//! - `ceiling sorted`: the same with the names sorted first (the index walked in order);
+//! - `lookup_users`: the server's service function over the page's batches (`LOOKUP_BATCH`);
+//! - `lookup_users sorted`: the same over sorted batches;
+//! - `json`: what the server function adds around it, decoding each batch's JSON request and
+//!   encoding its reply (the bytes the page sends and receives are printed too).
+//!
+//!     cargo run --release -p tools --bin bench-lookup -- [--users N]
+//!
+//! `BENCH_RUNS` sets the runs (default 5).
+use app::upload::api::LOOKUP_BATCH;
+use app::upload::service::lookup_users;
+use app::upload::types::UserLookup;
+use std::time::Instant;
+
+#[tokio::main]
+async fn main() {
+    let tools::bench::BenchArgs { users, .. } = tools::bench::args(1_000_000);
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let dir = tempfile::tempdir().unwrap();
+    let path = format!("{}/bench.db", dir.path().display());
+    let db = app::db::connect_and_migrate(&format!("sqlite://{path}?mode=rwc"))
+        .await
+        .expect("database");
+    // Names shaped like scripts/bench-browser.sh's, in an order that is not the index's.
+    let names: Vec<String> = (0..users)
+        .map(|i| format!("learner.{}.{}@corp", radix36(i), i % 97))
+        .collect();
+    seed(&path, &names);
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    println!("bench-lookup: {users} distinct usernames, all known, {runs} interleaved runs, medians (SQLite)");
+
+    let (mut ceiling, mut ceiling_sorted, mut ours, mut ours_sorted, mut json) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    let (mut sent, mut received) = (0, 0);
+    for _ in 0..runs {
+        ceiling.push(probe(&path, &names));
+        ours.push(service(&db, &names).await);
+        ceiling_sorted.push(probe(&path, &sorted));
+        ours_sorted.push(service(&db, &sorted).await);
+        let (t, s, r) = json_cost(&names);
+        json.push(t);
+        (sent, received) = (s, r);
+    }
+    let (c, cs, o, os, j) = (
+        median(ceiling),
+        median(ceiling_sorted),
+        median(ours),
+        median(ours_sorted),
+        median(json),
+    );
+    println!("ceiling (prepared probe per name)         {c:.3} s");
+    println!("ceiling, names sorted                     {cs:.3} s");
+    println!(
+        "lookup_users, {LOOKUP_BATCH}-name batches          {o:.3} s  ({:.2} of the ceiling's speed)",
+        c / o
+    );
+    println!(
+        "lookup_users, sorted batches              {os:.3} s  ({:.2} of the sorted ceiling's speed)",
+        cs / os
+    );
+    println!(
+        "server function JSON (decode the requests, encode the replies) {j:.3} s; {:.1} MB sent, {:.1} MB received",
+        sent as f64 / 1e6,
+        received as f64 / 1e6
+    );
+}
+
+fn radix36(mut n: usize) -> String {
+    const DIGITS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut out = vec![];
+    loop {
+        out.push(DIGITS[n % 36]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap()
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    xs[xs.len() / 2]
+}
+
+fn seed(path: &str, names: &[String]) {
+    let mut conn = tools::bench::sqlite_like_the_app(path);
+    let now = chrono::Utc::now().to_rfc3339();
+    let txn = conn.transaction().unwrap();
+    {
+        let mut st = txn
+            .prepare(
+                "INSERT INTO users (username, firstname, lastname, email, suspended, created_at, updated_at) \
+                 VALUES (?1, 'Bench', 'User', ?1, 0, ?2, ?2)",
+            )
+            .unwrap();
+        for n in names {
+            st.execute(rusqlite::params![n, now]).unwrap();
+        }
+    }
+    txn.commit().unwrap();
+}
+
+fn probe(path: &str, names: &[String]) -> f64 {
+    let mut conn = tools::bench::sqlite_like_the_app(path);
+    let t = Instant::now();
+    let txn = conn.transaction().unwrap();
+    let mut found = 0usize;
+    {
+        let mut st = txn
+            .prepare_cached("SELECT id FROM users WHERE username = ?1")
+            .unwrap();
+        for n in names {
+            let id: Option<i32> = st.query_row([n], |r| r.get(0)).ok();
+            found += id.is_some() as usize;
+        }
+    }
+    txn.commit().unwrap();
+    let took = t.elapsed().as_secs_f64();
+    assert_eq!(found, names.len(), "every name is known");
+    took
+}
+
+async fn service(db: &sea_orm::DatabaseConnection, names: &[String]) -> f64 {
+    let t = Instant::now();
+    let mut found = 0usize;
+    for batch in names.chunks(LOOKUP_BATCH) {
+        let reply = lookup_users(db, batch, &[], false).await.expect("look-up");
+        found += reply.ids.iter().filter(|&&id| id != 0).count();
+    }
+    let took = t.elapsed().as_secs_f64();
+    assert_eq!(found, names.len(), "every name is known");
+    took
+}
+
+/// The JSON work of the `upload_users` server function: its request decoded, a reply of the
+/// same size encoded. Returns the time and the bytes each way.
+fn json_cost(names: &[String]) -> (f64, usize, usize) {
+    let requests: Vec<String> = names
+        .chunks(LOOKUP_BATCH)
+        .map(|b| {
+            serde_json::json!({ "usernames": b, "segment_ids": [], "details": false }).to_string()
+        })
+        .collect();
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Args {
+        usernames: Vec<String>,
+        segment_ids: Vec<i32>,
+        details: bool,
+    }
+    let (mut sent, mut received) = (0, 0);
+    let t = Instant::now();
+    for (i, r) in requests.iter().enumerate() {
+        let args: Args = serde_json::from_str(r).unwrap();
+        sent += r.len();
+        let reply = UserLookup {
+            ids: (0..args.usernames.len() as i32)
+                .map(|k| k + i as i32 * LOOKUP_BATCH as i32 + 1)
+                .collect(),
+            ..Default::default()
+        };
+        received += serde_json::to_string(&reply).unwrap().len();
+    }
+    (t.elapsed().as_secs_f64(), sent, received)
+}
