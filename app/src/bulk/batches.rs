@@ -1,10 +1,13 @@
-//! The look-up rounds of a preview: a file's names go to the server in batches, several in
-//! flight at once, so a 1M-row file is never one request and the page can show progress.
+//! The look-ups of a preview: a file's names go to the server in batches, several in flight at
+//! once, so a 1M-row file is never one request and the page can show progress.
+use futures::{StreamExt, TryStreamExt};
 use std::future::Future;
 
-/// Asks `call` about `items`, `batch` at a time and `concurrency` calls in flight per round.
-/// `merge` gets each batch with its reply in the items' order; `progress(done, total)` (in
-/// batches) is told before each round. The first error ends the rounds.
+/// Asks `call` about `items`, `batch` at a time, keeping `concurrency` calls in flight: a new
+/// call starts as soon as one ends, and replies are merged while later calls are still out (in
+/// rounds, the page merged with nothing in flight and the server idled meanwhile). `merge` gets
+/// each batch with its reply in the items' order; `progress(done, total)` (in batches) is told
+/// first and after each merge. The first error ends it; calls in flight are dropped.
 pub async fn in_batches<'a, T, R, E, Fut>(
     items: &'a [T],
     batch: usize,
@@ -18,14 +21,16 @@ where
 {
     let batches: Vec<&'a [T]> = items.chunks(batch.max(1)).collect();
     let total = batches.len();
+    progress(0, total);
+    let call = &call;
+    let mut replies = futures::stream::iter(batches)
+        .map(|b| async move { Ok::<_, E>((b, call(b).await?)) })
+        .buffered(concurrency.max(1));
     let mut done = 0;
-    for round in batches.chunks(concurrency.max(1)) {
+    while let Some((b, reply)) = replies.try_next().await? {
+        merge(b, reply);
+        done += 1;
         progress(done, total);
-        let replies = futures::future::join_all(round.iter().map(|b| call(b))).await;
-        for (b, reply) in round.iter().zip(replies) {
-            merge(b, reply?);
-        }
-        done += round.len();
     }
     Ok(())
 }
@@ -40,7 +45,7 @@ mod tests {
     }
 
     #[test]
-    fn every_item_is_asked_once_in_order_with_progress_per_round() {
+    fn every_item_is_asked_once_in_order_with_progress_per_reply() {
         let items: Vec<u32> = (0..10).collect();
         let asked = RefCell::new(Vec::new());
         let seen = RefCell::new(Vec::new());
@@ -63,20 +68,24 @@ mod tests {
             vec![vec![0, 1, 2], vec![3, 4, 5], vec![6, 7, 8], vec![9]]
         );
         assert_eq!(seen.into_inner(), vec![(0, 3), (3, 12), (6, 21), (9, 9)]);
-        assert_eq!(progress.into_inner(), vec![(0, 4), (2, 4)]);
+        assert_eq!(
+            progress.into_inner(),
+            vec![(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
+        );
     }
 
     #[test]
-    fn an_error_stops_later_rounds() {
+    fn an_error_stops_the_calls_after_the_window_it_fell_in() {
         let items: Vec<u32> = (0..10).collect();
-        let calls = RefCell::new(0);
+        let asked = RefCell::new(Vec::new());
+        let merged = RefCell::new(Vec::new());
         let out = block(in_batches(
             &items,
             2,
             2,
             |_, _| {},
             |b: &[u32]| {
-                *calls.borrow_mut() += 1;
+                asked.borrow_mut().push(b[0]);
                 let bad = b.contains(&4);
                 async move {
                     if bad {
@@ -86,10 +95,14 @@ mod tests {
                     }
                 }
             },
-            |_, _| {},
+            |b, ()| merged.borrow_mut().push(b[0]),
         ));
         assert_eq!(out, Err("down"));
-        // The failing round (batches 2 and 3) ran; none after it.
-        assert_eq!(calls.into_inner(), 4);
+        // The batches before the failing one were merged; with two in flight, at most the one
+        // after it was asked too, and never the last.
+        assert_eq!(merged.into_inner(), vec![0, 2]);
+        let asked = asked.into_inner();
+        assert!(asked.starts_with(&[0, 2, 4]), "{asked:?}");
+        assert!(!asked.contains(&8), "{asked:?}");
     }
 }

@@ -240,7 +240,8 @@ impl Parsed {
 
     /// Distinct well-formed usernames, in first-seen order (what the server is asked about).
     pub fn distinct_usernames(&self) -> Vec<String> {
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = rustc_hash::FxHashSet::default();
+        seen.reserve(self.rows.len());
         self.rows
             .iter()
             .filter(|r| r.username_cell == UsernameCell::Valid)
