@@ -1,6 +1,6 @@
 //! The look-ups of a preview: a file's names go to the server in batches, several in flight at
 //! once, so a 1M-row file is never one request and the page can show progress.
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use std::future::Future;
 
 /// Asks `call` about `items`, `batch` at a time, keeping `concurrency` calls in flight: a new
@@ -19,15 +19,25 @@ pub async fn in_batches<'a, T, R, E, Fut>(
 where
     Fut: Future<Output = Result<R, E>>,
 {
-    let batches: Vec<&'a [T]> = items.chunks(batch.max(1)).collect();
+    let mut batches = items.chunks(batch.max(1));
     let total = batches.len();
     progress(0, total);
-    let call = &call;
-    let mut replies = futures::stream::iter(batches)
-        .map(|b| async move { Ok::<_, E>((b, call(b).await?)) })
-        .buffered(concurrency.max(1));
+    // The calls' own futures in order, their batches beside them (no wrapping future: the load
+    // tool spawns this on tokio, and a closure-made stream loses `Send` there).
+    let mut in_flight = futures::stream::FuturesOrdered::new();
+    let mut asked = std::collections::VecDeque::new();
+    for b in batches.by_ref().take(concurrency.max(1)) {
+        in_flight.push_back(call(b));
+        asked.push_back(b);
+    }
     let mut done = 0;
-    while let Some((b, reply)) = replies.try_next().await? {
+    while let Some(reply) = in_flight.next().await {
+        let reply = reply?;
+        if let Some(b) = batches.next() {
+            in_flight.push_back(call(b));
+            asked.push_back(b);
+        }
+        let b = asked.pop_front().expect("a batch per call");
         merge(b, reply);
         done += 1;
         progress(done, total);
