@@ -302,8 +302,8 @@ pub async fn insert_json<R: serde::Serialize>(
     }
     let backend = db.get_database_backend();
     let json = serde_json::to_string(rows).map_err(|e| DbErr::Custom(format!("rows: {e}")))?;
-    let mut names: Vec<&str> = columns.iter().map(|(c, _)| *c).collect();
-    let mut fields: Vec<String> = columns
+    let names: Vec<&str> = columns.iter().map(|(c, _)| *c).collect();
+    let fields: Vec<String> = columns
         .iter()
         .enumerate()
         .map(|(i, (_, kind))| match (backend, kind) {
@@ -315,6 +315,57 @@ pub async fn insert_json<R: serde::Serialize>(
             _ => format!("j.value->>{i}"),
         })
         .collect();
+    insert_selected(db, table, names, fields, constants, json, tail).await
+}
+
+/// Inserts `(a, b)` pairs of positive integers (ids) like `insert_json`, each pair packed into
+/// one JSON integer (`a << 32 | b`) and unpacked by shifts: SQLite reads a plain integer from
+/// `json_each` without parsing a nested array per row, which made a 1M-membership insert
+/// noticeably slower than binding the values.
+pub async fn insert_id_pairs(
+    db: &impl ConnectionTrait,
+    table: &str,
+    (a, b): (&str, &str),
+    constants: Vec<(&str, sea_orm::Value)>,
+    pairs: &[(i32, i32)],
+    tail: &str,
+) -> Result<u64, DbErr> {
+    if pairs.is_empty() {
+        return Ok(0);
+    }
+    if pairs.iter().any(|&(x, y)| x < 0 || y < 0) {
+        return Err(DbErr::Custom("id pairs must not be negative".into()));
+    }
+    let packed: Vec<i64> = pairs
+        .iter()
+        .map(|&(x, y)| (i64::from(x) << 32) | i64::from(y))
+        .collect();
+    let json = serde_json::to_string(&packed).map_err(|e| DbErr::Custom(format!("rows: {e}")))?;
+    let fields = match db.get_database_backend() {
+        DatabaseBackend::Postgres => vec![
+            "((j.value::text::bigint) >> 32)::integer".to_string(),
+            "((j.value::text::bigint) & 4294967295)::integer".to_string(),
+        ],
+        _ => vec![
+            "j.value >> 32".to_string(),
+            "j.value & 4294967295".to_string(),
+        ],
+    };
+    insert_selected(db, table, vec![a, b], fields, constants, json, tail).await
+}
+
+/// `INSERT INTO table (names…, constants…) SELECT fields…, ?2… FROM` the rows of the JSON
+/// array bound as the first value.
+async fn insert_selected(
+    db: &impl ConnectionTrait,
+    table: &str,
+    mut names: Vec<&str>,
+    mut fields: Vec<String>,
+    constants: Vec<(&str, sea_orm::Value)>,
+    json: String,
+    tail: &str,
+) -> Result<u64, DbErr> {
+    let backend = db.get_database_backend();
     let mut values: Vec<sea_orm::Value> = vec![json.into()];
     for (name, value) in constants {
         names.push(name);

@@ -6,7 +6,6 @@ use super::effects::preview_effects;
 use super::lookup::{followed_segments, load_knowledge};
 use super::{UploadError, CHUNK, LOOKUP_CHUNK};
 use crate::bulk::{checkpoint, BulkKind, CommitStep, RunMode, Tracker};
-use crate::db::JsonField;
 use crate::entities::{upload_change, upload_stage, user, user_profile_value};
 use crate::error::AppError;
 use crate::upload::parse::{parse, Parsed};
@@ -226,10 +225,10 @@ async fn apply(
             checkpoint("memberships_started").await;
         }
         let pairs: Vec<(i32, i32)> = chunk.iter().map(|&(s, u)| (s, resolve(u))).collect();
-        added += crate::db::insert_json(
+        added += crate::db::insert_id_pairs(
             txn,
             "segment_members",
-            &[("segment_id", JsonField::Int), ("user_id", JsonField::Int)],
+            ("segment_id", "user_id"),
             vec![("added_at", now.into()), ("batch_id", batch_id.into())],
             &pairs,
             "ON CONFLICT (segment_id, user_id) DO NOTHING",
