@@ -448,17 +448,7 @@ pub async fn ids_in_order(
         ),
     };
     let json = serde_json::to_string(keys).map_err(|e| DbErr::Custom(e.to_string()))?;
-    let row = db
-        .query_one(sea_orm::Statement::from_sql_and_values(
-            backend,
-            sql,
-            [json.into()],
-        ))
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound("an aggregate returned no row".into()))?;
-    let text: String = row.try_get_by_index(0)?;
-    let ids: Vec<i32> =
-        serde_json::from_str(&text).map_err(|e| DbErr::Custom(format!("folded ids: {e}")))?;
+    let ids: Vec<i32> = folded(db, sql, vec![json.into()]).await?;
     if ids.len() != keys.len() {
         return Err(DbErr::Custom(format!(
             "{} ids for {} keys",
@@ -492,9 +482,20 @@ pub async fn tuples<T: serde::de::DeserializeOwned>(
         ),
         _ => format!("SELECT json_group_array(json_array({cols})) FROM ({inner}) AS t"),
     };
+    folded(db, sql, values.0).await
+}
+
+/// Runs `sql`, an aggregate whose one row is one JSON text, and reads that text as `T`.
+async fn folded<T: serde::de::DeserializeOwned>(
+    db: &impl ConnectionTrait,
+    sql: String,
+    values: Vec<sea_orm::Value>,
+) -> Result<T, DbErr> {
     let row = db
         .query_one(sea_orm::Statement::from_sql_and_values(
-            backend, sql, values,
+            db.get_database_backend(),
+            sql,
+            values,
         ))
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("an aggregate returned no row".into()))?;

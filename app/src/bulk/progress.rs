@@ -51,9 +51,9 @@ impl CommitStep {
         }
     }
 
-    /// 1-based position among the steps.
+    /// 1-based position among the steps (they are declared in order).
     pub fn number(self) -> usize {
-        Self::ALL.iter().position(|s| *s == self).unwrap_or(0) + 1
+        self as usize + 1
     }
 }
 
@@ -137,19 +137,24 @@ mod tracker {
             }
         }
 
-        /// Nothing recorded.
-        pub fn none() -> Self {
-            Self { stage: None }
-        }
-
         pub fn step(&self, step: CommitStep) {
             self.set(|p| {
                 p.step = step;
             });
         }
 
+        /// Starts counting an apply's `total` planned writes (reported as `Writing`).
+        pub fn writes(&self, total: usize) -> Writes<'_> {
+            self.rows(0, total as u64);
+            Writes {
+                tracker: self,
+                done: 0,
+                total: total as u64,
+            }
+        }
+
         /// `done` of `total` planned writes made.
-        pub fn rows(&self, done: u64, total: u64) {
+        fn rows(&self, done: u64, total: u64) {
             self.set(|p| {
                 p.step = CommitStep::Writing;
                 p.done = done;
@@ -172,6 +177,21 @@ mod tracker {
             ));
             change(&mut entry.0);
             entry.1 = now;
+        }
+    }
+
+    /// An apply's count of writes made, from `Tracker::writes`.
+    pub struct Writes<'a> {
+        tracker: &'a Tracker,
+        done: u64,
+        total: u64,
+    }
+
+    impl Writes<'_> {
+        /// `n` more planned writes made.
+        pub fn wrote(&mut self, n: usize) {
+            self.done += n as u64;
+            self.tracker.rows(self.done, self.total);
         }
     }
 
@@ -241,18 +261,19 @@ mod tests {
             let t = Tracker::new(Some(&stage));
             t.step(CommitStep::LookingUp);
             assert_eq!(progress_of(&stage).unwrap().step, CommitStep::LookingUp);
-            t.rows(10, 40);
+            let mut writes = t.writes(40);
+            assert_eq!(progress_of(&stage).unwrap().done, 0);
+            writes.wrote(10);
             let p = progress_of(&stage).unwrap();
             assert_eq!((p.step, p.done, p.total), (CommitStep::Writing, 10, 40));
         }
         assert_eq!(progress_of(&stage), None, "dropped before Done");
         {
             let t = Tracker::new(Some(&stage));
-            t.rows(40, 40);
+            t.writes(40).wrote(40);
             t.step(CommitStep::Done);
         }
         let p = progress_of(&stage).unwrap();
         assert_eq!((p.step, p.done, p.total), (CommitStep::Done, 40, 40));
-        Tracker::none().step(CommitStep::Done);
     }
 }

@@ -59,22 +59,79 @@ pub struct UserLookup {
 }
 
 impl UserLookup {
-    /// Adds this answer about `usernames` (the names asked, in order) to `known`.
-    pub fn add_to(self, known: &mut super::validate::Knowledge, usernames: &[String]) {
-        known.users.reserve(self.ids.len());
-        for (i, (name, &id)) in usernames.iter().zip(&self.ids).enumerate() {
-            if id == 0 {
-                continue;
+    /// Appends the answer about the next `asked` names. An answer is aligned with its question;
+    /// a short or long one is cut to it so it cannot shift the answers after it.
+    pub fn append(&mut self, mut reply: UserLookup, asked: usize) {
+        let details = !reply.details.is_empty();
+        reply.ids.resize(asked, 0);
+        self.ids.extend(reply.ids);
+        if details {
+            // Earlier answers without details are padded, so details stay aligned with ids.
+            self.details
+                .resize(self.ids.len() - asked, Default::default());
+            reply.details.resize(asked, Default::default());
+            self.details.extend(reply.details);
+        }
+        self.memberships.extend(reply.memberships);
+    }
+
+    /// Adds this answer about `usernames` (the names asked, in order) to `known`. The names are
+    /// taken, not cloned: a page's 1M names are moved into the map once.
+    pub fn add_to(
+        self,
+        known: &mut super::validate::Knowledge,
+        usernames: impl IntoIterator<Item = String>,
+    ) {
+        known
+            .users
+            .reserve(self.ids.iter().filter(|&&id| id != 0).count());
+        let mut details = self.details.into_iter();
+        for (name, id) in usernames.into_iter().zip(self.ids) {
+            let [firstname, lastname, email] = details.next().unwrap_or_default();
+            if id != 0 {
+                let user = super::validate::KnownUser {
+                    id,
+                    firstname,
+                    lastname,
+                    email,
+                };
+                known.users.insert(name, user);
             }
-            let [firstname, lastname, email] = self.details.get(i).cloned().unwrap_or_default();
-            let user = super::validate::KnownUser {
-                id,
-                firstname,
-                lastname,
-                email,
-            };
-            known.users.insert(name.clone(), user);
         }
         known.memberships.extend(self.memberships);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::upload::validate::Knowledge;
+
+    #[test]
+    fn a_short_or_long_answer_does_not_shift_the_answers_after_it() {
+        let answer = |ids: &[i32], details: bool| UserLookup {
+            ids: ids.to_vec(),
+            details: if details {
+                ids.iter()
+                    .map(|i| [format!("F{i}"), String::new(), String::new()])
+                    .collect()
+            } else {
+                vec![]
+            },
+            memberships: vec![],
+        };
+        let mut all = UserLookup::default();
+        all.append(answer(&[1], true), 2); // one id short
+        all.append(answer(&[3, 4, 99], true), 2); // one id too many
+        all.append(answer(&[5], true), 1);
+        assert_eq!(all.ids, [1, 0, 3, 4, 5]);
+        let names = ["a", "b", "c", "d", "e"].map(String::from);
+        let mut known = Knowledge::default();
+        all.add_to(&mut known, names);
+        assert_eq!(known.users.len(), 4);
+        assert_eq!(known.users["d"].id, 4);
+        assert_eq!(known.users["d"].firstname, "F4");
+        assert_eq!(known.users["e"].firstname, "F5");
+        assert!(!known.users.contains_key("b"));
     }
 }

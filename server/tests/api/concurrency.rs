@@ -268,38 +268,34 @@ async fn commit_progress_is_readable_while_a_commit_waits_and_runs() {
     };
     assert_eq!(ask(s.clone()).await, None, "nothing before the commit");
 
-    // Another writer holds the lock, so the commit has to wait for it.
-    let holder = db.begin().await.unwrap();
-    app::db::lock_for_write(&holder).await.unwrap();
-    let committing = {
-        let (c, url, s) = (c.clone(), app.addr.clone(), s.clone());
-        tokio::spawn(async move {
-            let res = c
-                .post(format!("{url}/api/upload_commit"))
-                .json(&serde_json::json!({
-                    "stage": s,
-                    "options": app::upload::UploadOptions::default(),
-                }))
-                .send()
-                .await
-                .unwrap();
-            (res.status().as_u16(), res.json::<Value>().await.unwrap())
-        })
-    };
+    // Another writer holds the lock, so the commit has to wait for it; the holder lets go once
+    // the waiting has been seen.
+    let mut holder = Some(db.begin().await.unwrap());
+    app::db::lock_for_write(holder.as_ref().unwrap())
+        .await
+        .unwrap();
+    let committing = commit(&c, &app, &s);
+    tokio::pin!(committing);
     let mut seen: Vec<CommitProgress> = vec![];
-    let started = std::time::Instant::now();
-    while seen.last().map(|p| p.step) != Some(CommitStep::Waiting) {
-        assert!(
-            started.elapsed().as_secs() < 20,
-            "never saw the commit waiting: {seen:?}"
-        );
-        seen.extend(ask(s.clone()).await);
-    }
-    holder.commit().await.unwrap();
-    while !committing.is_finished() {
-        seen.extend(ask(s.clone()).await);
-    }
-    let (status, reply) = committing.await.unwrap();
+    let (status, reply) = loop {
+        tokio::select! {
+            done = &mut committing => break done,
+            p = ask(s.clone()) => {
+                if let Some(p) = p {
+                    if p.step == CommitStep::Waiting {
+                        if let Some(h) = holder.take() {
+                            h.commit().await.unwrap();
+                        }
+                    }
+                    seen.push(p);
+                }
+            }
+        }
+    };
+    assert!(
+        holder.is_none(),
+        "never saw the commit waiting: {status} {reply} {seen:?}"
+    );
     assert_eq!(status, 200, "{reply}");
     assert_eq!(reply["summary"]["memberships_added"], 60_000);
     let last = ask(s.clone())

@@ -440,7 +440,7 @@ async fn the_pages_look_ups_give_the_same_outcomes_as_the_commit_path() {
             let reply = lookup_users(&t.db, &names, &per_user_segments, options.updates_details())
                 .await
                 .unwrap();
-            reply.add_to(&mut known, &names);
+            reply.add_to(&mut known, names.iter().cloned());
             let page_view = validate(&parsed, &options, &known);
             assert_eq!(
                 page_view.summary, commit_view.summary,

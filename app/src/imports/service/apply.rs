@@ -48,15 +48,9 @@ pub async fn apply(
     progress: &Tracker,
 ) -> Result<Drift, AppError> {
     let now = Utc::now();
-    let total =
-        (plan.segments.len() + plan.groups.len() + plan.enrolments.len() + plan.members.len())
-            as u64;
-    let mut done = 0u64;
-    let mut wrote = |n: usize| {
-        done += n as u64;
-        progress.rows(done, total);
-    };
-    wrote(0);
+    let mut writes = progress.writes(
+        plan.segments.len() + plan.groups.len() + plan.enrolments.len() + plan.members.len(),
+    );
     // What undo needs: (entity, id, action, the fields before as JSON text).
     let mut records: Vec<(&str, i32, &str, Option<String>)> = Vec::new();
     let before = |b: Option<serde_json::Value>| b.map(|b| b.to_string());
@@ -139,7 +133,7 @@ pub async fn apply(
         ));
     }
 
-    wrote(plan.segments.len());
+    writes.wrote(plan.segments.len());
     // Course groups, keyed by (course, name): inserted from JSON, then their ids read back in
     // one pass over the courses' groups (an IN over names and courses together would make the
     // database probe every pair).
@@ -256,7 +250,7 @@ pub async fn apply(
         }
     }
 
-    wrote(plan.groups.len());
+    writes.wrote(plan.groups.len());
     // Enrolments through each course's manual method (created on first use).
     let mut manual: HashMap<i32, i32> = HashMap::new();
     let mut courses: Vec<i32> = plan.enrolments.iter().map(|e| e.course_id).collect();
@@ -285,7 +279,7 @@ pub async fn apply(
             "ON CONFLICT (instance_id, user_id) DO NOTHING",
         )
         .await?;
-        wrote(chunk.len());
+        writes.wrote(chunk.len());
     }
     // Group memberships by hand: no enrolment method owns them, so none removes them.
     for chunk in plan.members.chunks(JSON_CHUNK) {
@@ -298,7 +292,7 @@ pub async fn apply(
             "ON CONFLICT DO NOTHING",
         )
         .await?;
-        wrote(chunk.len());
+        writes.wrote(chunk.len());
     }
     progress.step(CommitStep::Syncing);
     let mut courses: Vec<i32> = manual.into_keys().collect();

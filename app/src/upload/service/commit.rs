@@ -143,16 +143,12 @@ async fn apply(
     progress: &Tracker,
 ) -> Result<(), AppError> {
     let now = Utc::now();
-    let total = (report.new_users.len()
-        + report.updates.len()
-        + report.additions.len()
-        + report.profile_values.len()) as u64;
-    let mut done = 0u64;
-    let mut wrote = |n: usize| {
-        done += n as u64;
-        progress.rows(done, total);
-    };
-    wrote(0);
+    let mut writes = progress.writes(
+        report.new_users.len()
+            + report.updates.len()
+            + report.additions.len()
+            + report.profile_values.len(),
+    );
     // 1. New users.
     let mut created = 0;
     for chunk in report.new_users.chunks(1_000) {
@@ -166,7 +162,7 @@ async fn apply(
         )
         .exec_without_returning(txn)
         .await?;
-        wrote(chunk.len());
+        writes.wrote(chunk.len());
     }
     let mut new_ids: Vec<i32> = Vec::with_capacity(report.new_users.len());
     if !report.new_users.is_empty() {
@@ -211,7 +207,7 @@ async fn apply(
             }})))),
         )
         .await?;
-        wrote(chunk.len());
+        writes.wrote(chunk.len());
     }
 
     let resolve = |u: UserRef| match u {
@@ -234,7 +230,7 @@ async fn apply(
             "ON CONFLICT (segment_id, user_id) DO NOTHING",
         )
         .await?;
-        wrote(chunk.len());
+        writes.wrote(chunk.len());
     }
     report.summary.memberships_added = added;
     checkpoint("memberships_added").await;
@@ -267,7 +263,7 @@ async fn apply(
             .on_conflict(conflict)
             .exec_without_returning(txn)
             .await?;
-        wrote(chunk.len());
+        writes.wrote(chunk.len());
     }
     // 5. The enrolment methods that follow these segments (SPEC 5), in the same transaction.
     progress.step(CommitStep::Syncing);

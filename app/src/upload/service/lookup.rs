@@ -1,5 +1,5 @@
 //! What the database knows about a file's names: segment ids and counts, existing users, their
-//! details and memberships. Reads only; bounded IN (…) look-ups.
+//! details and memberships. Reads only; each statement takes its names or ids as one JSON list.
 use super::LOOKUP_CHUNK;
 use crate::db::{count_related, ids_in_order, in_json, tuples, JsonField};
 
@@ -179,7 +179,7 @@ pub async fn load_knowledge(
     }
     let segment_ids: Vec<i32> = known.segments.values().copied().collect();
     let reply = lookup_users(db, usernames, &segment_ids, details).await?;
-    reply.add_to(&mut known, usernames);
+    reply.add_to(&mut known, usernames.iter().cloned());
     Ok(known)
 }
 
