@@ -433,7 +433,7 @@ pub async fn ids_in_order(
     db: &impl ConnectionTrait,
     table: &str,
     key: &str,
-    keys: &[String],
+    keys: &[&str],
 ) -> Result<Vec<i32>, DbErr> {
     let backend = db.get_database_backend();
     let sql = match backend {

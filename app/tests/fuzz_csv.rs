@@ -18,7 +18,7 @@ use app::upload::report::{report_csv, PackedOutcomes};
 use app::upload::OptionValue;
 use app::upload::{
     describe, parse, validate, Code, Column, DelimiterChoice, EncodingChoice, ExistingDetails,
-    Knowledge, KnownUser, Level, Parsed, Report, UploadOptions, UploadType,
+    Knowledge, Level, Parsed, Report, UploadOptions, UploadType,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -422,10 +422,10 @@ fn differential(bytes: &[u8], encoding: EncodingChoice, p: &Parsed) -> Result<()
 /// Empty; every user and half the segments known with compact ids (some details empty, some
 /// memberships); every user and segment known with sparse ids (the hash-set pair path).
 fn knowledge_variants(p: &Parsed) -> [Knowledge; 3] {
-    let names = p.distinct_usernames();
+    let names: Vec<&str> = p.usernames().collect();
     let mut compact = Knowledge::default();
     let mut sparse = Knowledge::default();
-    for (i, name) in names.iter().enumerate() {
+    for i in 0..names.len() {
         let details = |i: usize| {
             if i.is_multiple_of(2) {
                 (String::new(), String::new(), String::new())
@@ -438,24 +438,16 @@ fn knowledge_variants(p: &Parsed) -> [Knowledge; 3] {
             }
         };
         let (firstname, lastname, email) = details(i);
-        compact.users.insert(
-            name.clone(),
-            KnownUser {
-                id: i as i32 + 1,
-                firstname: firstname.clone(),
-                lastname: lastname.clone(),
-                email: email.clone(),
-            },
-        );
-        sparse.users.insert(
-            name.clone(),
-            KnownUser {
-                id: (i as i32).wrapping_mul(40_000_003).wrapping_add(7).abs(),
-                firstname,
-                lastname,
-                email,
-            },
-        );
+        compact.users.ids.push(i as i32 + 1);
+        compact
+            .users
+            .details
+            .push([firstname.clone(), lastname.clone(), email.clone()]);
+        sparse
+            .users
+            .ids
+            .push((i as i32).wrapping_mul(40_000_003).wrapping_add(7).abs());
+        sparse.users.details.push([firstname, lastname, email]);
     }
     for (i, id) in p.segment_ids.iter().enumerate() {
         if i.is_multiple_of(2) {

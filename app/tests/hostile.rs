@@ -14,13 +14,13 @@ fn dir() -> PathBuf {
 }
 
 /// Runs one case through the core; returns what went wrong, if anything.
-fn run_case(case: &Case, known: &app::upload::Knowledge) -> Result<(), String> {
+fn run_case(case: &Case, spec: &support::KnowledgeSpec) -> Result<(), String> {
     let bytes = case.bytes(&dir());
     let parsed = match support::parse_case(case, &bytes) {
         Ok(p) => p,
         Err(e) => return check(case, Err(&e)),
     };
-    let report = validate(&parsed, &case.options(), known);
+    let report = validate(&parsed, &case.options(), &support::knowledge(spec, &parsed));
     check(case, Ok((&parsed, &report)))?;
 
     // What a commit would write: users created + memberships added.
@@ -76,12 +76,12 @@ fn run_case(case: &Case, known: &app::upload::Knowledge) -> Result<(), String> {
 #[test]
 fn every_corpus_case_has_its_documented_outcome_in_the_core() {
     let manifest = support::load(&dir());
-    let known = support::knowledge(&manifest.knowledge);
     let mut failures = Vec::new();
     for case in &manifest.cases {
-        let result =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_case(case, &known)))
-                .unwrap_or_else(|_| Err("PANICKED".into()));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_case(case, &manifest.knowledge)
+        }))
+        .unwrap_or_else(|_| Err("PANICKED".into()));
         if let Err(e) = result {
             failures.push(format!("{}: {e}", case.name));
         }

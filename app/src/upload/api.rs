@@ -66,13 +66,19 @@ pub async fn upload_memberships(segment_ids: Vec<i32>) -> Result<Vec<(i32, i32)>
 
 /// Which of a batch of usernames exist (ids aligned with the question), their memberships in
 /// the file's segments, and their details when an "existing user details" mode needs them.
+/// The names come as one text, one per line (no username holds a line break): the page builds
+/// it with one copy and the server reads it without a string per name.
 #[server(prefix = "/api", endpoint = "upload_users", input = Json)]
 pub async fn upload_users(
-    usernames: Vec<String>,
+    usernames: String,
     segment_ids: Vec<i32>,
     details: bool,
 ) -> Result<UserLookup, AppError> {
     let (db, _) = crate::ssr::admin_db().await?;
+    let usernames: Vec<&str> = match usernames.as_str() {
+        "" => vec![],
+        text => text.split('\n').collect(),
+    };
     if usernames.len() > LOOKUP_BATCH || segment_ids.len() > LOOKUP_BATCH {
         return Err(AppError::Invalid(format!(
             "Ask about at most {LOOKUP_BATCH} names at a time."

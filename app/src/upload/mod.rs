@@ -35,15 +35,7 @@ pub fn core_benchmark(bytes: &[u8]) -> [f64; 5] {
     };
     let t1 = browser::now_ms();
     let mut known = Knowledge::default();
-    for (i, u) in parsed.distinct_usernames().into_iter().enumerate() {
-        let user = KnownUser {
-            id: i as i32,
-            firstname: String::new(),
-            lastname: String::new(),
-            email: String::new(),
-        };
-        known.users.insert(u, user);
-    }
+    known.users.ids = (1..=parsed.usernames().len() as i32).collect();
     for (i, s) in parsed.segment_ids.iter().enumerate() {
         known.segments.insert(s.clone(), i as i32);
     }

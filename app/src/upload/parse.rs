@@ -10,6 +10,7 @@ use crate::domain::Username;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
+use std::hash::BuildHasher;
 
 /// Largest file accepted, in bytes (a million rows with several segments is about 60 MB).
 pub const MAX_FILE_BYTES: usize = 256 * 1024 * 1024;
@@ -140,6 +141,8 @@ pub struct Row {
     pub line: u32,
     pub username_cell: UsernameCell,
     username: Span,
+    /// Which of the file's distinct usernames this row names (`NO_USER` unless valid).
+    user: u32,
     firstname: Option<Span>,
     lastname: Option<Span>,
     email: Option<Span>,
@@ -177,6 +180,9 @@ pub struct Parsed {
     /// Distinct segment ID numbers as written (trimmed), in first-seen order.
     pub segment_ids: Vec<String>,
     seg_cells: Vec<SegmentCell>,
+    /// The distinct well-formed usernames, in first-seen order: rows point here, and what the
+    /// server knows about users is aligned with it, so no later step hashes a name again.
+    users: Vec<Span>,
     /// The shortnames of the file's `profile_field_…` columns, in header order.
     pub profile_fields: Vec<String>,
     pf_cells: Vec<ProfileCell>,
@@ -238,17 +244,14 @@ impl Parsed {
         }
     }
 
-    /// Distinct well-formed usernames, in first-seen order (what the server is asked about).
-    pub fn distinct_usernames(&self) -> Vec<String> {
-        let mut seen = rustc_hash::FxHashSet::default();
-        seen.reserve(self.rows.len());
-        self.rows
-            .iter()
-            .filter(|r| r.username_cell == UsernameCell::Valid)
-            .map(|r| self.username(r))
-            .filter(|u| seen.insert(*u))
-            .map(str::to_string)
-            .collect()
+    /// The distinct well-formed usernames, in first-seen order (what the server is asked about).
+    pub fn usernames(&self) -> impl ExactSizeIterator<Item = &str> + Clone + '_ {
+        self.users.iter().map(|&s| self.get(s))
+    }
+
+    /// The index in `usernames()` of the user a row names, when its username is valid.
+    pub fn user_index(&self, row: &Row) -> Option<u32> {
+        (row.user != NO_USER).then_some(row.user)
     }
 
     pub fn delimiter_choice(&self) -> DelimiterChoice {
@@ -419,11 +422,13 @@ pub fn parse(
             rows: Vec::new(),
             segment_ids: Vec::new(),
             seg_cells: Vec::new(),
+            users: Vec::new(),
             profile_fields: Vec::new(),
             pf_cells: Vec::new(),
             text: String::new(),
         },
         interned: FxHashMap::default(),
+        users: UserTable::default(),
     };
     let shape = read_records(bytes, delimiter, encoding, &mut sink)?;
     let mut out = sink.out;
@@ -435,6 +440,34 @@ pub fn parse(
 struct ParsedSink {
     out: Parsed,
     interned: FxHashMap<String, u32>,
+    users: UserTable,
+}
+
+/// `Row::user` of a row without a valid username.
+const NO_USER: u32 = u32::MAX;
+
+/// The distinct usernames seen so far, as indexes into `Parsed::users` hashed by their text in
+/// the arena (a map keyed by `String` would allocate a second copy of every name). Each entry
+/// keeps its hash, so growing the table never reads a name again.
+#[derive(Default)]
+struct UserTable(hashbrown::HashTable<(u64, u32)>);
+
+impl UserTable {
+    /// The index of the name at `span` (just pushed at the end of the arena): an earlier copy's
+    /// when the name was seen before (the new copy is then dropped), a new one otherwise.
+    fn intern(&mut self, out: &mut Parsed, span: Span) -> (Span, u32) {
+        let name = out.get(span);
+        let hash = rustc_hash::FxBuildHasher.hash_one(name);
+        let same = |&(h, i): &(u64, u32)| h == hash && out.get(out.users[i as usize]) == name;
+        if let Some(&(_, i)) = self.0.find(hash, same) {
+            out.text.truncate(span.start as usize);
+            return (out.users[i as usize], i);
+        }
+        let i = out.users.len() as u32;
+        self.0.insert_unique(hash, (hash, i), |&(h, _)| h);
+        out.users.push(span);
+        (span, i)
+    }
 }
 
 impl RecordSink for ParsedSink {
@@ -446,7 +479,13 @@ impl RecordSink for ParsedSink {
     }
 
     fn row(&mut self, record: &csv::ByteRecord, line: u32) {
-        let row = read_row(&mut self.out, &mut self.interned, record, line);
+        let row = read_row(
+            &mut self.out,
+            &mut self.interned,
+            &mut self.users,
+            record,
+            line,
+        );
         self.out.rows.push(row);
     }
 }
@@ -472,6 +511,7 @@ fn cell(field: &[u8]) -> &str {
 fn read_row(
     out: &mut Parsed,
     interned: &mut FxHashMap<String, u32>,
+    users: &mut UserTable,
     record: &csv::ByteRecord,
     line: u32,
 ) -> Row {
@@ -479,6 +519,7 @@ fn read_row(
         line,
         username_cell: UsernameCell::Missing,
         username: Span::default(),
+        user: NO_USER,
         firstname: None,
         lastname: None,
         email: None,
@@ -512,17 +553,21 @@ fn read_row(
                     let start = out.text.len() as u32;
                     out.text
                         .extend(cell.chars().map(|c| c.to_ascii_lowercase()));
-                    row.username = Span {
-                        start,
-                        len: cell.len() as u32,
-                    };
+                    (row.username, row.user) = users.intern(
+                        out,
+                        Span {
+                            start,
+                            len: cell.len() as u32,
+                        },
+                    );
                 } else {
                     // Only ASCII can be in the allowed set: Unicode lowercasing maps a few
                     // look-alikes (KELVIN SIGN) onto ASCII letters, and those are refused.
                     match Username::parse(cell) {
                         Ok(name) if cell.is_ascii() => {
                             row.username_cell = UsernameCell::Valid;
-                            row.username = push(&mut out.text, name.as_str());
+                            let span = push(&mut out.text, name.as_str());
+                            (row.username, row.user) = users.intern(out, span);
                         }
                         _ => {
                             row.username_cell = UsernameCell::Invalid;

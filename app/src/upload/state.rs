@@ -357,7 +357,7 @@ impl LookupTransport for ServerFns {
 
     async fn users(
         &self,
-        usernames: Vec<String>,
+        usernames: String,
         segment_ids: Vec<i32>,
         details: bool,
     ) -> Result<UserLookup, AppError> {

@@ -1,4 +1,5 @@
 //! Rules of SPEC 2 and 3, one test each, plus property tests that no input panics.
+use super::validate::KnownUsers;
 use super::*;
 
 fn p(data: &str) -> Parsed {
@@ -18,26 +19,22 @@ fn usernames(parsed: &Parsed) -> Vec<&str> {
 }
 
 /// alice (id 1, in "s1"), bob (id 2, no details), segments s1=10, s2=20, "007"=30, "Sales"=40.
-fn known() -> Knowledge {
-    let mut users = rustc_hash::FxHashMap::default();
-    users.insert(
-        "alice".to_string(),
-        KnownUser {
+fn known(parsed: &Parsed) -> Knowledge {
+    let users = KnownUsers::by_name(parsed, |name| match name {
+        "alice" => Some(KnownUser {
             id: 1,
             firstname: "Alice".into(),
             lastname: "Smith".into(),
             email: "alice@example.com".into(),
-        },
-    );
-    users.insert(
-        "bob".to_string(),
-        KnownUser {
+        }),
+        "bob" => Some(KnownUser {
             id: 2,
             firstname: String::new(),
             lastname: String::new(),
             email: String::new(),
-        },
-    );
+        }),
+        _ => None,
+    });
     let segments = [("s1", 10), ("s2", 20), ("007", 30), ("Sales", 40)]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -63,7 +60,7 @@ fn codes(parsed: &Parsed, report: &Report, row: usize) -> Vec<&'static str> {
 
 fn run(data: &str, options: UploadOptions) -> (Parsed, Report) {
     let parsed = p(data);
-    let report = validate(&parsed, &options, &known());
+    let report = validate(&parsed, &options, &known(&parsed));
     (parsed, report)
 }
 
@@ -342,9 +339,10 @@ fn duplicates_are_found_the_same_with_sparse_user_ids() {
     // A huge id forces the hash-set path instead of per-segment bitsets.
     let data = "username,cohort1,cohort2\nalice,s1,s2\nbob,s1,s1\nALICE,s2,\nbob,s1,\n";
     let dense = run(data, UploadOptions::default()).1;
-    let mut sparse_known = known();
-    sparse_known.users.get_mut("bob").unwrap().id = 2_000_000_000;
     let parsed = p(data);
+    let mut sparse_known = known(&parsed);
+    let bob = parsed.usernames().position(|n| n == "bob").unwrap();
+    sparse_known.users.ids[bob] = 2_000_000_000;
     let sparse = validate(&parsed, &UploadOptions::default(), &sparse_known);
     for report in [&dense, &sparse] {
         assert_eq!(report.summary.duplicate_pairs, 3);
@@ -486,7 +484,7 @@ mod properties {
         for d in DelimiterChoice::all() {
             for e in EncodingChoice::all() {
                 if let Ok(parsed) = parse(bytes, *d, *e) {
-                    let report = validate(&parsed, &UploadOptions::default(), &known());
+                    let report = validate(&parsed, &UploadOptions::default(), &known(&parsed));
                     let s = report.summary;
                     assert_eq!(s.rows_ok + s.rows_with_errors, s.rows);
                     assert!(
@@ -591,7 +589,7 @@ fn profile_field_columns_are_read_and_their_values_checked_per_field() {
             name: "profile_field_start".into()
         })
     );
-    let mut known = known();
+    let mut known = known(&parsed);
     known.profile_fields = vec![
         ProfileField {
             id: 7,
@@ -642,4 +640,24 @@ fn profile_field_columns_are_read_and_their_values_checked_per_field() {
         .map(|w| (w.field_id, w.value.value.as_str()))
         .collect();
     assert_eq!(written, vec![(7, "Sales"), (8, "2024-01-31")]);
+}
+
+#[test]
+fn rows_of_one_user_share_an_index_into_the_distinct_usernames() {
+    let parsed =
+        p("username,cohort1\nBob,s1\nalice,s1\nbad name,s1\n,s2\nbob,s2\nALICE,s2\ncarol,s1\n");
+    assert_eq!(
+        parsed.usernames().collect::<Vec<_>>(),
+        ["bob", "alice", "carol"]
+    );
+    let indexes: Vec<Option<u32>> = parsed.rows.iter().map(|r| parsed.user_index(r)).collect();
+    assert_eq!(
+        indexes,
+        [Some(0), Some(1), None, None, Some(0), Some(1), Some(2)]
+    );
+    // A repeated name reads the same normalised text as its first row.
+    assert_eq!(
+        usernames(&parsed),
+        ["bob", "alice", "bad name", "", "bob", "alice", "carol"]
+    );
 }

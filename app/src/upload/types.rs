@@ -75,29 +75,13 @@ impl UserLookup {
         self.memberships.extend(reply.memberships);
     }
 
-    /// Adds this answer about `usernames` (the names asked, in order) to `known`. The names are
-    /// taken, not cloned: a page's 1M names are moved into the map once.
-    pub fn add_to(
-        self,
-        known: &mut super::validate::Knowledge,
-        usernames: impl IntoIterator<Item = String>,
-    ) {
-        known
-            .users
-            .reserve(self.ids.iter().filter(|&&id| id != 0).count());
-        let mut details = self.details.into_iter();
-        for (name, id) in usernames.into_iter().zip(self.ids) {
-            let [firstname, lastname, email] = details.next().unwrap_or_default();
-            if id != 0 {
-                let user = super::validate::KnownUser {
-                    id,
-                    firstname,
-                    lastname,
-                    email,
-                };
-                known.users.insert(name, user);
-            }
-        }
+    /// Makes this answer, about all of a file's names in `Parsed::usernames()` order, what
+    /// `known` holds about its users: the vectors are moved, no name is hashed.
+    pub fn add_to(self, known: &mut super::validate::Knowledge) {
+        known.users = super::validate::KnownUsers {
+            ids: self.ids,
+            details: self.details,
+        };
         known.memberships.extend(self.memberships);
     }
 }
@@ -125,13 +109,12 @@ mod tests {
         all.append(answer(&[3, 4, 99], true), 2); // one id too many
         all.append(answer(&[5], true), 1);
         assert_eq!(all.ids, [1, 0, 3, 4, 5]);
-        let names = ["a", "b", "c", "d", "e"].map(String::from);
         let mut known = Knowledge::default();
-        all.add_to(&mut known, names);
-        assert_eq!(known.users.len(), 4);
-        assert_eq!(known.users["d"].id, 4);
-        assert_eq!(known.users["d"].firstname, "F4");
-        assert_eq!(known.users["e"].firstname, "F5");
-        assert!(!known.users.contains_key("b"));
+        all.add_to(&mut known);
+        assert_eq!(known.users.found(), 4);
+        assert_eq!(known.users.get(3).unwrap().id, 4);
+        assert_eq!(known.users.get(3).unwrap().firstname, "F4");
+        assert_eq!(known.users.get(4).unwrap().firstname, "F5");
+        assert_eq!(known.users.get(1), None);
     }
 }

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 /// What the database knows about the usernames and segment ID numbers a file mentions.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Knowledge {
-    /// By normalised username. (FxHash: validation probes this once per row.)
-    pub users: FxHashMap<String, KnownUser>,
+    /// The existing users among the file's names, aligned with `Parsed::usernames()`.
+    pub users: KnownUsers,
     /// Segment ID number (exact) to internal id.
     pub segments: FxHashMap<String, i32>,
     /// Existing (segment id, user id) memberships among those users and segments.
@@ -21,6 +21,56 @@ pub struct Knowledge {
     /// The site's profile fields, when the file has `profile_field_…` columns (SPEC 8).
     #[serde(default)]
     pub profile_fields: Vec<crate::automation::ProfileField>,
+}
+
+/// What the database holds for each of a file's distinct usernames, in `Parsed::usernames()`
+/// order: validation reaches a row's user by its index, and no name is hashed after the parse.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownUsers {
+    /// The user's id for each name, 0 where no such user exists.
+    pub ids: Vec<i32>,
+    /// `[firstname, lastname, email]` for each name, when they were asked for (else empty).
+    pub details: Vec<[String; 3]>,
+}
+
+impl KnownUsers {
+    /// The users `find` gives for `parsed`'s names (tests and tools that know users by name).
+    pub fn by_name(parsed: &Parsed, find: impl Fn(&str) -> Option<KnownUser>) -> Self {
+        let (ids, details) = parsed
+            .usernames()
+            .map(|name| match find(name) {
+                Some(u) => (u.id, [u.firstname, u.lastname, u.email]),
+                None => (0, Default::default()),
+            })
+            .unzip();
+        KnownUsers { ids, details }
+    }
+
+    /// The id of the user at `index` of the file's names, if one exists.
+    pub fn id(&self, index: u32) -> Option<i32> {
+        self.ids.get(index as usize).copied().filter(|&id| id != 0)
+    }
+
+    /// The user at `index`, with stored details when they were asked for.
+    pub fn get(&self, index: u32) -> Option<KnownUser> {
+        let id = self.id(index)?;
+        let [firstname, lastname, email] = self
+            .details
+            .get(index as usize)
+            .cloned()
+            .unwrap_or_default();
+        Some(KnownUser {
+            id,
+            firstname,
+            lastname,
+            email,
+        })
+    }
+
+    /// How many of the names are existing users.
+    pub fn found(&self) -> usize {
+        self.ids.iter().filter(|&&id| id != 0).count()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -256,7 +306,9 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
         .iter()
         .map(|s| known.profile_fields.iter().find(|f| &f.shortname == s))
         .collect();
-    let mut new_user_index: FxHashMap<&str, u32> = FxHashMap::default();
+    // The slot in `report.new_users` of each of the file's names that is not a user yet.
+    const NOT_NEW: u32 = u32::MAX;
+    let mut new_user_slot: Vec<u32> = vec![NOT_NEW; parsed.usernames().len()];
     let mut seen_pairs = PairSet::new(parsed, known);
     report.additions.reserve(parsed.segment_cell_count());
     report.outcomes.reserve(parsed.rows.len() / 8);
@@ -327,9 +379,8 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
                 push(&mut report, Code::InvalidName, col(c), None, 0);
             }
         }
-        let existing = (row.username_cell == UsernameCell::Valid)
-            .then(|| known.users.get(name))
-            .flatten();
+        let user_index = parsed.user_index(row);
+        let existing = user_index.and_then(|i| known.users.id(i));
         if row.username_cell == UsernameCell::Valid {
             match (existing, options.upload_type) {
                 (None, UploadType::UpdateExisting) => push(
@@ -346,7 +397,7 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
                     None,
                     0,
                 ),
-                (None, _) if !new_user_index.contains_key(name) => {
+                (None, _) if user_index.is_some_and(|i| new_user_slot[i as usize] == NOT_NEW) => {
                     for (c, v) in [
                         (Column::Firstname, parsed.firstname(row)),
                         (Column::Lastname, parsed.lastname(row)),
@@ -418,12 +469,13 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
         }
         report.summary.rows_ok += 1;
 
-        let user = match existing {
-            Some(u) => UserRef::Existing(u.id),
-            None => {
-                let next = report.new_users.len() as u32;
-                let slot = *new_user_index.entry(name).or_insert(next);
-                if slot == next {
+        let user = match (existing, user_index) {
+            (Some(id), _) => UserRef::Existing(id),
+            (None, index) => {
+                // Rows without a valid username have an error and never get here.
+                let slot = &mut new_user_slot[index.unwrap_or_default() as usize];
+                if *slot == NOT_NEW {
+                    *slot = report.new_users.len() as u32;
                     report.new_users.push(NewUser {
                         username: name.to_string(),
                         firstname: parsed.firstname(row).unwrap_or_default().to_string(),
@@ -431,7 +483,7 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
                         email: parsed.email(row).unwrap_or_default().to_string(),
                     });
                 }
-                UserRef::New(slot)
+                UserRef::New(*slot)
             }
         };
         if existing.is_none() || options.updates_details() {
@@ -443,10 +495,11 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
                     value,
                 }));
         }
-        if let (Some(u), true) = (existing, options.updates_details()) {
-            let entry = updates.entry(u.id).or_insert_with(|| {
-                update_order.push(u.id);
-                (u.clone(), u.clone(), Decided::default())
+        if let (Some(id), Some(index), true) = (existing, user_index, options.updates_details()) {
+            let entry = updates.entry(id).or_insert_with(|| {
+                update_order.push(id);
+                let u = known.users.get(index).expect("an existing user");
+                (u.clone(), u, Decided::default())
             });
             apply_details(
                 &mut entry.1,
@@ -527,8 +580,9 @@ impl PairSet {
     fn new(parsed: &Parsed, known: &Knowledge) -> Self {
         let max_id = known
             .users
-            .values()
-            .map(|u| u.id.max(0) as u64)
+            .ids
+            .iter()
+            .map(|&id| id.max(0) as u64)
             .max()
             .unwrap_or(0);
         // New users get keys after the largest existing id.

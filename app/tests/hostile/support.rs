@@ -2,8 +2,8 @@
 //! (`app/tests/hostile.rs`) and the server test (`server/tests/hostile.rs`) both read it.
 #![allow(dead_code)]
 use app::upload::{
-    parse, FileError, Knowledge, KnownUser, Parsed, Report, UploadOptions, UploadType,
-    MAX_FILE_BYTES,
+    parse, validate::KnownUsers, FileError, Knowledge, KnownUser, Parsed, Report, UploadOptions,
+    UploadType, MAX_FILE_BYTES,
 };
 use serde::Deserialize;
 use std::collections::BTreeSet;
@@ -127,21 +127,21 @@ pub fn corpus_dir(manifest_dir: &str, relative: &str) -> PathBuf {
     Path::new(manifest_dir).join(relative)
 }
 
-/// The fixed knowledge of the core test: users and segments numbered from 1 in manifest order
-/// (what a fresh database assigns), no memberships.
-pub fn knowledge(spec: &KnowledgeSpec) -> Knowledge {
-    let mut k = Knowledge::default();
-    for (i, u) in spec.users.iter().enumerate() {
-        k.users.insert(
-            u.clone(),
-            KnownUser {
+/// The fixed knowledge of the core test about `parsed`'s names: users and segments numbered
+/// from 1 in manifest order (what a fresh database assigns), no memberships.
+pub fn knowledge(spec: &KnowledgeSpec, parsed: &Parsed) -> Knowledge {
+    let mut k = Knowledge {
+        users: KnownUsers::by_name(parsed, |name| {
+            let i = spec.users.iter().position(|u| u == name)?;
+            Some(KnownUser {
                 id: i as i32 + 1,
-                firstname: capitalise(u),
+                firstname: capitalise(name),
                 lastname: "Known".into(),
-                email: format!("{u}@example.com"),
-            },
-        );
-    }
+                email: format!("{name}@example.com"),
+            })
+        }),
+        ..Default::default()
+    };
     for (i, s) in spec.segments.iter().enumerate() {
         k.segments.insert(s.clone(), i as i32 + 1);
     }

@@ -425,14 +425,9 @@ async fn previewed_sync_effects_equal_the_committed_ones_and_change_nothing() {
     };
 
     let parsed = parse(data.as_bytes(), options.delimiter, options.encoding).unwrap();
-    let known = load_knowledge(
-        db,
-        &parsed.distinct_usernames(),
-        &parsed.segment_ids,
-        options.updates_details(),
-    )
-    .await
-    .unwrap();
+    let known = load_knowledge(db, &parsed, options.updates_details())
+        .await
+        .unwrap();
     let report = validate(&parsed, &options, &known);
     let synced: Vec<i32> = lookup_segments_with_counts(db, &parsed.segment_ids)
         .await

@@ -420,7 +420,7 @@ async fn the_pages_look_ups_give_the_same_outcomes_as_the_commit_path() {
             .await
             .unwrap();
         let parsed = parse(data.as_bytes(), options.delimiter, options.encoding).unwrap();
-        let names = parsed.distinct_usernames();
+        let names: Vec<&str> = parsed.usernames().collect();
         let segments = lookup_segments_with_counts(&t.db, &parsed.segment_ids)
             .await
             .unwrap();
@@ -440,7 +440,7 @@ async fn the_pages_look_ups_give_the_same_outcomes_as_the_commit_path() {
             let reply = lookup_users(&t.db, &names, &per_user_segments, options.updates_details())
                 .await
                 .unwrap();
-            reply.add_to(&mut known, names.iter().cloned());
+            reply.add_to(&mut known);
             let page_view = validate(&parsed, &options, &known);
             assert_eq!(
                 page_view.summary, commit_view.summary,

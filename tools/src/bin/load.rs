@@ -29,10 +29,10 @@
 use app::upload::api::{CHUNK_BYTES, EFFECTS_BATCH};
 use app::upload::lookup_client::{look_up, LookedUp, LookupTransport};
 use app::upload::types::{CommitResult, SegmentFound, UserLookup};
-use app::upload::validate::UserRef;
+use app::upload::validate::{KnownUsers, UserRef};
 use app::upload::{
     parse, validate, DelimiterChoice, EncodingChoice, ExistingDetails, Knowledge, KnownUser,
-    Report, Summary, UploadOptions, UploadType,
+    Parsed, Report, Summary, UploadOptions, UploadType,
 };
 use clap::Parser;
 use rand::rngs::StdRng;
@@ -423,7 +423,7 @@ impl LookupTransport for HttpLookup<'_> {
 
     async fn users(
         &self,
-        usernames: Vec<String>,
+        usernames: String,
         segment_ids: Vec<i32>,
         details: bool,
     ) -> Result<UserLookup, Failure> {
@@ -566,20 +566,20 @@ struct Model {
 }
 
 impl Model {
-    /// The core's view of the database for a file naming these users and segments.
-    fn knowledge(&self, setup: &Setup) -> Knowledge {
-        let mut k = Knowledge::default();
-        for (i, name) in self.users.iter().enumerate() {
-            k.users.insert(
-                name.clone(),
-                KnownUser {
+    /// The core's view of the database for `parsed`, a file naming these users and segments.
+    fn knowledge(&self, setup: &Setup, parsed: &Parsed) -> Knowledge {
+        let mut k = Knowledge {
+            users: KnownUsers::by_name(parsed, |name| {
+                let i = *self.index.get(name)?;
+                Some(KnownUser {
                     id: i as i32 + 1,
                     firstname: "Load".into(),
                     lastname: format!("User {i}"),
                     email: format!("{name}@load.example"),
-                },
-            );
-        }
+                })
+            }),
+            ..Default::default()
+        };
         for (id_number, id) in &setup.segments {
             k.segments.insert(id_number.clone(), *id);
         }
@@ -752,11 +752,10 @@ impl Worker {
         self.stats
             .merge(transport.stats.into_inner().expect("stats lock"));
         let LookedUp { known, synced } = result?;
-        let names = parsed.distinct_usernames();
         if !self.model.uncertain {
-            let found = known.users.len();
-            let expected = names
-                .iter()
+            let found = known.users.found();
+            let expected = parsed
+                .usernames()
                 .filter(|n| self.model.index.contains_key(*n))
                 .count();
             if found != expected {
@@ -824,7 +823,11 @@ impl Worker {
         };
         let parsed = parse(&bytes, DelimiterChoice::Auto, EncodingChoice::Auto)
             .map_err(|e| Failure::new("bad file", e.to_string()))?;
-        let expected = validate(&parsed, &options, &self.model.knowledge(&self.setup));
+        let expected = validate(
+            &parsed,
+            &options,
+            &self.model.knowledge(&self.setup, &parsed),
+        );
 
         let form = vec![
             ("file_name", format!("load-w{}-{}.csv", self.id, self.seq)),

@@ -28,7 +28,7 @@ pub struct Memberships;
 impl BulkKind for Memberships {
     type Options = UploadOptions;
     /// The parsed file and its distinct usernames (worked out before the write lock is taken).
-    type Table = (Parsed, Vec<String>);
+    type Table = Parsed;
     type Known = Knowledge;
     type Report = Report;
     /// Its effects are in the report's summary.
@@ -40,17 +40,15 @@ impl BulkKind for Memberships {
 
     fn parse(bytes: &[u8], options: &UploadOptions) -> Result<Self::Table, UploadError> {
         let parsed = parse(bytes, options.delimiter, options.encoding)?;
-        let names = parsed.distinct_usernames();
-        Ok((parsed, names))
+        Ok(parsed)
     }
 
     async fn look_up(
         txn: &DatabaseTransaction,
-        (parsed, names): &Self::Table,
+        parsed: &Self::Table,
         options: &UploadOptions,
     ) -> Result<Knowledge, UploadError> {
-        let mut known =
-            load_knowledge(txn, names, &parsed.segment_ids, options.updates_details()).await?;
+        let mut known = load_knowledge(txn, parsed, options.updates_details()).await?;
         if !parsed.profile_fields.is_empty() {
             known.profile_fields = crate::automation::service::fields(txn).await?;
             let defined: Vec<String> = known
@@ -64,7 +62,7 @@ impl BulkKind for Memberships {
     }
 
     fn validate(table: &Self::Table, options: &UploadOptions, known: &Knowledge) -> Report {
-        validate(&table.0, options, known)
+        validate(table, options, known)
     }
 
     /// The page's own steps (the same batches, tried and rolled back), and like the page only
@@ -116,7 +114,7 @@ pub async fn run(
     };
     let done =
         crate::bulk::run::<Memberships>(db, bytes, file_name, options, admin, mode, None).await?;
-    Ok((done.table.0, done.report, done.batch_id))
+    Ok((done.table, done.report, done.batch_id))
 }
 
 /// Commits a file staged by the browser (see `bulk::run` for what staging guarantees).
@@ -127,7 +125,7 @@ pub async fn commit_staged(
     options: UploadOptions,
 ) -> Result<(Parsed, Report, Option<i32>), UploadError> {
     let done = crate::bulk::commit_staged::<Memberships>(db, stage, admin, options).await?;
-    Ok((done.table.0, done.report, done.batch_id))
+    Ok((done.table, done.report, done.batch_id))
 }
 
 /// Memberships per `db::insert_json` statement (one bound text each, so no parameter limit).

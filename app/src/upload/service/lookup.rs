@@ -9,6 +9,7 @@ use crate::entities::{enrol_instance, segment, segment_member, user};
 use crate::error::AppError;
 use crate::upload::types::{SegmentFound, UserLookup};
 use crate::upload::validate::Knowledge;
+use crate::upload::Parsed;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 use std::collections::HashMap;
 
@@ -98,7 +99,7 @@ pub async fn segment_memberships(
 /// are needed.
 pub async fn lookup_users(
     db: &impl ConnectionTrait,
-    usernames: &[String],
+    usernames: &[&str],
     segment_ids: &[i32],
     details: bool,
 ) -> Result<UserLookup, AppError> {
@@ -132,7 +133,7 @@ pub async fn lookup_users(
         }
         (reply.ids, reply.details) = usernames
             .iter()
-            .map(|u| found.get(u).map_or((0, Default::default()), |f| f.clone()))
+            .map(|u| found.get(*u).map_or((0, Default::default()), |f| f.clone()))
             .unzip();
     } else {
         // Ids alone come back in the names' order: no name is sent back or hashed.
@@ -166,10 +167,11 @@ pub async fn lookup_users(
 /// details when the options update them (as the page asks).
 pub async fn load_knowledge(
     db: &impl ConnectionTrait,
-    usernames: &[String],
-    id_numbers: &[String],
+    parsed: &Parsed,
     details: bool,
 ) -> Result<Knowledge, AppError> {
+    let usernames: Vec<&str> = parsed.usernames().collect();
+    let id_numbers = &parsed.segment_ids;
     let mut known = Knowledge::default();
     for s in lookup_segments_with_counts(db, id_numbers).await? {
         if s.automated {
@@ -178,8 +180,8 @@ pub async fn load_knowledge(
         known.segments.insert(s.id_number, s.id);
     }
     let segment_ids: Vec<i32> = known.segments.values().copied().collect();
-    let reply = lookup_users(db, usernames, &segment_ids, details).await?;
-    reply.add_to(&mut known, usernames.iter().cloned());
+    let reply = lookup_users(db, &usernames, &segment_ids, details).await?;
+    reply.add_to(&mut known);
     Ok(known)
 }
 
