@@ -1,6 +1,7 @@
 import { test, expect } from '@playwright/test';
 import { createRequire } from 'module';
 import { open, signIn } from '../tests/helpers';
+import fs from 'fs';
 
 const require_ = createRequire(__filename);
 const SIZES = [10_000, 100_000, 1_000_000];
@@ -75,14 +76,65 @@ test('a 1M-row file (BENCH_FILE): preview ready after choosing it, through the r
   await signIn(page);
   await expect(page).toHaveURL(/\/segments$/);
   await open(page, '/upload');
+  // BENCH_PROFILE=1: Chromium's sampling profiler over the preview, the page thread's self time
+  // by function (WebAssembly functions by index), to see where a phase's time goes.
+  const cdp = process.env.BENCH_PROFILE ? await page.context().newCDPSession(page) : null;
+  if (cdp) {
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+    await cdp.send('Profiler.start');
+  }
   const t0 = Date.now();
   await page.getByLabel('CSV file').setInputFiles(file!);
   const meta = page.getByText(/rows, UTF-8, delimiter comma, checked in/);
   await expect(meta).toBeVisible();
   const wall = Date.now() - t0;
+  if (cdp) {
+    const { profile } = await cdp.send('Profiler.stop');
+    const nodes = new Map<number, any>(profile.nodes.map((n: any) => [n.id, n]));
+    const self = new Map<string, number>();
+    profile.samples!.forEach((id: number, i: number) => {
+      const f = nodes.get(id).callFrame;
+      const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop()}`;
+      self.set(key, (self.get(key) ?? 0) + (profile.timeDeltas![i] ?? 0) / 1000);
+    });
+    console.log('page thread self time by function (top 20):');
+    for (const [k, v] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 20)) console.log(`${v.toFixed(0).padStart(7)} ms  ${k}`);
+  }
   const text = (await meta.textContent()) ?? '';
   console.log(`\npreview: ${text}`);
   console.log(`as Playwright saw it (from setInputFiles to the preview on screen, including rendering): ${wall} ms (target: 2000 ms)`);
+  // Where the look-up time goes: the browser's own timings of each call (request sent to the
+  // answer's first byte is the server's time), then the same calls made by plain fetch from this
+  // page (the fastest way a page can ask them; 3 runs, median) as the baseline.
+  const calls = await page.evaluate(() =>
+    performance.getEntriesByType('resource')
+      .filter((e) => e.name.includes('/api/upload_users'))
+      .map((e: any) => ({ start: e.startTime, sent: e.requestStart, first: e.responseStart, end: e.responseEnd })));
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const span = Math.max(...calls.map((c) => c.end)) - Math.min(...calls.map((c) => c.start));
+  const server = calls.map((c) => c.first - c.sent);
+  console.log(`look-up calls: ${calls.length} in ${span.toFixed(0)} ms; each at the server: median ${med(server).toFixed(0)} ms, max ${Math.max(...server).toFixed(0)} ms`);
+  const names = fs.readFileSync(file!, 'utf8').split(/\r?\n/).slice(1).filter((l) => l).map((l) => l.split(',')[0].toLowerCase());
+  const raw: number[] = [];
+  for (let run = 0; run < 3; run++) {
+    raw.push(await page.evaluate(async ({ names, batch, inFlight }) => {
+      const texts: string[] = [];
+      for (let i = 0; i < names.length; i += batch) texts.push([...new Set(names.slice(i, i + batch))].join('\n'));
+      const t = performance.now();
+      let next = 0;
+      const worker = async () => {
+        while (next < texts.length) {
+          const body = JSON.stringify({ usernames: texts[next++], segment_ids: [], details: false });
+          const res = await fetch('/api/upload_users', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body });
+          if ((await res.json()).ids === undefined) throw new Error('no ids');
+        }
+      };
+      await Promise.all(Array.from({ length: inFlight }, worker));
+      return performance.now() - t;
+    }, { names, batch: 25_000, inFlight: 4 }));
+  }
+  console.log(`the same calls by plain fetch from the page, 4 in flight: ${med(raw).toFixed(0)} ms (median of 3; the page's look-ups took ${span.toFixed(0)} ms)`);
   const rows = process.env.BENCH_ROWS ?? '1000000';
   await expect(page.getByRole('table', { name: 'Preview summary' })).toContainText(rows);
 });

@@ -10,9 +10,11 @@
 //! 2. Existing memberships: none to learn when those segments are empty; when they hold at most
 //!    `MEMBERSHIPS_WHOLE` members, and no more than the file has names, `upload_memberships`
 //!    sends them whole in one call; otherwise they come user by user with step 3.
-//! 3. `upload_users`: the distinct usernames, `LOOKUP_BATCH` a call, `LOOKUP_CONCURRENCY` calls in
-//!    flight (a new call as each one ends), with the segments of step 2 when memberships come per
-//!    user and stored details when an "existing user details" mode needs them.
+//! 3. `upload_users`: the file's distinct usernames (interned by the parse, in first-seen order),
+//!    `LOOKUP_BATCH` a call as one text of a name per line, `LOOKUP_CONCURRENCY` calls in flight
+//!    (a new call as each one ends), with the segments of step 2 when memberships come per user
+//!    and stored details when an "existing user details" mode needs them. The answers are
+//!    aligned with the names, so validation reaches a row's user by its index, not its name.
 //!
 //! How the calls travel is the caller's: a [`LookupTransport`] makes them (the page calls the
 //! generated server functions, the load tool posts JSON and times each call). Nothing here needs
