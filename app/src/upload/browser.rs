@@ -17,6 +17,21 @@ pub fn now_ms() -> f64 {
     }
 }
 
+/// Lets the browser run before the page goes on: a timer of 0 ms, so answers that have come are
+/// delivered, requests are sent and the page is painted between two steps of a long parse.
+pub async fn pause() {
+    #[cfg(feature = "hydrate")]
+    {
+        let timer = js_sys::Promise::new(&mut |resolve, _| {
+            let timed = web_sys::window().and_then(|w| w.set_timeout_with_callback(&resolve).ok());
+            if timed.is_none() {
+                let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
+            }
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(timer).await;
+    }
+}
+
 #[cfg(feature = "hydrate")]
 pub async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {
     let buffer = wasm_bindgen_futures::JsFuture::from(file.array_buffer())

@@ -20,9 +20,15 @@
 //! generated server functions, the load tool posts JSON and times each call). Nothing here needs
 //! the server's dependencies, so it compiles into the browser's WebAssembly and into `ssr` alike.
 use super::api::{LOOKUP_BATCH, LOOKUP_CONCURRENCY, MEMBERSHIPS_WHOLE};
+use super::browser::now_ms;
+use super::parse::{FileText, Parsing};
 use super::types::{SegmentFound, UserLookup};
 use super::validate::Knowledge;
-use super::{Parsed, UploadOptions};
+use super::{FileError, Parsed, UploadOptions};
+use futures::stream::{FuturesOrdered, StreamExt};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::task::Poll;
 
 /// Makes the three look-up calls; the arguments and answers are those of the server functions
 /// `upload_segments`, `upload_memberships` and `upload_users`.
@@ -60,13 +66,20 @@ struct Limits {
     batch: usize,
     memberships_whole: usize,
     concurrency: usize,
+    /// Rows parsed between two rounds of questions in `parse_and_look_up`.
+    step_rows: usize,
 }
 
 const SERVER_LIMITS: Limits = Limits {
     batch: LOOKUP_BATCH,
     memberships_whole: MEMBERSHIPS_WHOLE,
     concurrency: LOOKUP_CONCURRENCY,
+    step_rows: PARSE_STEP_ROWS,
 };
+
+/// Rows `parse_and_look_up` parses before it sends the names they brought and lets the browser
+/// run (deliver answers, send questions, paint).
+pub const PARSE_STEP_ROWS: usize = 100_000;
 
 /// Asks `transport` what the server knows about `parsed`'s names under `options` (which decide
 /// whether stored details are needed). `progress(done, total)` is told first and as each user
@@ -87,9 +100,21 @@ async fn look_up_with<T: LookupTransport>(
     options: &UploadOptions,
     progress: impl Fn(usize, usize),
 ) -> Result<LookedUp, T::Error> {
-    let names: Vec<&str> = parsed.usernames().collect();
-    let details = options.updates_details();
     let mut out = LookedUp::default();
+    let per_user = segments_and_memberships(limits, transport, parsed, &mut out).await?;
+    let answers = users(limits, transport, parsed, per_user, options, progress).await?;
+    answers.add_to(&mut out.known);
+    Ok(out)
+}
+
+/// Steps 1 and 2: the file's segments, and their memberships when they come whole. Returns the
+/// segments whose memberships must come user by user (none when they came whole or are empty).
+async fn segments_and_memberships<T: LookupTransport>(
+    limits: Limits,
+    transport: &T,
+    parsed: &Parsed,
+    out: &mut LookedUp,
+) -> Result<Vec<i32>, T::Error> {
     let mut members: i64 = 0;
     for chunk in parsed.segment_ids.chunks(limits.batch) {
         for found in transport.segments(chunk.to_vec()).await? {
@@ -108,12 +133,30 @@ async fn look_up_with<T: LookupTransport>(
     // call; only segments larger than the file are asked about user by user.
     if members == 0 {
         segment_ids.clear();
-    } else if members as usize <= limits.memberships_whole.min(names.len().max(1)) {
+    } else if members as usize
+        <= limits
+            .memberships_whole
+            .min(parsed.usernames().len().max(1))
+    {
         out.known
             .memberships
             .extend(transport.memberships(segment_ids.clone()).await?);
         segment_ids.clear();
     }
+    Ok(segment_ids)
+}
+
+/// Step 3: every distinct username, with memberships in `segment_ids`.
+async fn users<T: LookupTransport>(
+    limits: Limits,
+    transport: &T,
+    parsed: &Parsed,
+    segment_ids: Vec<i32>,
+    options: &UploadOptions,
+    progress: impl Fn(usize, usize),
+) -> Result<UserLookup, T::Error> {
+    let names: Vec<&str> = parsed.usernames().collect();
+    let details = options.updates_details();
     // The answers are gathered in the names' order, which is the order validation indexes them
     // by: no name is cloned into a map or hashed again.
     let mut answers = UserLookup::default();
@@ -127,8 +170,146 @@ async fn look_up_with<T: LookupTransport>(
         |b, reply| answers.append(reply, b.len()),
     )
     .await?;
-    answers.add_to(&mut out.known);
-    Ok(out)
+    Ok(answers)
+}
+
+/// Why a preview could not be made: the file itself, or a failed question.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PreviewError<E: std::fmt::Display> {
+    #[error("{0}")]
+    File(#[from] FileError),
+    #[error("{0}")]
+    Server(E),
+}
+
+/// What `parse_and_look_up` gives: the parsed file, what the server knows about it, and the
+/// time spent parsing (the rest of its time the page waited for answers).
+pub struct Previewed {
+    pub parsed: Parsed,
+    pub looked_up: LookedUp,
+    pub parse_ms: f64,
+}
+
+/// Parses `bytes` in steps of `PARSE_STEP_ROWS` rows and asks about each step's new usernames
+/// while the next step parses, so the server answers on its own core instead of after the parse
+/// (the look-ups were most of a large file's preview). Between steps `pause` lets the browser
+/// run. Then asks about segments and memberships as `look_up` does; should their memberships have
+/// to come user by user, the users are asked again with them (the early answers carried none).
+/// A file of one step is parsed and then asked about exactly as `look_up` does.
+pub async fn parse_and_look_up<T, F>(
+    transport: &T,
+    bytes: &[u8],
+    options: &UploadOptions,
+    progress: impl Fn(usize, usize),
+    pause: impl Fn() -> F,
+) -> Result<Previewed, PreviewError<T::Error>>
+where
+    T: LookupTransport,
+    T::Error: std::fmt::Display,
+    F: Future<Output = ()>,
+{
+    parse_and_look_up_with(SERVER_LIMITS, transport, bytes, options, progress, pause).await
+}
+
+async fn parse_and_look_up_with<T, F>(
+    limits: Limits,
+    transport: &T,
+    bytes: &[u8],
+    options: &UploadOptions,
+    progress: impl Fn(usize, usize),
+    pause: impl Fn() -> F,
+) -> Result<Previewed, PreviewError<T::Error>>
+where
+    T: LookupTransport,
+    T::Error: std::fmt::Display,
+    F: Future<Output = ()>,
+{
+    let server = PreviewError::Server;
+    let file = FileText::new(bytes, options.encoding)?;
+    let mut parsing = Parsing::new(&file, options.delimiter);
+    let t0 = now_ms();
+    let mut more = parsing.step(limits.step_rows)?;
+    let mut parse_ms = now_ms() - t0;
+    if !more {
+        let parsed = parsing.finish()?;
+        let looked_up = look_up_with(limits, transport, &parsed, options, progress)
+            .await
+            .map_err(server)?;
+        return Ok(Previewed {
+            parsed,
+            looked_up,
+            parse_ms,
+        });
+    }
+    let details = options.updates_details();
+    let mut answers = UserLookup::default();
+    let mut in_flight = FuturesOrdered::new();
+    let mut sizes = VecDeque::new();
+    let (mut asked, mut calls, mut done) = (0, 0, 0);
+    progress(0, 0);
+    loop {
+        // Ask about the names read so far, whole batches while the parse goes on, keeping at
+        // most `concurrency` calls out.
+        let seen = parsing.so_far().usernames().len();
+        while in_flight.len() < limits.concurrency
+            && (seen - asked >= limits.batch || (!more && seen > asked))
+        {
+            let n = (seen - asked).min(limits.batch);
+            let text = join_lines(parsing.so_far().usernames_in(asked..asked + n));
+            in_flight.push_back(transport.users(text, vec![], details));
+            sizes.push_back(n);
+            (asked, calls) = (asked + n, calls + 1);
+        }
+        if more {
+            // Polling sends the new calls' requests and takes in the answers that have come.
+            while let Poll::Ready(Some(reply)) = futures::poll!(in_flight.next()) {
+                answers.append(reply.map_err(server)?, sizes.pop_front().unwrap_or(0));
+                done += 1;
+                progress(done, calls);
+            }
+            pause().await;
+            let t = now_ms();
+            more = parsing.step(limits.step_rows)?;
+            parse_ms += now_ms() - t;
+            continue;
+        }
+        match in_flight.next().await {
+            Some(reply) => {
+                answers.append(reply.map_err(server)?, sizes.pop_front().unwrap_or(0));
+                done += 1;
+                progress(done, calls);
+            }
+            None => break,
+        }
+    }
+    let parsed = parsing.finish()?;
+    let mut looked_up = LookedUp::default();
+    let per_user = segments_and_memberships(limits, transport, &parsed, &mut looked_up)
+        .await
+        .map_err(server)?;
+    if !per_user.is_empty() {
+        answers = users(limits, transport, &parsed, per_user, options, progress)
+            .await
+            .map_err(server)?;
+    }
+    answers.add_to(&mut looked_up.known);
+    Ok(Previewed {
+        parsed,
+        looked_up,
+        parse_ms,
+    })
+}
+
+/// Names as one text, a name per line (`upload_users`' question).
+fn join_lines<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let mut text = String::new();
+    for (i, name) in names.enumerate() {
+        if i > 0 {
+            text.push('\n');
+        }
+        text.push_str(name);
+    }
+    text
 }
 
 #[cfg(test)]
@@ -291,6 +472,7 @@ mod tests {
             batch: 2,
             memberships_whole: 2,
             concurrency: 2,
+            step_rows: 2,
         };
         let options = UploadOptions {
             upload_type: UploadType::AddAndUpdate,
@@ -326,5 +508,144 @@ mod tests {
             server.calls.into_inner(),
             ["segments 3", "users 5 segments 0 details false"]
         );
+    }
+
+    /// `parse_and_look_up` with small limits over FILE; returns what `run` returns.
+    fn run_in_steps(
+        limits: Limits,
+        options: UploadOptions,
+        server: &Fake,
+    ) -> (Previewed, Vec<String>, Vec<(usize, usize)>) {
+        let progress = RefCell::new(vec![]);
+        let out = futures::executor::block_on(parse_and_look_up_with(
+            limits,
+            server,
+            FILE.as_bytes(),
+            &options,
+            |done, total| progress.borrow_mut().push((done, total)),
+            || async {},
+        ))
+        .unwrap();
+        let parsed = parse(FILE.as_bytes(), options.delimiter, options.encoding).unwrap();
+        assert_eq!(out.parsed, parsed, "the steps read what one parse reads");
+        let full = validate(&parsed, &options, &everything(server, &parsed));
+        let got = validate(&out.parsed, &options, &out.looked_up.known);
+        assert_eq!(got.summary, full.summary, "{limits:?} {options:?}");
+        assert_eq!(got.outcomes, full.outcomes, "{limits:?} {options:?}");
+        (out, server.calls.take(), progress.into_inner())
+    }
+
+    const STEPS: Limits = Limits {
+        batch: 2,
+        memberships_whole: 250_000,
+        concurrency: 2,
+        step_rows: 2,
+    };
+
+    #[test]
+    fn a_file_of_several_steps_is_asked_about_while_it_parses() {
+        let options = UploadOptions {
+            upload_type: UploadType::AddAndUpdate,
+            existing_details: ExistingDetails::FillMissing,
+            ..Default::default()
+        };
+        let (out, calls, progress) = run_in_steps(STEPS, options, &fake());
+        assert_eq!(out.looked_up.synced, vec![1]);
+        // Users first, in batches as the rows come (no segments known yet), then the segments
+        // once the file is read; their memberships are small, so they come whole.
+        assert_eq!(
+            calls,
+            [
+                "users 2 segments 0 details true",
+                "users 2 segments 0 details true",
+                "users 1 segments 0 details true",
+                "segments 2",
+                "segments 1",
+                "memberships 2",
+            ]
+        );
+        assert_eq!(progress.first(), Some(&(0, 0)));
+        assert_eq!(progress.last(), Some(&(3, 3)));
+    }
+
+    #[test]
+    fn per_user_memberships_after_a_stepped_parse_ask_the_users_again_with_the_segments() {
+        let limits = Limits {
+            memberships_whole: 1,
+            ..STEPS
+        };
+        let (_, calls, _) = run_in_steps(limits, UploadOptions::default(), &fake());
+        assert_eq!(
+            calls,
+            [
+                "users 2 segments 0 details false",
+                "users 2 segments 0 details false",
+                "users 1 segments 0 details false",
+                "segments 2",
+                "segments 1",
+                "users 2 segments 2 details false",
+                "users 2 segments 2 details false",
+                "users 1 segments 2 details false",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_file_of_one_step_takes_look_ups_way() {
+        let limits = Limits {
+            step_rows: 100,
+            ..STEPS
+        };
+        let (_, calls, _) = run_in_steps(limits, UploadOptions::default(), &fake());
+        assert_eq!(
+            calls,
+            [
+                "segments 2",
+                "segments 1",
+                "memberships 2",
+                "users 2 segments 0 details false",
+                "users 2 segments 0 details false",
+                "users 1 segments 0 details false",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_file_error_and_a_server_error_end_a_stepped_preview() {
+        let server = fake();
+        let bad = futures::executor::block_on(parse_and_look_up_with(
+            STEPS,
+            &server,
+            b"username,cohort1\na,s\nb,s\nc,s\n\"d,s\n",
+            &UploadOptions::default(),
+            |_, _| {},
+            || async {},
+        ));
+        assert!(matches!(
+            bad,
+            Err(PreviewError::File(FileError::UnterminatedQuote { line: 5 }))
+        ));
+        struct Down;
+        impl LookupTransport for Down {
+            type Error = String;
+            async fn segments(&self, _: Vec<String>) -> Result<Vec<SegmentFound>, String> {
+                Ok(vec![])
+            }
+            async fn memberships(&self, _: Vec<i32>) -> Result<Vec<(i32, i32)>, String> {
+                Ok(vec![])
+            }
+            async fn users(&self, _: String, _: Vec<i32>, _: bool) -> Result<UserLookup, String> {
+                Err("down".into())
+            }
+        }
+        let down = futures::executor::block_on(parse_and_look_up_with(
+            STEPS,
+            &Down,
+            FILE.as_bytes(),
+            &UploadOptions::default(),
+            |_, _| {},
+            || async {},
+        ));
+        assert!(matches!(down, Err(PreviewError::Server(e)) if e == "down"));
     }
 }

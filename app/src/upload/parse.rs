@@ -249,6 +249,14 @@ impl Parsed {
         self.users.iter().map(|&s| self.get(s))
     }
 
+    /// The distinct usernames `range` of `usernames()` spans.
+    pub fn usernames_in(
+        &self,
+        range: std::ops::Range<usize>,
+    ) -> impl Iterator<Item = &str> + Clone + '_ {
+        self.users[range].iter().map(|&s| self.get(s))
+    }
+
     /// The index in `usernames()` of the user a row names, when its username is valid.
     pub fn user_index(&self, row: &Row) -> Option<u32> {
         (row.user != NO_USER).then_some(row.user)
@@ -277,94 +285,165 @@ pub struct FileShape {
     pub encoding: TextEncoding,
 }
 
+/// A file's text, decoded and checked as a whole (size, encoding, NUL bytes, blankness) before
+/// any record is read.
+pub struct FileText<'a> {
+    text: Cow<'a, str>,
+    encoding: TextEncoding,
+}
+
+impl<'a> FileText<'a> {
+    pub fn new(bytes: &'a [u8], encoding: EncodingChoice) -> Result<Self, FileError> {
+        if bytes.len() > MAX_FILE_BYTES {
+            return Err(FileError::TooLarge {
+                size: bytes.len() as u64,
+                max: MAX_FILE_BYTES as u64,
+            });
+        }
+        let (text, encoding) = decode(bytes, encoding)?;
+        let data = text.as_bytes();
+        // Binary data (and NUL, which PostgreSQL text cannot hold) is not a CSV file.
+        if let Some(pos) = data.iter().position(|&b| b == 0) {
+            return Err(FileError::NulByte {
+                line: LineCounter::new(data).line_at(pos),
+            });
+        }
+        if data.iter().all(|b| b.is_ascii_whitespace()) {
+            return Err(FileError::Empty);
+        }
+        Ok(FileText { text, encoding })
+    }
+}
+
+/// A file's records read in steps, so a caller can act on the rows read so far between steps
+/// (the upload page asks about one step's names while the next step parses).
+pub struct Records<'t, S> {
+    data: &'t [u8],
+    shape: FileShape,
+    reader: csv::Reader<&'t [u8]>,
+    record: csv::ByteRecord,
+    lines: LineCounter<'t>,
+    header_seen: bool,
+    /// Quote balance of a record is known once the next one starts (or the file ends).
+    previous: Option<(usize, u32)>,
+    /// A header error waits for the header's quote check: an unclosed quote explains it better.
+    header_error: Option<FileError>,
+    done: bool,
+    sink: S,
+}
+
+impl<'t, S: RecordSink> Records<'t, S> {
+    pub fn new(file: &'t FileText<'_>, delimiter: DelimiterChoice, sink: S) -> Self {
+        let data = file.text.as_bytes();
+        let delim = delimiter.byte().unwrap_or_else(|| detect_delimiter(data));
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delim)
+            .from_reader(data);
+        Records {
+            data,
+            shape: FileShape {
+                delimiter: delim,
+                encoding: file.encoding,
+            },
+            reader,
+            record: csv::ByteRecord::new(),
+            lines: LineCounter::new(data),
+            header_seen: false,
+            previous: None,
+            header_error: None,
+            done: false,
+            sink,
+        }
+    }
+
+    /// Reads up to `rows` more data rows into the sink; false once the whole file is read.
+    pub fn step(&mut self, rows: usize) -> Result<bool, FileError> {
+        let mut read = 0;
+        while !self.done && read < rows {
+            let more = self
+                .reader
+                .read_byte_record(&mut self.record)
+                .map_err(|_| FileError::MalformedQuoting {
+                    line: self.lines.line,
+                })?;
+            let start = if more {
+                self.record
+                    .position()
+                    .map(|p| p.byte() as usize)
+                    .unwrap_or(self.data.len())
+            } else {
+                self.data.len()
+            };
+            if let Some((prev_start, prev_line)) = self.previous.take() {
+                if count_quotes(&self.data[prev_start..start]) % 2 == 1 {
+                    return Err(if more {
+                        FileError::MalformedQuoting { line: prev_line }
+                    } else {
+                        FileError::UnterminatedQuote { line: prev_line }
+                    });
+                }
+            }
+            if let Some(e) = self.header_error.take() {
+                return Err(e);
+            }
+            if !more {
+                self.done = true;
+                if !self.header_seen {
+                    return Err(FileError::Empty);
+                }
+                break;
+            }
+            let line = self.lines.line_of_content_at(start);
+            self.previous = Some((start, line));
+            if is_blank(&self.record) {
+                continue; // a blank line, or one of only delimiters
+            }
+            if !self.header_seen {
+                let names: Vec<&str> = self.record.iter().map(cell).collect();
+                if let Err(e) = header_names(&names).and_then(|named| self.sink.header(named)) {
+                    self.header_error = Some(e);
+                }
+                self.header_seen = true;
+                continue;
+            }
+            self.sink.row(&self.record, line);
+            read += 1;
+        }
+        Ok(!self.done)
+    }
+
+    pub fn sink(&self) -> &S {
+        &self.sink
+    }
+
+    /// The sink and how the file was read, once `step` has read it all.
+    pub fn finish(mut self) -> Result<(S, FileShape), FileError> {
+        while self.step(usize::MAX)? {}
+        Ok((self.sink, self.shape))
+    }
+}
+
+impl<S: RecordSink> RecordSink for &mut S {
+    fn header(&mut self, names: &[&str]) -> Result<(), FileError> {
+        (**self).header(names)
+    }
+
+    fn row(&mut self, record: &csv::ByteRecord, line: u32) {
+        (**self).row(record, line)
+    }
+}
+
 pub fn read_records(
     bytes: &[u8],
     delimiter: DelimiterChoice,
     encoding: EncodingChoice,
     sink: &mut impl RecordSink,
 ) -> Result<FileShape, FileError> {
-    if bytes.len() > MAX_FILE_BYTES {
-        return Err(FileError::TooLarge {
-            size: bytes.len() as u64,
-            max: MAX_FILE_BYTES as u64,
-        });
-    }
-    let (text, used) = decode(bytes, encoding)?;
-    let data = text.as_bytes();
-    // Binary data (and NUL, which PostgreSQL text cannot hold) is not a CSV file.
-    if let Some(pos) = data.iter().position(|&b| b == 0) {
-        return Err(FileError::NulByte {
-            line: LineCounter::new(data).line_at(pos),
-        });
-    }
-    if data.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(FileError::Empty);
-    }
-    let delim = delimiter.byte().unwrap_or_else(|| detect_delimiter(data));
-
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delim)
-        .from_reader(data);
-    let mut record = csv::ByteRecord::new();
-    let mut lines = LineCounter::new(data);
-    let mut header_seen = false;
-    // Quote balance of a record is known once the next one starts (or the file ends).
-    let mut previous: Option<(usize, u32)> = None;
-    // A header error waits for the header's quote check: an unclosed quote explains it better.
-    let mut header_error: Option<FileError> = None;
-
-    loop {
-        let more = reader
-            .read_byte_record(&mut record)
-            .map_err(|_| FileError::MalformedQuoting { line: lines.line })?;
-        let start = if more {
-            record
-                .position()
-                .map(|p| p.byte() as usize)
-                .unwrap_or(data.len())
-        } else {
-            data.len()
-        };
-        if let Some((prev_start, prev_line)) = previous.take() {
-            if count_quotes(&data[prev_start..start]) % 2 == 1 {
-                return Err(if more {
-                    FileError::MalformedQuoting { line: prev_line }
-                } else {
-                    FileError::UnterminatedQuote { line: prev_line }
-                });
-            }
-        }
-        if let Some(e) = header_error.take() {
-            return Err(e);
-        }
-        if !more {
-            break;
-        }
-        let line = lines.line_of_content_at(start);
-        previous = Some((start, line));
-
-        if is_blank(&record) {
-            continue; // a blank line, or one of only delimiters
-        }
-        if !header_seen {
-            let names: Vec<&str> = record.iter().map(cell).collect();
-            if let Err(e) = header_names(&names).and_then(|named| sink.header(named)) {
-                header_error = Some(e);
-            }
-            header_seen = true;
-            continue;
-        }
-        sink.row(&record, line);
-    }
-    if !header_seen {
-        return Err(FileError::Empty);
-    }
-    Ok(FileShape {
-        delimiter: delim,
-        encoding: used,
-    })
+    let file = FileText::new(bytes, encoding)?;
+    let (_, shape) = Records::new(&file, delimiter, sink).finish()?;
+    Ok(shape)
 }
 
 /// The header's columns: spreadsheets pad rows with trailing delimiters, and unnamed trailing
@@ -414,27 +493,50 @@ pub fn parse(
     delimiter: DelimiterChoice,
     encoding: EncodingChoice,
 ) -> Result<Parsed, FileError> {
-    let mut sink = ParsedSink {
-        out: Parsed {
-            delimiter: b',',
-            encoding: TextEncoding::Utf8,
-            columns: Vec::new(),
-            rows: Vec::new(),
-            segment_ids: Vec::new(),
-            seg_cells: Vec::new(),
-            users: Vec::new(),
-            profile_fields: Vec::new(),
-            pf_cells: Vec::new(),
-            text: String::new(),
-        },
-        interned: FxHashMap::default(),
-        users: UserTable::default(),
-    };
-    let shape = read_records(bytes, delimiter, encoding, &mut sink)?;
-    let mut out = sink.out;
-    out.delimiter = shape.delimiter;
-    out.encoding = shape.encoding;
-    Ok(out)
+    Parsing::new(&FileText::new(bytes, encoding)?, delimiter).finish()
+}
+
+/// A membership file being parsed in steps (see `Records`).
+pub struct Parsing<'t>(Records<'t, ParsedSink>);
+
+impl<'t> Parsing<'t> {
+    pub fn new(file: &'t FileText<'_>, delimiter: DelimiterChoice) -> Self {
+        let sink = ParsedSink {
+            out: Parsed {
+                delimiter: b',',
+                encoding: TextEncoding::Utf8,
+                columns: Vec::new(),
+                rows: Vec::new(),
+                segment_ids: Vec::new(),
+                seg_cells: Vec::new(),
+                users: Vec::new(),
+                profile_fields: Vec::new(),
+                pf_cells: Vec::new(),
+                text: String::new(),
+            },
+            interned: FxHashMap::default(),
+            users: UserTable::default(),
+        };
+        Parsing(Records::new(file, delimiter, sink))
+    }
+
+    /// Reads up to `rows` more rows; false once the whole file is read.
+    pub fn step(&mut self, rows: usize) -> Result<bool, FileError> {
+        self.0.step(rows)
+    }
+
+    /// The file as read so far.
+    pub fn so_far(&self) -> &Parsed {
+        &self.0.sink().out
+    }
+
+    pub fn finish(self) -> Result<Parsed, FileError> {
+        let (sink, shape) = self.0.finish()?;
+        let mut out = sink.out;
+        out.delimiter = shape.delimiter;
+        out.encoding = shape.encoding;
+        Ok(out)
+    }
 }
 
 struct ParsedSink {

@@ -6,12 +6,12 @@ use super::api::{
     upload_begin, upload_commit, upload_effects, upload_memberships, upload_segments, upload_users,
     CHUNK_BYTES, EFFECTS_BATCH,
 };
-use super::browser::{now_ms, send_chunk};
-use super::lookup_client::{look_up, LookedUp, LookupTransport};
+use super::browser::{now_ms, pause, send_chunk};
+use super::lookup_client::{parse_and_look_up, LookedUp, LookupTransport, Previewed};
 use super::report::effect_batches;
 use super::types::{CommitResult, SegmentFound, UserLookup};
 use super::validate::{Knowledge, Report};
-use super::{parse, validate, Parsed, UploadOptions};
+use super::{validate, Parsed, UploadOptions};
 use crate::bulk::CommitProgress;
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -159,28 +159,25 @@ impl UploadState {
             } else {
                 (t0, 0.0)
             };
-            let parsed = match parse(&loaded.bytes, opts.delimiter, opts.encoding) {
-                Ok(p) => Arc::new(p),
-                Err(e) => {
-                    self.fail(gen, e.to_string());
-                    return;
-                }
-            };
-            let parse_ms = now_ms() - t0;
             let details = opts.updates_details();
             let progress = move |done, total| {
                 if self.is_current(gen) {
                     self.phase.set(Phase::Checking { done, total });
                 }
             };
-            let LookedUp { mut known, synced } =
-                match look_up(&ServerFns, &parsed, &opts, progress).await {
-                    Ok(k) => k,
-                    Err(e) => {
-                        self.fail(gen, e.to_string());
-                        return;
-                    }
-                };
+            // The names of each step of a large file are asked about while the next parses.
+            let Previewed {
+                parsed,
+                looked_up: LookedUp { mut known, synced },
+                parse_ms,
+            } = match parse_and_look_up(&ServerFns, &loaded.bytes, &opts, progress, pause).await {
+                Ok(p) => p,
+                Err(e) => {
+                    self.fail(gen, e.to_string());
+                    return;
+                }
+            };
+            let parsed = Arc::new(parsed);
             // profile_field_… columns (SPEC 8): the site's fields, and an unknown one is a
             // file error, as the commit will say.
             if !parsed.profile_fields.is_empty() {
