@@ -180,6 +180,9 @@ pub enum PreviewError<E: std::fmt::Display> {
     File(#[from] FileError),
     #[error("{0}")]
     Server(E),
+    /// `pause` said not to go on (the page has begun a newer preview).
+    #[error("A newer preview replaced this one.")]
+    Superseded,
 }
 
 /// What `parse_and_look_up` gives: the parsed file, what the server knows about it, and the
@@ -193,7 +196,7 @@ pub struct Previewed {
 /// Parses `bytes` in steps of `PARSE_STEP_ROWS` rows and asks about each step's new usernames
 /// while the next step parses, so the server answers on its own core instead of after the parse
 /// (the look-ups were most of a large file's preview). Between steps `pause` lets the browser
-/// run. Then asks about segments and memberships as `look_up` does; should their memberships have
+/// run, and answers whether to go on (a preview the page has replaced stops within a step). Then asks about segments and memberships as `look_up` does; should their memberships have
 /// to come user by user, the users are asked again with them (the early answers carried none).
 /// A file of one step is parsed and then asked about exactly as `look_up` does.
 pub async fn parse_and_look_up<T, F>(
@@ -206,7 +209,7 @@ pub async fn parse_and_look_up<T, F>(
 where
     T: LookupTransport,
     T::Error: std::fmt::Display,
-    F: Future<Output = ()>,
+    F: Future<Output = bool>,
 {
     parse_and_look_up_with(SERVER_LIMITS, transport, bytes, options, progress, pause).await
 }
@@ -222,7 +225,7 @@ async fn parse_and_look_up_with<T, F>(
 where
     T: LookupTransport,
     T::Error: std::fmt::Display,
-    F: Future<Output = ()>,
+    F: Future<Output = bool>,
 {
     let server = PreviewError::Server;
     let file = FileText::new(bytes, options.encoding)?;
@@ -267,7 +270,9 @@ where
                 done += 1;
                 progress(done, calls);
             }
-            pause().await;
+            if !pause().await {
+                return Err(PreviewError::Superseded);
+            }
             let t = now_ms();
             more = parsing.step(limits.step_rows)?;
             parse_ms += now_ms() - t;
@@ -523,7 +528,7 @@ mod tests {
             FILE.as_bytes(),
             &options,
             |done, total| progress.borrow_mut().push((done, total)),
-            || async {},
+            || async { true },
         ))
         .unwrap();
         let parsed = parse(FILE.as_bytes(), options.delimiter, options.encoding).unwrap();
@@ -619,7 +624,7 @@ mod tests {
             b"username,cohort1\na,s\nb,s\nc,s\n\"d,s\n",
             &UploadOptions::default(),
             |_, _| {},
-            || async {},
+            || async { true },
         ));
         assert!(matches!(
             bad,
@@ -644,8 +649,27 @@ mod tests {
             FILE.as_bytes(),
             &UploadOptions::default(),
             |_, _| {},
-            || async {},
+            || async { true },
         ));
         assert!(matches!(down, Err(PreviewError::Server(e)) if e == "down"));
+    }
+
+    #[test]
+    fn a_replaced_preview_stops_at_the_next_step() {
+        let server = fake();
+        let out = futures::executor::block_on(parse_and_look_up_with(
+            STEPS,
+            &server,
+            FILE.as_bytes(),
+            &UploadOptions::default(),
+            |_, _| {},
+            || async { false },
+        ));
+        assert!(matches!(out, Err(PreviewError::Superseded)));
+        // Only the first step's names were asked about.
+        assert_eq!(
+            server.calls.into_inner(),
+            ["users 2 segments 0 details false"]
+        );
     }
 }

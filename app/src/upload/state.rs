@@ -165,12 +165,17 @@ impl UploadState {
                     self.phase.set(Phase::Checking { done, total });
                 }
             };
-            // The names of each step of a large file are asked about while the next parses.
+            // The names of each step of a large file are asked about while the next parses; a
+            // newer preview stops this one at its next step.
+            let go_on = move || async move {
+                pause().await;
+                self.is_current(gen)
+            };
             let Previewed {
                 parsed,
                 looked_up: LookedUp { mut known, synced },
                 parse_ms,
-            } = match parse_and_look_up(&ServerFns, &loaded.bytes, &opts, progress, pause).await {
+            } = match parse_and_look_up(&ServerFns, &loaded.bytes, &opts, progress, go_on).await {
                 Ok(p) => p,
                 Err(e) => {
                     self.fail(gen, e.to_string());
