@@ -26,7 +26,7 @@ use super::types::{SegmentFound, UserLookup};
 use super::validate::Knowledge;
 use super::{FileError, Parsed, UploadOptions};
 use futures::stream::{FuturesOrdered, StreamExt};
-use std::collections::VecDeque;
+use futures::FutureExt;
 use std::future::Future;
 use std::task::Poll;
 
@@ -166,7 +166,7 @@ async fn users<T: LookupTransport>(
         limits.batch,
         limits.concurrency,
         progress,
-        |b| transport.users(b.join("\n"), segment_ids.clone(), details),
+        |b| transport.users(join_lines(b.iter().copied()), segment_ids.clone(), details),
         |b, reply| answers.append(reply, b.len()),
     )
     .await?;
@@ -196,8 +196,9 @@ pub struct Previewed {
 /// Parses `bytes` in steps of `PARSE_STEP_ROWS` rows and asks about each step's new usernames
 /// while the next step parses, so the server answers on its own core instead of after the parse
 /// (the look-ups were most of a large file's preview). Between steps `pause` lets the browser
-/// run, and answers whether to go on (a preview the page has replaced stops within a step). Then asks about segments and memberships as `look_up` does; should their memberships have
-/// to come user by user, the users are asked again with them (the early answers carried none).
+/// run, and answers whether to go on (a preview the page has replaced stops within a step).
+/// Then asks about segments and memberships as `look_up` does; should their memberships have to
+/// come user by user, the users are asked again with them (the early answers carried none).
 /// A file of one step is parsed and then asked about exactly as `look_up` does.
 pub async fn parse_and_look_up<T, F>(
     transport: &T,
@@ -246,10 +247,16 @@ where
     }
     let details = options.updates_details();
     let mut answers = UserLookup::default();
+    // Each call carries the number of names it asked about, for `UserLookup::append`.
     let mut in_flight = FuturesOrdered::new();
-    let mut sizes = VecDeque::new();
     let (mut asked, mut calls, mut done) = (0, 0, 0);
     progress(0, 0);
+    let mut take = |(n, reply): (usize, Result<UserLookup, T::Error>), calls| {
+        answers.append(reply.map_err(server)?, n);
+        done += 1;
+        progress(done, calls);
+        Ok::<_, PreviewError<T::Error>>(())
+    };
     loop {
         // Ask about the names read so far, whole batches while the parse goes on, keeping at
         // most `concurrency` calls out.
@@ -259,16 +266,13 @@ where
         {
             let n = (seen - asked).min(limits.batch);
             let text = join_lines(parsing.so_far().usernames_in(asked..asked + n));
-            in_flight.push_back(transport.users(text, vec![], details));
-            sizes.push_back(n);
+            in_flight.push_back(transport.users(text, vec![], details).map(move |r| (n, r)));
             (asked, calls) = (asked + n, calls + 1);
         }
         if more {
             // Polling sends the new calls' requests and takes in the answers that have come.
             while let Poll::Ready(Some(reply)) = futures::poll!(in_flight.next()) {
-                answers.append(reply.map_err(server)?, sizes.pop_front().unwrap_or(0));
-                done += 1;
-                progress(done, calls);
+                take(reply, calls)?;
             }
             if !pause().await {
                 return Err(PreviewError::Superseded);
@@ -279,11 +283,7 @@ where
             continue;
         }
         match in_flight.next().await {
-            Some(reply) => {
-                answers.append(reply.map_err(server)?, sizes.pop_front().unwrap_or(0));
-                done += 1;
-                progress(done, calls);
-            }
+            Some(reply) => take(reply, calls)?,
             None => break,
         }
     }
