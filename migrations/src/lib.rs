@@ -7,6 +7,7 @@ mod m0002_sign_in_failures;
 mod m0003_imports;
 mod m0004_automation;
 mod m0005_enrolment_user_index;
+mod m0006_partial_batch_indexes;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_imports::Migration),
             Box::new(m0004_automation::Migration),
             Box::new(m0005_enrolment_user_index::Migration),
+            Box::new(m0006_partial_batch_indexes::Migration),
         ]
     }
 }

@@ -99,12 +99,35 @@ fn now() -> Value {
     chrono::Utc::now().into()
 }
 
+/// Which way a change moved segment memberships or enrolments. Every rule is monotone: a
+/// membership or active enrolment gained can only add enrolments and group memberships, one lost
+/// can only take them away. So a pass after a change that only added skips the statements that
+/// remove (on a large segment each is a scan of the instance's rows), and the reverse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moved {
+    /// Only gained (members added, users enrolled or reactivated).
+    In,
+    /// Only lost (members removed, users unenrolled or suspended).
+    Out,
+    /// Either, or unknown: every statement runs.
+    Both,
+}
+
+impl Moved {
+    fn adds(self) -> bool {
+        self != Moved::Out
+    }
+    fn removes(self) -> bool {
+        self != Moved::In
+    }
+}
+
 /// Brings one instance's effects in line with its rule.
 pub async fn apply_instance(
     db: &impl ConnectionTrait,
     inst: &enrol_instance::Model,
 ) -> Result<Drift, AppError> {
-    apply_instance_for(db, inst, None).await
+    apply_instance_for(db, inst, None, Moved::Both).await
 }
 
 /// ` AND {col} IN (?k, …)`: a statement limited to the users of a change, its placeholders
@@ -123,13 +146,15 @@ fn scoped(col: &str, scope: Option<&[i32]>, values: &mut Vec<Value>) -> String {
     format!(" AND {col} IN ({})", list.join(", "))
 }
 
-/// `apply_instance` for `scope`'s users only (None: everyone). Exact for a change that touched
-/// only those users' rows: every rule relates one user's membership to that user's enrolment
-/// and group rows, so other users' rows, already in line, stay so.
+/// `apply_instance` for `scope`'s users only (None: everyone), after a change that moved them
+/// `moved`'s way. Exact for a change that touched only those users' rows: every rule relates one
+/// user's membership to that user's enrolment and group rows, so other users' rows, already in
+/// line, stay so.
 async fn apply_instance_for(
     db: &impl ConnectionTrait,
     inst: &enrol_instance::Model,
     scope: Option<&[i32]>,
+    moved: Moved,
 ) -> Result<Drift, AppError> {
     let mut d = Drift::default();
     let (Some(segment), i, course) = (inst.segment_id, inst.id, inst.course_id) else {
@@ -137,126 +162,134 @@ async fn apply_instance_for(
     };
     match inst.kind {
         EnrolMethodKind::SegmentSync => {
-            let mut v = vec![i.into(), segment.into(), active()];
-            let s = scoped("user_id", scope, &mut v);
-            d.enrolments_reactivated = exec(
-                db,
-                &format!(
-                    "UPDATE enrolments SET status = ?3 WHERE instance_id = ?1 AND status <> ?3{s} \
-                     AND user_id IN (SELECT user_id FROM segment_members WHERE segment_id = ?2)"
-                ),
-                v,
-            )
-            .await?;
-            let mut v = vec![i.into(), course.into(), now(), segment.into(), active()];
-            let s = scoped("sm.user_id", scope, &mut v);
-            d.enrolments_added = exec(
-                db,
-                &format!(
-                    "INSERT INTO enrolments (instance_id, course_id, user_id, status, created_at) \
-                     SELECT ?1, ?2, sm.user_id, ?5, ?3 FROM segment_members sm WHERE sm.segment_id = ?4{s} \
-                     ON CONFLICT DO NOTHING"
-                ),
-                v,
-            )
-            .await?;
-            // NOT EXISTS, not NOT IN: PostgreSQL plans it as an anti-join (NOT IN's NULL rules
-            // forbid that and make it quadratic on large segments).
-            let gone = "NOT EXISTS (SELECT 1 FROM segment_members sm WHERE sm.segment_id = ?2 AND sm.user_id = enrolments.user_id)";
-            if inst.removal_action == Some(RemovalAction::Suspend) {
-                let mut v = vec![
-                    i.into(),
-                    segment.into(),
-                    stored(EnrolmentStatus::Suspended),
-                    active(),
-                ];
+            if moved.adds() {
+                let mut v = vec![i.into(), segment.into(), active()];
                 let s = scoped("user_id", scope, &mut v);
-                d.enrolments_suspended = exec(
+                d.enrolments_reactivated = exec(
                     db,
-                    &format!("UPDATE enrolments SET status = ?3 WHERE instance_id = ?1 AND status = ?4{s} AND {gone}"),
+                    &format!(
+                        "UPDATE enrolments SET status = ?3 WHERE instance_id = ?1 AND status <> ?3{s} \
+                         AND user_id IN (SELECT user_id FROM segment_members WHERE segment_id = ?2)"
+                    ),
                     v,
                 )
                 .await?;
-            } else {
-                let mut v = vec![i.into(), segment.into()];
-                let s = scoped("user_id", scope, &mut v);
-                d.enrolments_removed = exec(
+                let mut v = vec![i.into(), course.into(), now(), segment.into(), active()];
+                let s = scoped("sm.user_id", scope, &mut v);
+                d.enrolments_added = exec(
                     db,
-                    &format!("DELETE FROM enrolments WHERE instance_id = ?1{s} AND {gone}"),
+                    &format!(
+                        "INSERT INTO enrolments (instance_id, course_id, user_id, status, created_at) \
+                         SELECT ?1, ?2, sm.user_id, ?5, ?3 FROM segment_members sm WHERE sm.segment_id = ?4{s} \
+                         ON CONFLICT DO NOTHING"
+                    ),
+                    v,
+                )
+                .await?;
+                if let Some(group) = inst.group_id {
+                    let mut v = vec![group.into(), i.into(), now(), segment.into()];
+                    let s = scoped("sm.user_id", scope, &mut v);
+                    d.group_memberships_added = exec(
+                        db,
+                        &format!(
+                            "INSERT INTO group_members (group_id, user_id, origin_instance_id, added_at) \
+                             SELECT ?1, sm.user_id, ?2, ?3 FROM segment_members sm WHERE sm.segment_id = ?4{s} \
+                             ON CONFLICT DO NOTHING"
+                        ),
+                        v,
+                    )
+                    .await?;
+                }
+            }
+            if moved.removes() {
+                // NOT EXISTS, not NOT IN: PostgreSQL plans it as an anti-join (NOT IN's NULL rules
+                // forbid that and make it quadratic on large segments).
+                let gone = "NOT EXISTS (SELECT 1 FROM segment_members sm WHERE sm.segment_id = ?2 AND sm.user_id = enrolments.user_id)";
+                if inst.removal_action == Some(RemovalAction::Suspend) {
+                    let mut v = vec![
+                        i.into(),
+                        segment.into(),
+                        stored(EnrolmentStatus::Suspended),
+                        active(),
+                    ];
+                    let s = scoped("user_id", scope, &mut v);
+                    d.enrolments_suspended = exec(
+                        db,
+                        &format!("UPDATE enrolments SET status = ?3 WHERE instance_id = ?1 AND status = ?4{s} AND {gone}"),
+                        v,
+                    )
+                    .await?;
+                } else {
+                    let mut v = vec![i.into(), segment.into()];
+                    let s = scoped("user_id", scope, &mut v);
+                    d.enrolments_removed = exec(
+                        db,
+                        &format!("DELETE FROM enrolments WHERE instance_id = ?1{s} AND {gone}"),
+                        v,
+                    )
+                    .await?;
+                }
+                // The instance's group rows follow segment membership (also under `suspend`),
+                // and go from any group it no longer points at.
+                let mut v = vec![i.into(), inst.group_id.unwrap_or(0).into(), segment.into()];
+                let s = scoped("user_id", scope, &mut v);
+                d.group_memberships_removed = exec(
+                    db,
+                    &format!(
+                        "DELETE FROM group_members WHERE origin_instance_id = ?1{s} AND (group_id <> ?2 OR NOT EXISTS \
+                         (SELECT 1 FROM segment_members sm WHERE sm.segment_id = ?3 AND sm.user_id = group_members.user_id))"
+                    ),
                     v,
                 )
                 .await?;
             }
-            if let Some(group) = inst.group_id {
-                let mut v = vec![group.into(), i.into(), now(), segment.into()];
+        }
+        EnrolMethodKind::SegmentToGroup => {
+            let Some(group) = inst.group_id else {
+                return Ok(d);
+            };
+            if moved.adds() {
+                let enrolled = "EXISTS (SELECT 1 FROM enrolments e WHERE e.course_id = ?5 AND e.user_id = sm.user_id AND e.status = ?6)";
+                let mut v = vec![
+                    group.into(),
+                    i.into(),
+                    now(),
+                    segment.into(),
+                    course.into(),
+                    active(),
+                ];
                 let s = scoped("sm.user_id", scope, &mut v);
                 d.group_memberships_added = exec(
                     db,
                     &format!(
                         "INSERT INTO group_members (group_id, user_id, origin_instance_id, added_at) \
-                         SELECT ?1, sm.user_id, ?2, ?3 FROM segment_members sm WHERE sm.segment_id = ?4{s} \
+                         SELECT ?1, sm.user_id, ?2, ?3 FROM segment_members sm WHERE sm.segment_id = ?4{s} AND {enrolled} \
                          ON CONFLICT DO NOTHING"
                     ),
                     v,
                 )
                 .await?;
             }
-            // The instance's group rows follow segment membership (also under `suspend`), and go
-            // from any group it no longer points at.
-            let mut v = vec![i.into(), inst.group_id.unwrap_or(0).into(), segment.into()];
-            let s = scoped("user_id", scope, &mut v);
-            d.group_memberships_removed = exec(
-                db,
-                &format!(
-                    "DELETE FROM group_members WHERE origin_instance_id = ?1{s} AND (group_id <> ?2 OR NOT EXISTS \
-                     (SELECT 1 FROM segment_members sm WHERE sm.segment_id = ?3 AND sm.user_id = group_members.user_id))"
-                ),
-                v,
-            )
-            .await?;
-        }
-        EnrolMethodKind::SegmentToGroup => {
-            let Some(group) = inst.group_id else {
-                return Ok(d);
-            };
-            let enrolled = "EXISTS (SELECT 1 FROM enrolments e WHERE e.course_id = ?5 AND e.user_id = sm.user_id AND e.status = ?6)";
-            let mut v = vec![
-                group.into(),
-                i.into(),
-                now(),
-                segment.into(),
-                course.into(),
-                active(),
-            ];
-            let s = scoped("sm.user_id", scope, &mut v);
-            d.group_memberships_added = exec(
-                db,
-                &format!(
-                    "INSERT INTO group_members (group_id, user_id, origin_instance_id, added_at) \
-                     SELECT ?1, sm.user_id, ?2, ?3 FROM segment_members sm WHERE sm.segment_id = ?4{s} AND {enrolled} \
-                     ON CONFLICT DO NOTHING"
-                ),
-                v,
-            )
-            .await?;
-            let mut v = vec![
-                i.into(),
-                group.into(),
-                segment.into(),
-                course.into(),
-                active(),
-            ];
-            let s = scoped("user_id", scope, &mut v);
-            d.group_memberships_removed = exec(
-                db,
-                &format!(
-                    "DELETE FROM group_members WHERE origin_instance_id = ?1{s} AND (group_id <> ?2 OR NOT EXISTS \
-                     (SELECT 1 FROM segment_members sm WHERE sm.segment_id = ?3 AND sm.user_id = group_members.user_id AND EXISTS \
-                      (SELECT 1 FROM enrolments e WHERE e.course_id = ?4 AND e.user_id = sm.user_id AND e.status = ?5)))"
-                ),
-                v,
-            )
-            .await?;
+            if moved.removes() {
+                let mut v = vec![
+                    i.into(),
+                    group.into(),
+                    segment.into(),
+                    course.into(),
+                    active(),
+                ];
+                let s = scoped("user_id", scope, &mut v);
+                d.group_memberships_removed = exec(
+                    db,
+                    &format!(
+                        "DELETE FROM group_members WHERE origin_instance_id = ?1{s} AND (group_id <> ?2 OR NOT EXISTS \
+                         (SELECT 1 FROM segment_members sm WHERE sm.segment_id = ?3 AND sm.user_id = group_members.user_id AND EXISTS \
+                          (SELECT 1 FROM enrolments e WHERE e.course_id = ?4 AND e.user_id = sm.user_id AND e.status = ?5)))"
+                    ),
+                    v,
+                )
+                .await?;
+            }
         }
         EnrolMethodKind::Manual => {}
     }
@@ -268,18 +301,19 @@ async fn apply_all(
     db: &impl ConnectionTrait,
     instances: Vec<enrol_instance::Model>,
 ) -> Result<Drift, AppError> {
-    apply_all_for(db, instances, None).await
+    apply_all_for(db, instances, None, Moved::Both).await
 }
 
 async fn apply_all_for(
     db: &impl ConnectionTrait,
     mut instances: Vec<enrol_instance::Model>,
     scope: Option<&[i32]>,
+    moved: Moved,
 ) -> Result<Drift, AppError> {
     instances.sort_by_key(|i| (i.kind != EnrolMethodKind::SegmentSync, i.id));
     let mut total = Drift::default();
     for inst in &instances {
-        total.add(apply_instance_for(db, inst, scope).await?);
+        total.add(apply_instance_for(db, inst, scope, moved).await?);
     }
     Ok(total)
 }
@@ -290,15 +324,17 @@ pub async fn segments_changed(
     db: &impl ConnectionTrait,
     segment_ids: &[i32],
 ) -> Result<Drift, AppError> {
-    segments_changed_for(db, segment_ids, None).await
+    segments_changed_for(db, segment_ids, None, Moved::Both).await
 }
 
 /// `segments_changed` after a change to these users' memberships only (SPEC 8's per-user
-/// recompute): each rule runs for them alone, so a one-user change costs O(1), not O(segment).
+/// recompute), moved `moved`'s way: each rule runs for them alone, so a one-user change costs
+/// O(1), not O(segment).
 pub async fn segments_changed_for(
     db: &impl ConnectionTrait,
     segment_ids: &[i32],
     users: Option<&[i32]>,
+    moved: Moved,
 ) -> Result<Drift, AppError> {
     if segment_ids.is_empty() {
         return Ok(Drift::default());
@@ -325,7 +361,7 @@ pub async fn segments_changed_for(
             }
         }
     }
-    apply_all_for(db, all, users).await
+    apply_all_for(db, all, users, moved).await
 }
 
 /// Users bound per scoped pass.
@@ -349,12 +385,13 @@ pub async fn segments_changed_by(
     db: &impl ConnectionTrait,
     segment_ids: &[i32],
     mut users: Vec<i32>,
+    moved: Moved,
 ) -> Result<Drift, AppError> {
     users.sort_unstable();
     users.dedup();
     let mut drift = Drift::default();
     for scope in scopes(&users) {
-        drift.add(segments_changed_for(db, segment_ids, scope).await?);
+        drift.add(segments_changed_for(db, segment_ids, scope, moved).await?);
     }
     Ok(drift)
 }
@@ -364,12 +401,13 @@ pub async fn courses_changed_by(
     db: &impl ConnectionTrait,
     course_ids: &[i32],
     mut users: Vec<i32>,
+    moved: Moved,
 ) -> Result<Drift, AppError> {
     users.sort_unstable();
     users.dedup();
     let mut drift = Drift::default();
     for scope in scopes(&users) {
-        drift.add(courses_changed_for(db, course_ids, scope).await?);
+        drift.add(courses_changed_for(db, course_ids, scope, moved).await?);
     }
     Ok(drift)
 }
@@ -379,14 +417,15 @@ pub async fn courses_changed(
     db: &impl ConnectionTrait,
     course_ids: &[i32],
 ) -> Result<Drift, AppError> {
-    courses_changed_for(db, course_ids, None).await
+    courses_changed_for(db, course_ids, None, Moved::Both).await
 }
 
-/// `courses_changed` after a change to these users' enrolments only.
+/// `courses_changed` after a change to these users' enrolments only, moved `moved`'s way.
 pub async fn courses_changed_for(
     db: &impl ConnectionTrait,
     course_ids: &[i32],
     users: Option<&[i32]>,
+    moved: Moved,
 ) -> Result<Drift, AppError> {
     if course_ids.is_empty() {
         return Ok(Drift::default());
@@ -396,7 +435,7 @@ pub async fn courses_changed_for(
         .filter(enrol_instance::Column::CourseId.is_in(course_ids.iter().copied()))
         .all(db)
         .await?;
-    apply_all_for(db, instances, users).await
+    apply_all_for(db, instances, users, moved).await
 }
 
 /// The group memberships `courses_changed_by` would add after these enrolments (course, user,

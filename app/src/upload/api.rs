@@ -87,6 +87,23 @@ pub async fn upload_users(
     super::service::lookup_users(&db, &usernames, &segment_ids, details).await
 }
 
+/// The memberships of these (known) users in these segments: after a stepped preview has asked
+/// about every name, the segments whose memberships come user by user are asked by id, without
+/// sending the names again.
+#[server(prefix = "/api", endpoint = "upload_user_memberships", input = Json)]
+pub async fn upload_user_memberships(
+    user_ids: Vec<i32>,
+    segment_ids: Vec<i32>,
+) -> Result<Vec<(i32, i32)>, AppError> {
+    let (db, _) = crate::ssr::admin_db().await?;
+    if user_ids.len() > LOOKUP_BATCH || segment_ids.len() > LOOKUP_BATCH {
+        return Err(AppError::Invalid(format!(
+            "Ask about at most {LOOKUP_BATCH} users at a time."
+        )));
+    }
+    super::service::user_memberships(&db, &user_ids, &segment_ids).await
+}
+
 #[server(prefix = "/api", endpoint = "upload_begin")]
 pub async fn upload_begin(file_name: String, size: u64) -> Result<String, AppError> {
     let (db, admin) = crate::ssr::admin_db().await?;

@@ -4,7 +4,7 @@
 //! tool (`tools/src/bin/load.rs`) ask the server the same questions in the same order, and what
 //! the load tool measures is what the page does.
 //!
-//! The protocol, over the three look-up server functions in `api.rs`:
+//! The protocol, over the look-up server functions in `api.rs`:
 //! 1. `upload_segments`: the file's segment ID numbers, `LOOKUP_BATCH` at a time; each found
 //!    segment comes with its member count and whether an enrolment method follows it.
 //! 2. Existing memberships: none to learn when those segments are empty; when they hold at most
@@ -30,8 +30,8 @@ use futures::FutureExt;
 use std::future::Future;
 use std::task::Poll;
 
-/// Makes the three look-up calls; the arguments and answers are those of the server functions
-/// `upload_segments`, `upload_memberships` and `upload_users`.
+/// Makes the look-up calls; the arguments and answers are those of the server functions
+/// `upload_segments`, `upload_memberships`, `upload_users` and `upload_user_memberships`.
 // No `Send` bound on the futures: the browser's are not `Send`. A caller that needs `Send` (the
 // load tool spawns its workers on tokio) gets it from its concrete transport.
 #[allow(async_fn_in_trait)]
@@ -50,6 +50,13 @@ pub trait LookupTransport {
         segment_ids: Vec<i32>,
         details: bool,
     ) -> Result<UserLookup, Self::Error>;
+
+    /// The (segment id, user id) memberships of these users in these segments.
+    async fn user_memberships(
+        &self,
+        user_ids: Vec<i32>,
+        segment_ids: Vec<i32>,
+    ) -> Result<Vec<(i32, i32)>, Self::Error>;
 }
 
 /// What the server knows about a file, as validation needs it.
@@ -198,7 +205,8 @@ pub struct Previewed {
 /// (the look-ups were most of a large file's preview). Between steps `pause` lets the browser
 /// run, and answers whether to go on (a preview the page has replaced stops within a step).
 /// Then asks about segments and memberships as `look_up` does; should their memberships have to
-/// come user by user, the users are asked again with them (the early answers carried none).
+/// come user by user, they are asked for the known users by id (`upload_user_memberships`), in
+/// batches as the names were: the early answers carried none.
 /// A file of one step is parsed and then asked about exactly as `look_up` does.
 pub async fn parse_and_look_up<T, F>(
     transport: &T,
@@ -293,9 +301,18 @@ where
         .await
         .map_err(server)?;
     if !per_user.is_empty() {
-        answers = users(limits, transport, &parsed, per_user, options, progress)
-            .await
-            .map_err(server)?;
+        let known: Vec<i32> = answers.ids.iter().copied().filter(|&id| id != 0).collect();
+        let memberships = &mut looked_up.known.memberships;
+        crate::bulk::in_batches(
+            &known,
+            limits.batch,
+            limits.concurrency,
+            progress,
+            |ids| transport.user_memberships(ids.to_vec(), per_user.clone()),
+            |_, pairs| memberships.extend(pairs),
+        )
+        .await
+        .map_err(server)?;
     }
     answers.add_to(&mut looked_up.known);
     Ok(Previewed {
@@ -396,6 +413,24 @@ mod tests {
                     .copied()
                     .collect(),
             })
+        }
+
+        async fn user_memberships(
+            &self,
+            user_ids: Vec<i32>,
+            segment_ids: Vec<i32>,
+        ) -> Result<Vec<(i32, i32)>, String> {
+            self.calls.borrow_mut().push(format!(
+                "user memberships {} segments {}",
+                user_ids.len(),
+                segment_ids.len()
+            ));
+            Ok(self
+                .members
+                .iter()
+                .filter(|(s, u)| segment_ids.contains(s) && user_ids.contains(u))
+                .copied()
+                .collect())
         }
     }
 
@@ -574,7 +609,7 @@ mod tests {
     }
 
     #[test]
-    fn per_user_memberships_after_a_stepped_parse_ask_the_users_again_with_the_segments() {
+    fn per_user_memberships_after_a_stepped_parse_are_asked_by_user_id() {
         let limits = Limits {
             memberships_whole: 1,
             ..STEPS
@@ -588,9 +623,9 @@ mod tests {
                 "users 1 segments 0 details false",
                 "segments 2",
                 "segments 1",
-                "users 2 segments 2 details false",
-                "users 2 segments 2 details false",
-                "users 1 segments 2 details false",
+                // Three of the five names are known: their memberships, by id, in batches.
+                "user memberships 2 segments 2",
+                "user memberships 1 segments 2",
             ]
         );
     }
@@ -640,6 +675,13 @@ mod tests {
                 Ok(vec![])
             }
             async fn users(&self, _: String, _: Vec<i32>, _: bool) -> Result<UserLookup, String> {
+                Err("down".into())
+            }
+            async fn user_memberships(
+                &self,
+                _: Vec<i32>,
+                _: Vec<i32>,
+            ) -> Result<Vec<(i32, i32)>, String> {
                 Err("down".into())
             }
         }

@@ -3,8 +3,8 @@
 //! commit, start over). `page.rs` only renders it. The preview's server questions go through the
 //! shared look-up protocol (`lookup_client.rs`) over the generated server functions.
 use super::api::{
-    upload_begin, upload_commit, upload_effects, upload_memberships, upload_segments, upload_users,
-    CHUNK_BYTES, EFFECTS_BATCH,
+    upload_begin, upload_commit, upload_effects, upload_memberships, upload_segments,
+    upload_user_memberships, upload_users, CHUNK_BYTES, EFFECTS_BATCH,
 };
 use super::browser::{now_ms, pause, send_chunk};
 use super::lookup_client::{parse_and_look_up, LookedUp, LookupTransport, Previewed};
@@ -364,6 +364,14 @@ impl LookupTransport for ServerFns {
         details: bool,
     ) -> Result<UserLookup, AppError> {
         upload_users(usernames, segment_ids, details).await
+    }
+
+    async fn user_memberships(
+        &self,
+        user_ids: Vec<i32>,
+        segment_ids: Vec<i32>,
+    ) -> Result<Vec<(i32, i32)>, AppError> {
+        upload_user_memberships(user_ids, segment_ids).await
     }
 }
 

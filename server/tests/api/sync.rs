@@ -222,6 +222,59 @@ async fn repair_fixes_drift_and_then_finds_none() {
     assert!(sync::violations(db).await.unwrap().is_empty());
 }
 
+/// A change to a few users' memberships syncs those users alone (issue 13: a one-user change on
+/// a large segment must not cost O(segment)), and only the way it moved (an add removes
+/// nothing). Drift planted behind the app's back shows it: the small changes leave it, and a
+/// full repair is what finds it.
+#[tokio::test]
+async fn a_small_change_syncs_its_own_users_only() {
+    use sea_orm::ConnectionTrait;
+    let t = common::fresh_db().await;
+    let db = &t.db;
+    let [a, b, c, d] = users(db, &["a", "b", "c", "d"]).await[..] else {
+        panic!()
+    };
+    let course = courses::create_course(db, "c", "C").await.unwrap();
+    let g = courses::create_group(db, course, "G").await.unwrap();
+    let other = courses::create_group(db, course, "Other").await.unwrap();
+    let s = segment(db, "s").await;
+    Segments::add_members(db, s, &[a, b]).await.unwrap();
+    courses::add_segment_sync(db, course, s, SyncGroup::Existing(g), false)
+        .await
+        .unwrap();
+    // The drift: member b lost its group row; non-member c holds one of the method's in G, and
+    // d one in a group the method does not point at.
+    db.execute_unprepared(&format!("DELETE FROM group_members WHERE user_id = {b}"))
+        .await
+        .unwrap();
+    for (group, user) in [(g, c), (other, d)] {
+        db.execute_unprepared(&format!(
+            "INSERT INTO group_members (group_id, user_id, origin_instance_id, added_at) \
+             SELECT {group}, {user}, id, CURRENT_TIMESTAMP FROM enrol_instances WHERE kind = 'segment_sync'"
+        ))
+        .await
+        .unwrap();
+    }
+    Segments::add_members(db, s, &[d]).await.unwrap();
+    assert!(in_group(db, g, d).await, "the added user is synced");
+    assert!(in_group(db, other, d).await, "an add removes nothing");
+    assert!(!in_group(db, g, b).await, "another member's drift is left");
+    assert!(in_group(db, g, c).await, "another user's drift is left");
+    Segments::remove_members(db, s, &[a]).await.unwrap();
+    assert!(!in_group(db, g, a).await, "the removed user is synced");
+    assert!(!in_group(db, g, b).await && in_group(db, g, c).await);
+    let fixed = sync::repair(db).await.unwrap();
+    assert_eq!(
+        (
+            fixed.group_memberships_added,
+            fixed.group_memberships_removed
+        ),
+        (1, 2),
+        "the full repair finds the planted drift, and only it"
+    );
+    assert!(sync::violations(db).await.unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn server_sync_command_reports_drift_then_none() {
     let t = common::fresh_db().await;

@@ -392,7 +392,9 @@ async fn cli_upload_users_json_report_and_exit_codes() {
 
 #[tokio::test]
 async fn the_pages_look_ups_give_the_same_outcomes_as_the_commit_path() {
-    use app::upload::service::{lookup_segments_with_counts, lookup_users, segment_memberships};
+    use app::upload::service::{
+        lookup_segments_with_counts, lookup_users, segment_memberships, user_memberships,
+    };
     use app::upload::{parse, validate, Knowledge};
     let t = common::fresh_db().await;
     setup(&t.db).await;
@@ -425,14 +427,19 @@ async fn the_pages_look_ups_give_the_same_outcomes_as_the_commit_path() {
             .await
             .unwrap();
         let ids: Vec<i32> = segments.iter().map(|s| s.id).collect();
-        // The page asks for memberships user by user, or whole segments when they are small.
-        for whole in [false, true] {
+        // The page asks for memberships with the users, whole segments when they are small,
+        // or (after a stepped parse) by the known users' ids.
+        for route in ["with users", "whole", "by id"] {
             let mut known = Knowledge::default();
             known
                 .segments
                 .extend(segments.iter().map(|s| (s.id_number.clone(), s.id)));
-            let per_user_segments = if whole { vec![] } else { ids.clone() };
-            if whole {
+            let per_user_segments = if route == "with users" {
+                ids.clone()
+            } else {
+                vec![]
+            };
+            if route == "whole" {
                 known
                     .memberships
                     .extend(segment_memberships(&t.db, &ids).await.unwrap());
@@ -440,15 +447,21 @@ async fn the_pages_look_ups_give_the_same_outcomes_as_the_commit_path() {
             let reply = lookup_users(&t.db, &names, &per_user_segments, options.updates_details())
                 .await
                 .unwrap();
+            if route == "by id" {
+                let users: Vec<i32> = reply.ids.iter().copied().filter(|&i| i != 0).collect();
+                let pairs = user_memberships(&t.db, &users, &ids).await.unwrap();
+                assert!(!pairs.is_empty(), "the file's known users have memberships");
+                known.memberships.extend(pairs);
+            }
             reply.add_to(&mut known);
             let page_view = validate(&parsed, &options, &known);
             assert_eq!(
                 page_view.summary, commit_view.summary,
-                "{options:?} whole={whole}"
+                "{options:?} {route}"
             );
             assert_eq!(
                 page_view.outcomes, commit_view.outcomes,
-                "{options:?} whole={whole}"
+                "{options:?} {route}"
             );
         }
     }

@@ -2,6 +2,9 @@
 //! sync" with a group, 5 by "User segment members to group", whose users are already enrolled),
 //! through the sync module, beside a baseline in the same run that does what per-event observers
 //! do: one enrolment and one group insert per user per course. Prints wall time and statements.
+//! Also beside the ceiling: the same rows written by the fewest plain set-based statements
+//! (`INSERT … SELECT` per table and instance, no rule checked, no conflict handling), which is
+//! what the database's storage, indexes and foreign keys cost for them at least.
 //!
 //!     cargo run --release -p server --bin bench-sync -- [--users N] [--postgres URL]
 use app::courses::service::{self as courses, SyncGroup};
@@ -53,27 +56,32 @@ async fn main() {
     let tools::bench::BenchArgs { users, postgres } = tools::bench::args(100_000);
     println!("bench-sync: add {users} users to a segment linked to {COURSES} courses (5 segment sync + group, 5 members-to-group)");
     let dir = tempfile::tempdir().unwrap();
-    bench(
-        "sqlite",
-        &format!("sqlite://{}/ours.db?mode=rwc", dir.path().display()),
-        &format!("sqlite://{}/base.db?mode=rwc", dir.path().display()),
-        users,
-    )
-    .await;
+    // BENCH_SKIP_SQLITE=1 runs PostgreSQL alone (the SQLite baseline takes minutes).
+    if std::env::var("BENCH_SKIP_SQLITE").is_err() {
+        let url = |name: &str| format!("sqlite://{}/{name}.db?mode=rwc", dir.path().display());
+        bench(
+            "sqlite",
+            [&url("ours"), &url("base"), &url("ceiling")],
+            users,
+        )
+        .await;
+    }
     if let Some(admin_url) = postgres {
         let ours = tools::bench::ScratchDb::create(&admin_url, "bsync").await;
         let base = tools::bench::ScratchDb::create(&admin_url, "bsync").await;
-        bench("postgres", &ours.url, &base.url, users).await;
+        let ceiling = tools::bench::ScratchDb::create(&admin_url, "bsync").await;
+        bench("postgres", [&ours.url, &base.url, &ceiling.url], users).await;
         ours.drop().await;
         base.drop().await;
+        ceiling.drop().await;
     }
 }
 
 struct Setup {
     segment: i32,
     user_ids: Vec<i32>,
-    /// (course, group, is segment sync)
-    courses: Vec<(i32, i32, bool)>,
+    /// (course, group, is segment sync, instance: 0 without instances)
+    courses: Vec<(i32, i32, bool, i32)>,
     manual_instances: Vec<i32>,
 }
 
@@ -114,18 +122,21 @@ async fn setup(db: &DatabaseConnection, users: usize, with_instances: bool) -> S
             courses::enrol(db, course, &user_ids).await.unwrap();
             manual_instances.push(courses::manual_instance(db, course).await.unwrap());
         }
+        let mut instance = 0;
         if with_instances {
-            if sync {
+            instance = if sync {
                 courses::add_segment_sync(db, course, segment, SyncGroup::Existing(group), false)
                     .await
-                    .unwrap();
+                    .unwrap()
+                    .0
             } else {
                 courses::add_segment_to_group(db, course, segment, group)
                     .await
-                    .unwrap();
-            }
+                    .unwrap()
+                    .0
+            };
         }
-        courses_out.push((course, group, sync));
+        courses_out.push((course, group, sync, instance));
     }
     Setup {
         segment,
@@ -135,7 +146,54 @@ async fn setup(db: &DatabaseConnection, users: usize, with_instances: bool) -> S
     }
 }
 
-async fn bench(label: &str, ours_url: &str, base_url: &str, users: usize) {
+/// The ceiling: the rows the sync writes, by one plain `INSERT … SELECT` per table and instance
+/// in one transaction. Returns seconds.
+async fn ceiling(url: &str, users: usize) -> f64 {
+    let db = app::db::connect_and_migrate(url).await.unwrap();
+    let s = setup(&db, users, true).await;
+    let backend = db.get_database_backend();
+    let st = |sql: String| {
+        let sql = if backend == DbBackend::Postgres {
+            sql
+        } else {
+            sql.replace("now()", "CURRENT_TIMESTAMP")
+        };
+        Statement::from_string(backend, sql)
+    };
+    let txn = db.begin().await.unwrap();
+    let t = Instant::now();
+    let seg = s.segment;
+    txn.execute(st(format!(
+        "INSERT INTO segment_members (segment_id, user_id, added_at) SELECT {seg}, id, now() FROM users"
+    )))
+    .await
+    .unwrap();
+    for &(course, group, sync, inst) in &s.courses {
+        if sync {
+            txn.execute(st(format!(
+                "INSERT INTO enrolments (instance_id, course_id, user_id, status, created_at) \
+                 SELECT {inst}, {course}, user_id, 'active', now() FROM segment_members WHERE segment_id = {seg}"
+            )))
+            .await
+            .unwrap();
+        }
+        txn.execute(st(format!(
+            "INSERT INTO group_members (group_id, user_id, origin_instance_id, added_at) \
+             SELECT {group}, user_id, {inst}, now() FROM segment_members WHERE segment_id = {seg}"
+        )))
+        .await
+        .unwrap();
+    }
+    txn.commit().await.unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    assert!(app::sync::violations(&db).await.unwrap().is_empty());
+    db.close().await.ok();
+    secs
+}
+
+async fn bench(label: &str, [ours_url, base_url, ceiling_url]: [&str; 3], users: usize) {
+    let floor = ceiling(ceiling_url, users).await;
+    println!("\n[{label}] ceiling (plain INSERT … SELECT per table and instance): {floor:.2} s");
     // Ours: add everyone to the segment; the sync module does the rest, set-based.
     let db = app::db::connect_and_migrate(ours_url).await.unwrap();
     let s = setup(&db, users, true).await;
@@ -159,7 +217,8 @@ async fn bench(label: &str, ours_url: &str, base_url: &str, users: usize) {
     assert_eq!(groups as usize, users * COURSES);
     assert!(app::sync::violations(&db).await.unwrap().is_empty());
     println!(
-        "\n[{label}] sync module: {ours:.2} s, {ours_statements} statements ({enrolments} enrolments + {groups} group memberships made)"
+        "[{label}] sync module: {ours:.2} s, {ours_statements} statements ({enrolments} enrolments + {groups} group memberships made); {:.2} of the ceiling's speed",
+        floor / ours
     );
     db.close().await.ok();
 
@@ -168,7 +227,7 @@ async fn bench(label: &str, ours_url: &str, base_url: &str, users: usize) {
     let s = setup(&db, users, false).await;
     let sync_instances: Vec<i32> = {
         let mut v = Vec::new();
-        for &(course, _, sync) in &s.courses {
+        for &(course, _, sync, _) in &s.courses {
             if sync {
                 v.push(
                     enrol_instance::Entity::insert(enrol_instance::ActiveModel {
@@ -228,7 +287,7 @@ async fn bench(label: &str, ours_url: &str, base_url: &str, users: usize) {
         .unwrap();
         statements += 1;
         let mut sync_i = 0;
-        for &(course, group, sync) in &s.courses {
+        for &(course, group, sync, _) in &s.courses {
             if sync {
                 let inst = sync_instances[sync_i];
                 sync_i += 1;

@@ -431,6 +431,15 @@ impl LookupTransport for HttpLookup<'_> {
             json!({ "usernames": usernames, "segment_ids": segment_ids, "details": details });
         self.call("upload_users", body).await
     }
+
+    async fn user_memberships(
+        &self,
+        user_ids: Vec<i32>,
+        segment_ids: Vec<i32>,
+    ) -> Result<Vec<(i32, i32)>, Failure> {
+        let body = json!({ "user_ids": user_ids, "segment_ids": segment_ids });
+        self.call("upload_user_memberships", body).await
+    }
 }
 
 /// Under `--bad-sign-ins` the server may throttle every sign-in from this address (HTTP 429):

@@ -128,7 +128,7 @@ pub async fn users_changed(db: &impl ConnectionTrait, users: &[i32]) -> Result<D
     }
     // Only these users' memberships moved: the sync runs for them alone (no segment moved:
     // nothing runs).
-    crate::sync::segments_changed_by(db, &moved, users.to_vec()).await
+    crate::sync::segments_changed_by(db, &moved, users.to_vec(), crate::sync::Moved::Both).await
 }
 
 /// Sets (or with None clears) a segment's rules and recomputes it, in the caller's transaction.

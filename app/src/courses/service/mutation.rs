@@ -248,7 +248,7 @@ pub async fn enrol(
         .exec_without_returning(db)
         .await?;
     }
-    sync::courses_changed(db, &[course_id]).await?;
+    sync::courses_changed_by(db, &[course_id], user_ids.to_vec(), sync::Moved::In).await?;
     Ok(changed)
 }
 
@@ -268,7 +268,7 @@ pub async fn unenrol(
             .await?
             .rows_affected;
     }
-    sync::courses_changed(db, &[course_id]).await?;
+    sync::courses_changed_by(db, &[course_id], user_ids.to_vec(), sync::Moved::Out).await?;
     Ok(removed)
 }
 
@@ -290,7 +290,12 @@ pub async fn set_manual_status(
             .await?
             .rows_affected;
     }
-    sync::courses_changed(db, &[course_id]).await?;
+    let moved = if status == EnrolmentStatus::Active {
+        sync::Moved::In
+    } else {
+        sync::Moved::Out
+    };
+    sync::courses_changed_by(db, &[course_id], user_ids.to_vec(), moved).await?;
     Ok(changed)
 }
 

@@ -299,7 +299,7 @@ pub async fn apply(
     courses.sort_unstable();
     // Only these users' enrolments changed: the sync runs for them (issue 13).
     let users: Vec<i32> = plan.enrolments.iter().map(|e| e.user_id).collect();
-    crate::sync::courses_changed_by(db, &courses, users).await
+    crate::sync::courses_changed_by(db, &courses, users, crate::sync::Moved::In).await
 }
 
 /// Takes back an import batch (already claimed by `upload::service::undo`): the memberships and

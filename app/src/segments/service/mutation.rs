@@ -3,6 +3,7 @@
 use crate::domain::{SegmentDraft, Username};
 use crate::entities::{segment, segment_member, user};
 use crate::error::AppError;
+use crate::sync::Moved;
 use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -105,7 +106,10 @@ impl Mutation {
                 .await?;
         }
         if added > 0 {
-            crate::sync::segments_changed(db, &[segment_id]).await?;
+            // Only these users' rows can be out of line: a one-user add to a large segment
+            // costs O(1), not O(segment).
+            crate::sync::segments_changed_by(db, &[segment_id], user_ids.to_vec(), Moved::In)
+                .await?;
         }
         Ok(added)
     }
@@ -149,7 +153,8 @@ impl Mutation {
                 .rows_affected;
         }
         if removed > 0 {
-            crate::sync::segments_changed(db, &[segment_id]).await?;
+            crate::sync::segments_changed_by(db, &[segment_id], user_ids.to_vec(), Moved::Out)
+                .await?;
         }
         Ok(removed)
     }

@@ -270,7 +270,8 @@ async fn apply(
     touched.sort_unstable();
     touched.dedup();
     let users: Vec<i32> = report.additions.iter().map(|&(_, u)| resolve(u)).collect();
-    let drift = crate::sync::segments_changed_by(txn, &touched, users).await?;
+    let drift =
+        crate::sync::segments_changed_by(txn, &touched, users, crate::sync::Moved::In).await?;
     report.summary.enrolments_added = drift.enrolments_added + drift.enrolments_reactivated;
     report.summary.group_memberships_added = drift.group_memberships_added;
     // 6. Automated segments (SPEC 8) follow the users this file created or changed, in this

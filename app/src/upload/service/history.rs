@@ -46,10 +46,12 @@ pub async fn undo(
         tracing::info!(batch = batch_id, kind, changed, "import undone");
         return Ok(changed);
     }
-    let segments: Vec<i32> = segment_member::Entity::find()
+    // The batch's memberships, read before they go: the sync then looks at their users only,
+    // so undoing a small upload into a large segment costs O(upload).
+    let pairs: Vec<(i32, i32)> = segment_member::Entity::find()
         .select_only()
         .column(segment_member::Column::SegmentId)
-        .distinct()
+        .column(segment_member::Column::UserId)
         .filter(segment_member::Column::BatchId.eq(batch_id))
         .into_tuple()
         .all(db)
@@ -59,7 +61,11 @@ pub async fn undo(
         .exec(db)
         .await?
         .rows_affected;
-    crate::sync::segments_changed(db, &segments).await?;
+    let mut segments: Vec<i32> = pairs.iter().map(|p| p.0).collect();
+    segments.sort_unstable();
+    segments.dedup();
+    let users = pairs.into_iter().map(|p| p.1).collect();
+    crate::sync::segments_changed_by(db, &segments, users, crate::sync::Moved::Out).await?;
     tracing::info!(batch = batch_id, removed, "upload undone");
     Ok(removed)
 }

@@ -146,21 +146,37 @@ pub async fn lookup_users(
     }
     if !segment_ids.is_empty() {
         let ids: Vec<i32> = reply.ids.iter().copied().filter(|&id| id != 0).collect();
-        for chunk in ids.chunks(JSON_LOOKUP_CHUNK) {
-            let select = segment_member::Entity::find()
-                .select_only()
-                .columns([
-                    segment_member::Column::SegmentId,
-                    segment_member::Column::UserId,
-                ])
-                .filter(segment_member::Column::SegmentId.is_in(segment_ids.iter().copied()))
-                .filter(in_json(backend, "user_id", JsonField::Int, chunk))
-                .into_query();
-            let pairs: Vec<(i32, i32)> = tuples(db, &select, &["segment_id", "user_id"]).await?;
-            reply.memberships.extend(pairs);
-        }
+        reply.memberships = user_memberships(db, &ids, segment_ids).await?;
     }
     Ok(reply)
+}
+
+/// The (segment id, user id) memberships of these users in these segments: what `lookup_users`
+/// adds to its answer, and `upload_user_memberships` asks alone once the users are known.
+pub async fn user_memberships(
+    db: &impl ConnectionTrait,
+    user_ids: &[i32],
+    segment_ids: &[i32],
+) -> Result<Vec<(i32, i32)>, AppError> {
+    let backend = db.get_database_backend();
+    let mut out = Vec::new();
+    if segment_ids.is_empty() {
+        return Ok(out);
+    }
+    for chunk in user_ids.chunks(JSON_LOOKUP_CHUNK) {
+        let select = segment_member::Entity::find()
+            .select_only()
+            .columns([
+                segment_member::Column::SegmentId,
+                segment_member::Column::UserId,
+            ])
+            .filter(segment_member::Column::SegmentId.is_in(segment_ids.iter().copied()))
+            .filter(in_json(backend, "user_id", JsonField::Int, chunk))
+            .into_query();
+        let pairs: Vec<(i32, i32)> = tuples(db, &select, &["segment_id", "user_id"]).await?;
+        out.extend(pairs);
+    }
+    Ok(out)
 }
 
 /// Everything the database knows about a file's names (the commit path), with the users' stored

@@ -16,7 +16,8 @@ pub use commit::{clean_file_name, commit_staged, consume_stage, run, Memberships
 pub use effects::{preview_effects, simulate_effects};
 pub use history::{history, undo};
 pub use lookup::{
-    load_knowledge, lookup_segments, lookup_segments_with_counts, lookup_users, segment_memberships,
+    load_knowledge, lookup_segments, lookup_segments_with_counts, lookup_users,
+    segment_memberships, user_memberships,
 };
 pub use staging::{stage_begin, stage_chunk, stage_read, STAGE_CHUNK_MAX};
 
