@@ -16,6 +16,9 @@
 //!    and stored details when an "existing user details" mode needs them. The answers are
 //!    aligned with the names, so validation reaches a row's user by its index, not its name.
 //!
+//! A large file (`parse_and_look_up`) asks step 3 while it parses, before the segments are
+//! known; per-user memberships then come by the known users' ids (`upload_user_memberships`).
+//!
 //! How the calls travel is the caller's: a [`LookupTransport`] makes them (the page calls the
 //! generated server functions, the load tool posts JSON and times each call). Nothing here needs
 //! the server's dependencies, so it compiles into the browser's WebAssembly and into `ssr` alike.
