@@ -77,20 +77,24 @@ pub async fn lookup_segments_with_counts(
     Ok(out)
 }
 
-/// Every membership of these segments: cheaper than asking user by user when the segments are
-/// smaller than the file.
-pub async fn segment_memberships(
-    db: &impl ConnectionTrait,
-    segment_ids: &[i32],
-) -> Result<Vec<(i32, i32)>, AppError> {
-    let select = segment_member::Entity::find()
+/// (segment id, user id) of the memberships of these segments, for `tuples`.
+fn members_of(segment_ids: &[i32]) -> sea_orm::Select<segment_member::Entity> {
+    segment_member::Entity::find()
         .select_only()
         .columns([
             segment_member::Column::SegmentId,
             segment_member::Column::UserId,
         ])
         .filter(segment_member::Column::SegmentId.is_in(segment_ids.iter().copied()))
-        .into_query();
+}
+
+/// Every membership of these segments: cheaper than asking user by user when the segments are
+/// smaller than the file.
+pub async fn segment_memberships(
+    db: &impl ConnectionTrait,
+    segment_ids: &[i32],
+) -> Result<Vec<(i32, i32)>, AppError> {
+    let select = members_of(segment_ids).into_query();
     Ok(tuples(db, &select, &["segment_id", "user_id"]).await?)
 }
 
@@ -164,13 +168,7 @@ pub async fn user_memberships(
         return Ok(out);
     }
     for chunk in user_ids.chunks(JSON_LOOKUP_CHUNK) {
-        let select = segment_member::Entity::find()
-            .select_only()
-            .columns([
-                segment_member::Column::SegmentId,
-                segment_member::Column::UserId,
-            ])
-            .filter(segment_member::Column::SegmentId.is_in(segment_ids.iter().copied()))
+        let select = members_of(segment_ids)
             .filter(in_json(backend, "user_id", JsonField::Int, chunk))
             .into_query();
         let pairs: Vec<(i32, i32)> = tuples(db, &select, &["segment_id", "user_id"]).await?;
