@@ -467,6 +467,43 @@ async fn the_pages_look_ups_give_the_same_outcomes_as_the_commit_path() {
     }
 }
 
+/// `user_memberships` gives exactly the asked users' memberships in the asked segments, whether
+/// it probes the index per segment (few segments) or reads each user's rows (many).
+#[tokio::test]
+async fn memberships_by_user_id_are_exact_for_few_and_many_segments() {
+    use app::upload::service::user_memberships;
+    let t = common::fresh_db().await;
+    let db = &t.db;
+    let users = common::users(db, &["u0", "u1", "u2", "u3"]).await;
+    let mut segments = Vec::new();
+    for i in 0..6 {
+        segments.push(common::segment(db, &format!("s{i}")).await);
+    }
+    // User k is in segments k.. (u0 in all six, u3 in s3..s5).
+    let mut all = Vec::new();
+    for (k, &u) in users.iter().enumerate() {
+        for &s in &segments[k..] {
+            Segments::add_members(db, s, &[u]).await.unwrap();
+            all.push((s, u));
+        }
+    }
+    let asked_users = [users[0], users[2], users[3]];
+    for asked_segments in [&segments[..2], &segments[1..]] {
+        let mut got = user_memberships(db, &asked_users, asked_segments)
+            .await
+            .unwrap();
+        got.sort_unstable();
+        let mut want: Vec<(i32, i32)> = all
+            .iter()
+            .filter(|(s, u)| asked_segments.contains(s) && asked_users.contains(u))
+            .copied()
+            .collect();
+        want.sort_unstable();
+        assert!(!want.is_empty());
+        assert_eq!(got, want, "{} segments asked", asked_segments.len());
+    }
+}
+
 /// Issue 9: add-and-update with "Override with file", a new user on two rows with different
 /// details. The first commit creates the user from the first row; the second commit must not
 /// then override from the last row: the first valid row decides, so it changes nothing.

@@ -10,7 +10,11 @@ use crate::error::AppError;
 use crate::upload::types::{SegmentFound, UserLookup};
 use crate::upload::validate::Knowledge;
 use crate::upload::Parsed;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
+use sea_orm::sea_query::{Expr, SimpleExpr};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QuerySelect,
+    QueryTrait,
+};
 use std::collections::HashMap;
 
 /// Segment ids for these ID numbers (exact match); unknown ones are absent.
@@ -77,16 +81,21 @@ pub async fn lookup_segments_with_counts(
     Ok(out)
 }
 
-/// (segment id, user id) of the memberships of these segments, for `tuples`.
-fn members_of(segment_ids: &[i32]) -> sea_orm::Select<segment_member::Entity> {
+/// (segment id, user id) of the memberships that meet `segments` (a condition on the segment),
+/// for `tuples`.
+fn members_where(segments: SimpleExpr) -> sea_orm::Select<segment_member::Entity> {
     segment_member::Entity::find()
         .select_only()
         .columns([
             segment_member::Column::SegmentId,
             segment_member::Column::UserId,
         ])
-        .filter(segment_member::Column::SegmentId.is_in(segment_ids.iter().copied()))
+        .filter(segments)
 }
+
+/// Asked about more segments than this, SQLite reads each user's memberships in one range of
+/// the (user, segment) index instead of probing it once per segment (see `user_memberships`).
+const PROBES_PER_USER_MAX: usize = 3;
 
 /// Every membership of these segments: cheaper than asking user by user when the segments are
 /// smaller than the file.
@@ -94,7 +103,9 @@ pub async fn segment_memberships(
     db: &impl ConnectionTrait,
     segment_ids: &[i32],
 ) -> Result<Vec<(i32, i32)>, AppError> {
-    let select = members_of(segment_ids).into_query();
+    let select =
+        members_where(segment_member::Column::SegmentId.is_in(segment_ids.iter().copied()))
+            .into_query();
     Ok(tuples(db, &select, &["segment_id", "user_id"]).await?)
 }
 
@@ -167,8 +178,21 @@ pub async fn user_memberships(
     if segment_ids.is_empty() {
         return Ok(out);
     }
+    // SQLite probed the (user, segment) index once per user and segment: 20 probes a user for a
+    // file of 20 segments. `segment_id + 0` leaves the index to the user alone, so a user's few
+    // rows are read in one range and their segments checked there. Measured on 1M memberships
+    // (25,000 users, SQLite): 30 ms whatever the segments, against 14, 31, 41 and 77 ms for 1,
+    // 3, 5 and 10 segments probed (holding none of these users), and 70-115 against 220-270 ms
+    // for 20 holding 5 of each user.
+    let column = segment_member::Column::SegmentId;
+    let segments = if backend == DatabaseBackend::Sqlite && segment_ids.len() > PROBES_PER_USER_MAX
+    {
+        Expr::expr(Expr::col(column).add(0)).is_in(segment_ids.iter().copied())
+    } else {
+        column.is_in(segment_ids.iter().copied())
+    };
     for chunk in user_ids.chunks(JSON_LOOKUP_CHUNK) {
-        let select = members_of(segment_ids)
+        let select = members_where(segments.clone())
             .filter(in_json(backend, "user_id", JsonField::Int, chunk))
             .into_query();
         let pairs: Vec<(i32, i32)> = tuples(db, &select, &["segment_id", "user_id"]).await?;
