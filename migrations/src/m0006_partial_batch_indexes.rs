@@ -15,10 +15,12 @@ impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         let db = m.get_connection();
         // Drop and create in one call, so on one connection: another pooled SQLite connection
-        // can still hold the dropped index in its schema and refuse the create.
+        // can still hold the dropped index in its schema and refuse the create. `IF EXISTS`:
+        // SQLite runs a migration outside a transaction, so a run cut off between the two
+        // statements is not recorded and must be able to run again.
         for t in TABLES {
             db.execute_unprepared(&format!(
-                "DROP INDEX idx_{t}_batch; \
+                "DROP INDEX IF EXISTS idx_{t}_batch; \
                  CREATE INDEX idx_{t}_batch ON {t} (batch_id) WHERE batch_id IS NOT NULL"
             ))
             .await?;
@@ -30,7 +32,7 @@ impl MigrationTrait for Migration {
         let db = m.get_connection();
         for t in TABLES {
             db.execute_unprepared(&format!(
-                "DROP INDEX idx_{t}_batch; CREATE INDEX idx_{t}_batch ON {t} (batch_id)"
+                "DROP INDEX IF EXISTS idx_{t}_batch; CREATE INDEX idx_{t}_batch ON {t} (batch_id)"
             ))
             .await?;
         }

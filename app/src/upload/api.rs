@@ -98,7 +98,7 @@ pub async fn upload_user_memberships(
     let (db, _) = crate::ssr::admin_db().await?;
     if user_ids.len() > LOOKUP_BATCH || segment_ids.len() > LOOKUP_BATCH {
         return Err(AppError::Invalid(format!(
-            "Ask about at most {LOOKUP_BATCH} users at a time."
+            "Ask about at most {LOOKUP_BATCH} users and {LOOKUP_BATCH} segments at a time."
         )));
     }
     super::service::user_memberships(&db, &user_ids, &segment_ids).await

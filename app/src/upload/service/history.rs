@@ -4,7 +4,9 @@ use crate::error::AppError;
 use crate::upload::types::BatchRow;
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+};
 use std::collections::HashMap;
 
 use super::commit::USERS;
@@ -46,16 +48,16 @@ pub async fn undo(
         tracing::info!(batch = batch_id, kind, changed, "import undone");
         return Ok(changed);
     }
-    // The batch's memberships, read before they go: the sync then looks at their users only,
-    // so undoing a small upload into a large segment costs O(upload).
-    let pairs: Vec<(i32, i32)> = segment_member::Entity::find()
+    // The batch's memberships, read before they go (folded into one value, as the look-ups
+    // read theirs: an upload can hold a million): the sync then looks at their users only, so
+    // undoing a small upload into a large segment costs O(upload).
+    let select = segment_member::Entity::find()
         .select_only()
         .column(segment_member::Column::SegmentId)
         .column(segment_member::Column::UserId)
         .filter(segment_member::Column::BatchId.eq(batch_id))
-        .into_tuple()
-        .all(db)
-        .await?;
+        .into_query();
+    let pairs: Vec<(i32, i32)> = crate::db::tuples(db, &select, &["segment_id", "user_id"]).await?;
     let removed = segment_member::Entity::delete_many()
         .filter(segment_member::Column::BatchId.eq(batch_id))
         .exec(db)
