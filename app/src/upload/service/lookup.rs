@@ -173,11 +173,10 @@ pub async fn user_memberships(
     user_ids: &[i32],
     segment_ids: &[i32],
 ) -> Result<Vec<(i32, i32)>, AppError> {
-    let backend = db.get_database_backend();
-    let mut out = Vec::new();
     if segment_ids.is_empty() {
-        return Ok(out);
+        return Ok(vec![]);
     }
+    let backend = db.get_database_backend();
     // SQLite probed the (user, segment) index once per user and segment: 20 probes a user for a
     // file of 20 segments. `segment_id + 0` leaves the index to the user alone, so a user's few
     // rows are read in one range and their segments checked there. Measured on 1M memberships
@@ -191,6 +190,7 @@ pub async fn user_memberships(
     } else {
         column.is_in(segment_ids.iter().copied())
     };
+    let mut out = Vec::new();
     for chunk in user_ids.chunks(JSON_LOOKUP_CHUNK) {
         let select = members_where(segments.clone())
             .filter(in_json(backend, "user_id", JsonField::Int, chunk))
