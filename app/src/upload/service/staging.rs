@@ -102,18 +102,22 @@ pub async fn stage_read(
         .all(db)
         .await?;
     let mut bytes = Vec::with_capacity(meta.size as usize);
+    let mut broken = None;
     for (i, c) in chunks.into_iter().enumerate() {
         if c.seq != i as i32 {
-            return Err(AppError::Invalid(
-                "Part of the file did not arrive; upload it again.".into(),
-            ));
+            broken = Some("Part of the file did not arrive; upload it again.");
+            break;
         }
         bytes.extend_from_slice(&c.data);
     }
-    if bytes.len() as i64 != meta.size {
-        return Err(AppError::Invalid(
-            "The file did not arrive whole; upload it again.".into(),
-        ));
+    if broken.is_none() && bytes.len() as i64 != meta.size {
+        broken = Some("The file did not arrive whole; upload it again.");
+    }
+    if let Some(why) = broken {
+        // A commit of the same stage can consume it between the two reads above: then the
+        // stage is gone (not found), not broken.
+        own_stage(db, stage, admin).await?;
+        return Err(AppError::Invalid(why.into()));
     }
     Ok((meta.file_name, bytes))
 }
