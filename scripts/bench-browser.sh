@@ -9,6 +9,10 @@ source scripts/env.sh
 scripts/setup-tools.sh
 [ -d end2end/node_modules/@playwright/test ] || (cd end2end && npm ci --no-audit --no-fund)
 cargo leptos build --release
+# BENCH_BASELINE_PKG=DIR: another build's target/site/pkg (copied aside before switching builds),
+# served as /pkg-baseline so the core bench times both builds in the same interleaved runs.
+rm -rf target/site/pkg-baseline
+if [ -n "${BENCH_BASELINE_PKG:-}" ]; then cp -r "$BENCH_BASELINE_PKG" target/site/pkg-baseline; fi
 ROOT=$(pwd); B="$ROOT/.tmp/bench"; rm -rf "$B"; mkdir -p "$B"
 export DATABASE_URL="sqlite://$B/console.db?mode=rwc" RUST_LOG=warn
 BIN=target/release/server

@@ -460,7 +460,9 @@ fn knowledge_variants(p: &Parsed) -> [Knowledge; 3] {
         .enumerate()
         .filter(|(i, _)| i.is_multiple_of(3))
     {
-        compact.memberships.insert((100, i as i32 + 1));
+        compact.memberships.push((100, i as i32 + 1));
+        // The same stored memberships under ids too sparse for bitsets (the hash-set path).
+        sparse.memberships.push((i32::MAX, sparse.users.ids[i]));
     }
     [Knowledge::default(), compact, sparse]
 }

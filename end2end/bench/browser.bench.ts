@@ -18,8 +18,11 @@ test('WASM core parse + validate vs PapaParse and uDSV, same bytes, same page', 
   console.log('WASM p+v = the whole bench_core call (bytes copied into WASM, parse, validate, free) minus building the');
   console.log('synthetic server knowledge; JS parsers include TextDecoder.decode of the same bytes.');
   console.log('rows      MB     parse     validate  WASM p+v   PapaParse  uDSV      parse MB/s  uDSV MB/s  Papa MB/s  parse/uDSV  parse/Papa  p+v/uDSV  p+v/Papa');
+  // BENCH_BASELINE_PKG: another build's pkg directory, served beside this one (scripts/bench-browser.sh
+  // copies it to target/site/pkg-baseline), whose core is timed in the same interleaved runs.
+  const baseline = process.env.BENCH_BASELINE_PKG ? '/pkg-baseline/console.js' : '';
   for (const rows of SIZES) {
-    const r = await page.evaluate(async ({ rows, runs }) => {
+    const r = await page.evaluate(async ({ rows, runs, baseline }) => {
       // Deterministic generated file, built in the page so no transfer is timed.
       const lines = ['username,cohort1,cohort2,cohort3,cohort4,cohort5'];
       for (let i = 0; i < rows; i++) {
@@ -30,8 +33,16 @@ test('WASM core parse + validate vs PapaParse and uDSV, same bytes, same page', 
       const mod: any = await import('/pkg/console.js');
       const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
       const wasmParse: number[] = [], wasmValidate: number[] = [], wasmTotal: number[] = [], papa: number[] = [], udsv: number[] = [];
+      const baseParse: number[] = [], baseValidate: number[] = [];
+      const base: any = baseline ? await import(baseline) : null;
+      if (base) await base.default({ module_or_path: baseline.replace(/\.js$/, '.wasm') });
       let check = [0, 0, 0, 0];
       for (let k = 0; k < runs; k++) {
+        if (base) {
+          const b = base.bench_core(bytes);
+          baseParse.push(b[1]);
+          baseValidate.push(b[2]);
+        }
         const t0 = performance.now();
         const out = mod.bench_core(bytes);
         const t1 = performance.now();
@@ -54,8 +65,11 @@ test('WASM core parse + validate vs PapaParse and uDSV, same bytes, same page', 
         udsv.push(performance.now() - t);
         if (arrs.length !== rows) throw new Error('uDSV row count ' + arrs.length);
       }
-      return { mb: bytes.length / 1e6, check, wasmParse: median(wasmParse), wasmValidate: median(wasmValidate), wasmTotal: median(wasmTotal), papa: median(papa), udsv: median(udsv) };
-    }, { rows, runs: RUNS });
+      return {
+        mb: bytes.length / 1e6, check, wasmParse: median(wasmParse), wasmValidate: median(wasmValidate), wasmTotal: median(wasmTotal),
+        papa: median(papa), udsv: median(udsv), baseParse: base ? median(baseParse) : 0, baseValidate: base ? median(baseValidate) : 0,
+      };
+    }, { rows, runs: RUNS, baseline });
     expect(r.check[0]).toBe(rows);
     expect(r.check[3]).toBe(rows * 5);
     const mbs = (ms: number) => (r.mb / (ms / 1000)).toFixed(1);
@@ -65,6 +79,12 @@ test('WASM core parse + validate vs PapaParse and uDSV, same bytes, same page', 
         `${r.papa.toFixed(0).padStart(6)} ms  ${r.udsv.toFixed(0).padStart(6)} ms  ${mbs(r.wasmParse).padStart(9)}  ${mbs(r.udsv).padStart(8)}  ${mbs(r.papa).padStart(8)}  ` +
         `${x(r.udsv, r.wasmParse)}  ${x(r.papa, r.wasmParse)}  ${x(r.udsv, r.wasmTotal)}  ${x(r.papa, r.wasmTotal)}`,
     );
+    if (baseline) {
+      console.log(
+        `          baseline build: parse ${r.baseParse.toFixed(0)} ms, validate ${r.baseValidate.toFixed(0)} ms; ` +
+          `this build's parse is ${x(r.baseParse, r.wasmParse).trim()} the baseline's speed, its parse/uDSV ${x(r.udsv, r.baseParse).trim()} there`,
+      );
+    }
   }
   console.log('targets: the WASM parse at least as fast as uDSV (parse/uDSV >= 1.00x) and twice PapaParse (parse/Papa >= 2.00x);');
   console.log('p+v columns compare parse + validate (all of SPEC 3) against the JS parsers splitting cells only.');

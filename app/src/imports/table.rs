@@ -140,7 +140,7 @@ impl RecordSink for TableSink {
         Ok(())
     }
 
-    fn row(&mut self, record: &csv::ByteRecord, line: u32) {
+    fn row(&mut self, record: &crate::upload::parse::Record<'_>, line: u32) {
         let mut cells = vec![String::new(); self.columns.len()];
         let mut extra_cells = 0;
         for (i, field) in record.iter().enumerate() {

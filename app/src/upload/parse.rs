@@ -275,7 +275,34 @@ pub trait RecordSink {
     /// The header's cell names, trimmed, trailing unnamed columns dropped.
     fn header(&mut self, names: &[&str]) -> Result<(), FileError>;
     /// One non-blank data record and the file line it starts on.
-    fn row(&mut self, record: &csv::ByteRecord, line: u32);
+    fn row(&mut self, record: &Record<'_>, line: u32);
+}
+
+/// One record as `csv_core` split it: its fields' unquoted bytes back to back, and where each
+/// field ends.
+pub struct Record<'r> {
+    fields: &'r [u8],
+    ends: &'r [usize],
+}
+
+impl<'r> Record<'r> {
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &'r [u8]> + '_ {
+        let fields = self.fields;
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let field = &fields[start..end];
+            start = end;
+            field
+        })
+    }
 }
 
 /// How a file was read.
@@ -303,7 +330,7 @@ impl<'a> FileText<'a> {
         let (text, encoding) = decode(bytes, encoding)?;
         let data = text.as_bytes();
         // Binary data (and NUL, which PostgreSQL text cannot hold) is not a CSV file.
-        if let Some(pos) = data.iter().position(|&b| b == 0) {
+        if let Some(pos) = memchr::memchr(0, data) {
             return Err(FileError::NulByte {
                 line: LineCounter::new(data).line_at(pos),
             });
@@ -313,16 +340,29 @@ impl<'a> FileText<'a> {
         }
         Ok(FileText { text, encoding })
     }
+
+    /// About how many records the file holds (its line feeds), to size what a parse fills.
+    pub fn lines_hint(&self) -> usize {
+        memchr::memchr_iter(b'\n', self.text.as_bytes()).count() + 1
+    }
 }
 
 /// A file's records read in steps, so a caller can act on the rows read so far between steps
 /// (the upload page asks about one step's names while the next step parses).
+///
+/// `csv_core` splits the records straight from the file's bytes (the `csv` crate's reader would
+/// copy them through its buffer first); the crate's fields and ends buffers are reused.
 pub struct Records<'t, S> {
     data: &'t [u8],
     shape: FileShape,
-    reader: csv::Reader<&'t [u8]>,
-    record: csv::ByteRecord,
+    core: csv_core::Reader,
+    /// Bytes of `data` the reader has consumed.
+    pos: usize,
+    fields: Vec<u8>,
+    ends: Vec<usize>,
     lines: LineCounter<'t>,
+    /// Without a quote anywhere in the file, no record can be badly quoted.
+    has_quotes: bool,
     header_seen: bool,
     /// Quote balance of a record is known once the next one starts (or the file ends).
     previous: Option<(usize, u32)>,
@@ -336,20 +376,18 @@ impl<'t, S: RecordSink> Records<'t, S> {
     pub fn new(file: &'t FileText<'_>, delimiter: DelimiterChoice, sink: S) -> Self {
         let data = file.text.as_bytes();
         let delim = delimiter.byte().unwrap_or_else(|| detect_delimiter(data));
-        let reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(delim)
-            .from_reader(data);
         Records {
             data,
             shape: FileShape {
                 delimiter: delim,
                 encoding: file.encoding,
             },
-            reader,
-            record: csv::ByteRecord::new(),
+            core: csv_core::ReaderBuilder::new().delimiter(delim).build(),
+            pos: 0,
+            fields: vec![0; 1024],
+            ends: vec![0; 64],
             lines: LineCounter::new(data),
+            has_quotes: memchr::memchr(b'"', data).is_some(),
             header_seen: false,
             previous: None,
             header_error: None,
@@ -358,26 +396,41 @@ impl<'t, S: RecordSink> Records<'t, S> {
         }
     }
 
+    /// The next record into `fields`/`ends`: its field count, or `None` at the end of the file.
+    fn read(&mut self) -> Option<usize> {
+        use csv_core::ReadRecordResult as R;
+        let (mut out, mut end) = (0, 0);
+        loop {
+            let (res, nin, nout, nend) = self.core.read_record(
+                &self.data[self.pos..],
+                &mut self.fields[out..],
+                &mut self.ends[end..],
+            );
+            self.pos += nin;
+            out += nout;
+            end += nend;
+            match res {
+                // All of the file is given at once: the next call, with no input left, ends
+                // the last record or the file.
+                R::InputEmpty => {}
+                R::OutputFull => self.fields.resize(self.fields.len() * 2, 0),
+                R::OutputEndsFull => self.ends.resize(self.ends.len() * 2, 0),
+                R::Record => return Some(end),
+                R::End => return None,
+            }
+        }
+    }
+
     /// Reads up to `rows` more data rows into the sink; false once the whole file is read.
     pub fn step(&mut self, rows: usize) -> Result<bool, FileError> {
         let mut read = 0;
         while !self.done && read < rows {
-            let more = self
-                .reader
-                .read_byte_record(&mut self.record)
-                .map_err(|_| FileError::MalformedQuoting {
-                    line: self.lines.line,
-                })?;
-            let start = if more {
-                self.record
-                    .position()
-                    .map(|p| p.byte() as usize)
-                    .unwrap_or(self.data.len())
-            } else {
-                self.data.len()
-            };
+            // Where reading this record began (the previous one's end).
+            let start = self.pos;
+            let n = self.read();
+            let more = n.is_some();
             if let Some((prev_start, prev_line)) = self.previous.take() {
-                if count_quotes(&self.data[prev_start..start]) % 2 == 1 {
+                if self.has_quotes && count_quotes(&self.data[prev_start..start]) % 2 == 1 {
                     return Err(if more {
                         FileError::MalformedQuoting { line: prev_line }
                     } else {
@@ -388,27 +441,32 @@ impl<'t, S: RecordSink> Records<'t, S> {
             if let Some(e) = self.header_error.take() {
                 return Err(e);
             }
-            if !more {
+            let Some(n) = n else {
                 self.done = true;
                 if !self.header_seen {
                     return Err(FileError::Empty);
                 }
                 break;
-            }
+            };
             let line = self.lines.line_of_content_at(start);
             self.previous = Some((start, line));
-            if is_blank(&self.record) {
+            let ends = &self.ends[..n];
+            let record = Record {
+                fields: &self.fields[..ends.last().copied().unwrap_or(0)],
+                ends,
+            };
+            if is_blank(&record) {
                 continue; // a blank line, or one of only delimiters
             }
             if !self.header_seen {
-                let names: Vec<&str> = self.record.iter().map(cell).collect();
+                let names: Vec<&str> = record.iter().map(cell).collect();
                 if let Err(e) = header_names(&names).and_then(|named| self.sink.header(named)) {
                     self.header_error = Some(e);
                 }
                 self.header_seen = true;
                 continue;
             }
-            self.sink.row(&self.record, line);
+            self.sink.row(&record, line);
             read += 1;
         }
         Ok(!self.done)
@@ -430,7 +488,7 @@ impl<S: RecordSink> RecordSink for &mut S {
         (**self).header(names)
     }
 
-    fn row(&mut self, record: &csv::ByteRecord, line: u32) {
+    fn row(&mut self, record: &Record<'_>, line: u32) {
         (**self).row(record, line)
     }
 }
@@ -516,6 +574,8 @@ impl<'t> Parsing<'t> {
             },
             interned: FxHashMap::default(),
             users: UserTable::default(),
+            lines_hint: file.lines_hint(),
+            text_hint: file.text.len() / 2,
         };
         Parsing(Records::new(file, delimiter, sink))
     }
@@ -541,8 +601,12 @@ impl<'t> Parsing<'t> {
 
 struct ParsedSink {
     out: Parsed,
-    interned: FxHashMap<String, u32>,
+    interned: FxHashMap<Box<[u8]>, u32>,
     users: UserTable,
+    /// Sizes the rows, cells and text are reserved at once the header is read: a million-row
+    /// file otherwise pays for every doubling's copy (and, natively, fresh pages each time).
+    lines_hint: usize,
+    text_hint: usize,
 }
 
 /// `Row::user` of a row without a valid username.
@@ -575,12 +639,19 @@ impl UserTable {
 impl RecordSink for ParsedSink {
     fn header(&mut self, names: &[&str]) -> Result<(), FileError> {
         let (columns, fields) = header(names)?;
+        let cohorts = columns
+            .iter()
+            .filter(|c| matches!(c, Column::Cohort(_)))
+            .count();
+        self.out.rows.reserve(self.lines_hint);
+        self.out.seg_cells.reserve(self.lines_hint * cohorts);
+        self.out.text.reserve(self.text_hint);
         self.out.columns = columns;
         self.out.profile_fields = fields;
         Ok(())
     }
 
-    fn row(&mut self, record: &csv::ByteRecord, line: u32) {
+    fn row(&mut self, record: &Record<'_>, line: u32) {
         let row = read_row(
             &mut self.out,
             &mut self.interned,
@@ -592,7 +663,7 @@ impl RecordSink for ParsedSink {
     }
 }
 
-fn is_blank(record: &csv::ByteRecord) -> bool {
+fn is_blank(record: &Record<'_>) -> bool {
     // (A vertical tab is whitespace to `str::trim` but not to `is_ascii_whitespace`.)
     let visible_ascii = |f: &[u8]| {
         f.iter()
@@ -604,7 +675,7 @@ fn is_blank(record: &csv::ByteRecord) -> bool {
     record.iter().all(|f| cell(f).is_empty())
 }
 
-/// A field as trimmed text (the input is valid UTF-8 after decoding, and the `csv` crate only
+/// A field as trimmed text (the input is valid UTF-8 after decoding, and `csv_core` only
 /// splits at ASCII bytes, so a field is always valid UTF-8).
 fn cell(field: &[u8]) -> &str {
     std::str::from_utf8(field).unwrap_or("").trim()
@@ -612,9 +683,9 @@ fn cell(field: &[u8]) -> &str {
 
 fn read_row(
     out: &mut Parsed,
-    interned: &mut FxHashMap<String, u32>,
+    interned: &mut FxHashMap<Box<[u8]>, u32>,
     users: &mut UserTable,
-    record: &csv::ByteRecord,
+    record: &Record<'_>,
     line: u32,
 ) -> Row {
     let mut row = Row {
@@ -632,7 +703,8 @@ fn read_row(
         extra_cells: 0,
     };
     for (i, field) in record.iter().enumerate() {
-        let cell = cell(field);
+        // Bytes until a cell is kept: most cells are only checked, hashed or skipped.
+        let cell = trimmed(field);
         let Some(column) = out.columns.get(i).copied() else {
             if !cell.is_empty() {
                 row.extra_cells += 1;
@@ -648,23 +720,17 @@ fn read_row(
                 // the arena; anything else goes through the full parse.
                 let simple = cell.len() <= Username::MAX_LEN
                     && cell
-                        .bytes()
+                        .iter()
                         .all(|b| Username::allowed_byte(b.to_ascii_lowercase()));
                 if simple {
                     row.username_cell = UsernameCell::Valid;
-                    let start = out.text.len() as u32;
-                    out.text
-                        .extend(cell.chars().map(|c| c.to_ascii_lowercase()));
-                    (row.username, row.user) = users.intern(
-                        out,
-                        Span {
-                            start,
-                            len: cell.len() as u32,
-                        },
-                    );
+                    let span = push(&mut out.text, text(cell));
+                    out.text[span.start as usize..].make_ascii_lowercase();
+                    (row.username, row.user) = users.intern(out, span);
                 } else {
                     // Only ASCII can be in the allowed set: Unicode lowercasing maps a few
                     // look-alikes (KELVIN SIGN) onto ASCII letters, and those are refused.
+                    let cell = text(cell);
                     match Username::parse(cell) {
                         Ok(name) if cell.is_ascii() => {
                             row.username_cell = UsernameCell::Valid;
@@ -678,11 +744,11 @@ fn read_row(
                     }
                 }
             }
-            Column::Firstname => row.firstname = Some(push(&mut out.text, cell)),
-            Column::Lastname => row.lastname = Some(push(&mut out.text, cell)),
-            Column::Email => row.email = Some(push(&mut out.text, cell)),
+            Column::Firstname => row.firstname = Some(push(&mut out.text, text(cell))),
+            Column::Lastname => row.lastname = Some(push(&mut out.text, text(cell))),
+            Column::Email => row.email = Some(push(&mut out.text, text(cell))),
             Column::ProfileField(field) => {
-                let value = push(&mut out.text, cell);
+                let value = push(&mut out.text, text(cell));
                 out.pf_cells.push(ProfileCell {
                     column: i as u32,
                     field,
@@ -695,8 +761,8 @@ fn read_row(
                     Some(&s) => s,
                     None => {
                         let s = out.segment_ids.len() as u32;
-                        out.segment_ids.push(cell.to_string());
-                        interned.insert(cell.to_string(), s);
+                        out.segment_ids.push(text(cell).to_string());
+                        interned.insert(cell.into(), s);
                         s
                     }
                 };
@@ -709,6 +775,28 @@ fn read_row(
         }
     }
     row
+}
+
+/// A field trimmed exactly as `str::trim` trims it, in bytes: the ASCII white space (vertical
+/// tab included) off both ends, and a field that then starts or ends outside ASCII (where
+/// Unicode spaces such as NO-BREAK SPACE may sit) trimmed as text.
+fn trimmed(field: &[u8]) -> &[u8] {
+    let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r');
+    let start = field.iter().position(|b| !space(b)).unwrap_or(field.len());
+    let end = field
+        .iter()
+        .rposition(|b| !space(b))
+        .map_or(start, |i| i + 1);
+    let s = &field[start..end];
+    match (s.first(), s.last()) {
+        (Some(&a), Some(&z)) if !a.is_ascii() || !z.is_ascii() => cell(s).as_bytes(),
+        _ => s,
+    }
+}
+
+/// A trimmed field as text (see `cell`).
+fn text(field: &[u8]) -> &str {
+    std::str::from_utf8(field).unwrap_or("")
 }
 
 fn push(text: &mut String, s: &str) -> Span {
@@ -848,14 +936,18 @@ impl<'a> LineCounter<'a> {
 
     fn advance_to(&mut self, pos: usize) {
         let pos = pos.min(self.data.len());
-        for i in self.cursor..pos {
-            match self.data[i] {
-                b'\n' => self.line += 1,
-                b'\r' if self.data.get(i + 1) != Some(&b'\n') => self.line += 1,
-                _ => {}
+        if pos <= self.cursor {
+            return;
+        }
+        let span = &self.data[self.cursor..pos];
+        // A plain count (which compilers vectorise) for LF; CRs are one a line at most.
+        self.line += span.iter().filter(|&&b| b == b'\n').count() as u32;
+        for i in memchr::memchr_iter(b'\r', span) {
+            if self.data.get(self.cursor + i + 1) != Some(&b'\n') {
+                self.line += 1;
             }
         }
-        self.cursor = self.cursor.max(pos);
+        self.cursor = pos;
     }
 
     /// The line of the first byte at or after `start` that is not a line ending.

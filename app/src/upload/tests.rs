@@ -501,8 +501,100 @@ mod properties {
         }
     }
 
+    /// The records and cells `read_records` takes straight from `csv_core`, as the `csv` crate's
+    /// own reader gives them (blank records aside).
+    fn same_records_as_the_csv_crate(text: &str) {
+        struct Cells(Vec<Vec<String>>);
+        impl parse::RecordSink for Cells {
+            fn header(&mut self, names: &[&str]) -> Result<(), FileError> {
+                self.0.push(names.iter().map(|n| n.to_string()).collect());
+                Ok(())
+            }
+            fn row(&mut self, record: &parse::Record<'_>, _line: u32) {
+                let cells = record
+                    .iter()
+                    .map(|f| String::from_utf8_lossy(f).into_owned());
+                self.0.push(cells.collect());
+            }
+        }
+        let mut ours = Cells(Vec::new());
+        let read = parse::read_records(
+            text.as_bytes(),
+            DelimiterChoice::Comma,
+            EncodingChoice::Utf8,
+            &mut ours,
+        );
+        if read.is_err() {
+            return; // refused as a whole (bad quoting, empty): nothing to compare
+        }
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let theirs: Vec<Vec<String>> = reader
+            .byte_records()
+            .map(|r| r.unwrap())
+            .filter(|r| {
+                r.iter()
+                    .any(|f| !String::from_utf8_lossy(f).trim().is_empty())
+            })
+            .map(|r| {
+                r.iter()
+                    .map(|f| String::from_utf8_lossy(f).into_owned())
+                    .collect()
+            })
+            .collect();
+        // The header arrives trimmed, without its trailing unnamed columns.
+        let (Some(our_header), Some(their_header)) = (ours.0.first(), theirs.first()) else {
+            panic!("a file that reads has a header");
+        };
+        let named: Vec<String> = their_header.iter().map(|c| c.trim().to_string()).collect();
+        assert!(named.starts_with(our_header));
+        assert_eq!(ours.0[1..], theirs[1..]);
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+        #[test]
+        fn records_are_split_as_the_csv_crate_splits_them(
+            body in proptest::collection::vec(
+                prop_oneof![
+                    Just(",".to_string()), Just("\"".to_string()), Just("\"\"".to_string()),
+                    Just("\n".to_string()), Just("\r".to_string()), Just("\r\n".to_string()),
+                    Just(" ".to_string()), Just("é".to_string()), "[a-z0-9]{0,6}",
+                    // Past the reader's first buffers: 1,024 bytes of cells, 64 fields.
+                    "[a-z]{400,700}", Just(",".repeat(40)),
+                ],
+                0..60,
+            )
+        ) {
+            same_records_as_the_csv_crate(&format!("username,cohort1\n{}", body.concat()));
+        }
+
+        /// Cells are trimmed in bytes where that is safe: the result must be `str::trim`'s.
+        #[test]
+        fn cells_are_trimmed_as_str_trim_trims(
+            cell in proptest::collection::vec(
+                prop_oneof![
+                    Just(" "), Just("\t"), Just("\u{0B}"), Just("\u{0C}"), Just("\u{A0}"),
+                    Just("\u{3000}"), Just("\u{2028}"), Just("\u{85}"), Just("é"), Just("x"), Just("1"),
+                ],
+                0..8,
+            )
+        ) {
+            let cell = cell.concat();
+            let parsed = p(&format!("username,firstname,cohort1\nalice,{cell},{cell}\n"));
+            let want = cell.trim();
+            let row = &parsed.rows[0];
+            prop_assert_eq!(parsed.firstname(row), (!want.is_empty()).then_some(want));
+            let segments: Vec<&str> = parsed
+                .segment_cells(row)
+                .iter()
+                .map(|c| parsed.segment_ids[c.segment as usize].as_str())
+                .collect();
+            prop_assert_eq!(segments, if want.is_empty() { vec![] } else { vec![want] });
+        }
 
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {

@@ -13,8 +13,10 @@ pub struct Knowledge {
     pub users: KnownUsers,
     /// Segment ID number (exact) to internal id.
     pub segments: FxHashMap<String, i32>,
-    /// Existing (segment id, user id) memberships among those users and segments.
-    pub memberships: FxHashSet<(i32, i32)>,
+    /// Existing (segment id, user id) memberships among those users and segments, as the
+    /// look-ups answered them (in no order; a pair may come twice). Validation indexes them once
+    /// (`Members`), so the page only appends what arrives.
+    pub memberships: Vec<(i32, i32)>,
     /// Segments that rules fill (SPEC 8): no file adds members to them.
     #[serde(default)]
     pub automated: FxHashSet<i32>,
@@ -310,6 +312,7 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
     const NOT_NEW: u32 = u32::MAX;
     let mut new_user_slot: Vec<u32> = vec![NOT_NEW; parsed.usernames().len()];
     let mut seen_pairs = PairSet::new(parsed, known);
+    let members = Members::new(known, &seg_ids);
     report.additions.reserve(parsed.segment_cell_count());
     report.outcomes.reserve(parsed.rows.len() / 8);
     // Per existing user: stored details, details after the file, and which fields the file has
@@ -525,8 +528,7 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
                 report.summary.duplicate_pairs += 1;
                 continue;
             }
-            let member = !known.memberships.is_empty()
-                && matches!(user, UserRef::Existing(uid) if known.memberships.contains(&(segment_id, uid)));
+            let member = matches!(user, UserRef::Existing(uid) if members.contains(cell.segment, segment_id, uid));
             if member {
                 push(
                     &mut report,
@@ -578,13 +580,7 @@ impl PairSet {
     const BUDGET_WORDS: usize = 4 << 20;
 
     fn new(parsed: &Parsed, known: &Knowledge) -> Self {
-        let max_id = known
-            .users
-            .ids
-            .iter()
-            .map(|&id| id.max(0) as u64)
-            .max()
-            .unwrap_or(0);
+        let max_id = max_user_id(known);
         // New users get keys after the largest existing id.
         let keys = max_id + 1 + parsed.rows.len() as u64;
         let words = (keys / 64 + 1) as usize;
@@ -629,6 +625,88 @@ impl PairSet {
                 };
                 set.insert(((segment_id as u32 as u64) << 33) | user)
             }
+        }
+    }
+}
+
+/// The largest id among the file's existing users (0 when none exists).
+fn max_user_id(known: &Knowledge) -> u64 {
+    known
+        .users
+        .ids
+        .iter()
+        .map(|&id| id.max(0) as u64)
+        .max()
+        .unwrap_or(0)
+}
+
+/// The stored memberships, asked once per segment cell of a valid row (millions of probes when a
+/// file is uploaded again). With compact user ids, a bitset per segment of the file, built from
+/// the look-ups' pairs in one pass; otherwise a hash set of them.
+enum Members {
+    None,
+    Bits {
+        /// The bitset of each of the file's segment ID numbers (the same set for two numbers
+        /// that name one segment).
+        slot: Vec<Option<usize>>,
+        sets: Vec<Vec<u64>>,
+    },
+    Hash(FxHashSet<(i32, i32)>),
+}
+
+impl Members {
+    fn new(known: &Knowledge, seg_ids: &[Option<i32>]) -> Self {
+        if known.memberships.is_empty() {
+            return Members::None;
+        }
+        // No user id above the file's existing users' is ever asked.
+        let max_id = max_user_id(known);
+        let mut slot_of: FxHashMap<i32, usize> = FxHashMap::default();
+        let slot: Vec<Option<usize>> = seg_ids
+            .iter()
+            .map(|id| {
+                let id = (*id)?;
+                let next = slot_of.len();
+                Some(*slot_of.entry(id).or_insert(next))
+            })
+            .collect();
+        let words = (max_id / 64 + 1) as usize;
+        if words.saturating_mul(slot_of.len()) > PairSet::BUDGET_WORDS {
+            return Members::Hash(known.memberships.iter().copied().collect());
+        }
+        let mut sets = vec![Vec::new(); slot_of.len()];
+        for &(segment, user) in &known.memberships {
+            let (Some(&i), Ok(user)) = (slot_of.get(&segment), u64::try_from(user)) else {
+                continue;
+            };
+            if user > max_id {
+                continue; // not one of the file's users
+            }
+            let set: &mut Vec<u64> = &mut sets[i];
+            if set.is_empty() {
+                set.resize(words, 0);
+            }
+            set[(user / 64) as usize] |= 1 << (user % 64);
+        }
+        Members::Bits { slot, sets }
+    }
+
+    /// Whether user `user` is a member of the segment at `segment_index` of the file (id
+    /// `segment_id`).
+    fn contains(&self, segment_index: u32, segment_id: i32, user: i32) -> bool {
+        match self {
+            Members::None => false,
+            Members::Bits { slot, sets } => {
+                let (Some(Some(i)), Ok(user)) =
+                    (slot.get(segment_index as usize), u64::try_from(user))
+                else {
+                    return false;
+                };
+                sets[*i]
+                    .get((user / 64) as usize)
+                    .is_some_and(|w| w & (1 << (user % 64)) != 0)
+            }
+            Members::Hash(set) => set.contains(&(segment_id, user)),
         }
     }
 }

@@ -593,7 +593,7 @@ impl Model {
             k.segments.insert(id_number.clone(), *id);
         }
         for &(u, s) in &self.members {
-            k.memberships.insert((setup.segments[s].1, u as i32 + 1));
+            k.memberships.push((setup.segments[s].1, u as i32 + 1));
         }
         k
     }

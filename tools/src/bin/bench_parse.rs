@@ -1,0 +1,119 @@
+//! Benchmark: the CSV core natively (issue 13, item 2), on the browser bench's generated file
+//! (username + 5 segment columns, CRLF), beside the `csv` crate's bare split of the same bytes
+//! (every record read into one reused `ByteRecord`, its fields touched), the least any parse
+//! built on that crate can do. The browser bench compares the same core in WASM with uDSV; this
+//! one runs without a browser, so a profiler (`perf record`) can see where the parse's time goes.
+//!
+//! Interleaved runs (split, parse, validate, repeat), medians:
+//!
+//!     cargo run --release -p tools --bin bench-parse -- [--users ROWS]
+//!
+//! `BENCH_RUNS` sets the runs (default 7); with `--users N` only that size runs.
+use app::upload::{parse, validate, DelimiterChoice, EncodingChoice, Knowledge, UploadOptions};
+use std::time::Instant;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() {
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(7);
+    let sizes: Vec<usize> = match std::env::args().skip(1).collect::<Vec<_>>().as_slice() {
+        [flag, n] if flag == "--users" => vec![n.parse().expect("--users N")],
+        [] => vec![10_000, 100_000, 1_000_000],
+        _ => panic!("usage: bench-parse [--users ROWS]"),
+    };
+    println!("bench-parse: {runs} interleaved runs per size, medians (ms)");
+    println!("rows       MB   split    parse   validate  parse/split  split MB/s  parse MB/s");
+    for rows in sizes {
+        let bytes = file(rows);
+        let (mut split, mut parsed, mut valid) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..runs {
+            let t = Instant::now();
+            let (records, fields) = bare_split(&bytes);
+            split.push(t.elapsed().as_secs_f64() * 1e3);
+            assert_eq!((records, fields), (rows + 1, (rows + 1) * 6));
+
+            let t = Instant::now();
+            let p = parse(&bytes, DelimiterChoice::Auto, EncodingChoice::Auto).expect("parses");
+            parsed.push(t.elapsed().as_secs_f64() * 1e3);
+            assert_eq!(p.rows.len(), rows);
+
+            let mut known = Knowledge::default();
+            known.users.ids = (1..=p.usernames().len() as i32).collect();
+            for (i, s) in p.segment_ids.iter().enumerate() {
+                known.segments.insert(s.clone(), i as i32);
+            }
+            let t = Instant::now();
+            let report = validate(&p, &UploadOptions::default(), &known);
+            valid.push(t.elapsed().as_secs_f64() * 1e3);
+            assert_eq!(report.summary.memberships_added, (rows * 5) as u64);
+        }
+        let (s, p, v) = (median(split), median(parsed), median(valid));
+        let mb = bytes.len() as f64 / 1e6;
+        println!(
+            "{rows:<9} {mb:>5.1} {s:>7.1} {p:>8.1} {v:>9.1}  {:>10.2}x  {:>10.0}  {:>10.0}",
+            p / s,
+            mb / (s / 1e3),
+            mb / (p / 1e3)
+        );
+    }
+}
+
+/// The browser bench's file (end2end/bench/browser.bench.ts), byte for byte.
+fn file(rows: usize) -> Vec<u8> {
+    let mut out = String::from("username,cohort1,cohort2,cohort3,cohort4,cohort5");
+    for i in 0..rows {
+        out.push_str(&format!(
+            "\r\nlearner.{}.{}@corp,dept-{},site-{},role-{},cohort-2026-{},team-{}",
+            radix36(i),
+            i % 97,
+            i % 12,
+            i % 7,
+            i % 5,
+            i % 3,
+            i % 40
+        ));
+    }
+    out.push_str("\r\n");
+    out.into_bytes()
+}
+
+fn radix36(mut n: usize) -> String {
+    const DIGITS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    if n == 0 {
+        return "0".into();
+    }
+    let mut out = Vec::new();
+    while n > 0 {
+        out.push(DIGITS[n % 36]);
+        n /= 36;
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap()
+}
+
+/// Records and fields, read the way the core reads them, with nothing done per field but
+/// counting (its length is summed so the reads are not optimised away).
+fn bare_split(bytes: &[u8]) -> (usize, usize) {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes);
+    let mut record = csv::ByteRecord::new();
+    let (mut records, mut fields, mut len) = (0, 0, 0usize);
+    while reader.read_byte_record(&mut record).expect("csv") {
+        records += 1;
+        fields += record.len();
+        len += record.as_slice().len();
+    }
+    std::hint::black_box(len);
+    (records, fields)
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    xs[xs.len() / 2]
+}
