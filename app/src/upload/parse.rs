@@ -862,7 +862,11 @@ pub fn decode(
         return Err(FileError::Utf16);
     }
     let body = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
-    let utf8 = std::str::from_utf8(body);
+    // simdutf8 checks the whole file with SIMD (in WASM too); std then finds where a bad one fails.
+    let utf8 = match simdutf8::basic::from_utf8(body) {
+        Ok(s) => Ok(s),
+        Err(_) => std::str::from_utf8(body),
+    };
     match (choice, utf8) {
         (EncodingChoice::Utf8 | EncodingChoice::Auto, Ok(s)) => {
             Ok((Cow::Borrowed(s), TextEncoding::Utf8))

@@ -314,7 +314,10 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
     let mut seen_pairs = PairSet::new(parsed, known);
     let members = Members::new(known, &seg_ids);
     report.additions.reserve(parsed.segment_cell_count());
-    report.outcomes.reserve(parsed.rows.len() / 8);
+    // A stored pair gives at most one already_member outcome: a file uploaded again has millions.
+    report
+        .outcomes
+        .reserve(parsed.rows.len() / 8 + known.memberships.len().min(parsed.segment_cell_count()));
     // Per existing user: stored details, details after the file, and which fields the file has
     // already decided (the first valid row that gives a field wins, as for new users).
     let mut updates: FxHashMap<i32, (KnownUser, KnownUser, Decided)> = FxHashMap::default();
