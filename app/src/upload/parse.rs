@@ -609,6 +609,12 @@ struct ParsedSink {
     text_hint: usize,
 }
 
+/// The most the parse reserves up front (see `ParsedSink::header`): a million rows, five million
+/// segment cells, 32 MiB of text.
+const RESERVE_ROWS_MAX: usize = 1 << 20;
+const RESERVE_CELLS_MAX: usize = 5 << 20;
+const RESERVE_TEXT_MAX: usize = 32 << 20;
+
 /// `Row::user` of a row without a valid username.
 const NO_USER: u32 = u32::MAX;
 
@@ -643,9 +649,14 @@ impl RecordSink for ParsedSink {
             .iter()
             .filter(|c| matches!(c, Column::Cohort(_)))
             .count();
-        self.out.rows.reserve(self.lines_hint);
-        self.out.seg_cells.reserve(self.lines_hint * cohorts);
-        self.out.text.reserve(self.text_hint);
+        // Bounded: line feeds alone (blank lines) or a header of many cohort columns must not
+        // make a small file reserve gigabytes; past these sizes the vectors grow as they fill.
+        let rows = self.lines_hint.min(RESERVE_ROWS_MAX);
+        self.out.rows.reserve(rows);
+        self.out
+            .seg_cells
+            .reserve(rows.saturating_mul(cohorts).min(RESERVE_CELLS_MAX));
+        self.out.text.reserve(self.text_hint.min(RESERVE_TEXT_MAX));
         self.out.columns = columns;
         self.out.profile_fields = fields;
         Ok(())

@@ -674,7 +674,9 @@ impl Members {
             })
             .collect();
         let words = (max_id / 64 + 1) as usize;
-        if words.saturating_mul(slot_of.len()) > PairSet::BUDGET_WORDS {
+        // Bitsets hold positive ids only (the database's); anything else takes the hash set.
+        let odd_ids = known.users.ids.iter().any(|&id| id < 0);
+        if odd_ids || words.saturating_mul(slot_of.len()) > PairSet::BUDGET_WORDS {
             return Members::Hash(known.memberships.iter().copied().collect());
         }
         let mut sets = vec![Vec::new(); slot_of.len()];
