@@ -24,6 +24,17 @@ pub use validate::{
     describe, validate, Code, Knowledge, KnownUser, Level, OutcomeView, Report, Summary,
 };
 
+/// What the benchmarks validate against: every user and segment of `parsed` known (ids assigned
+/// in file order, as the server's answers would give them), no stored membership.
+pub fn every_name_known(parsed: &Parsed) -> Knowledge {
+    let mut known = Knowledge::default();
+    known.users.ids = (1..=parsed.usernames().len() as i32).collect();
+    for (i, s) in parsed.segment_ids.iter().enumerate() {
+        known.segments.insert(s.clone(), i as i32);
+    }
+    known
+}
+
 /// The browser benchmark's measurement of the core: parse, then validate with every user and
 /// segment known (ids assigned here, as the server's answers would), so validation does its full
 /// work. Returns `[rows, parse ms, validate ms, memberships to add, knowledge-building ms]`; the
@@ -34,11 +45,7 @@ pub fn core_benchmark(bytes: &[u8]) -> [f64; 5] {
         return [0.0; 5];
     };
     let t1 = browser::now_ms();
-    let mut known = Knowledge::default();
-    known.users.ids = (1..=parsed.usernames().len() as i32).collect();
-    for (i, s) in parsed.segment_ids.iter().enumerate() {
-        known.segments.insert(s.clone(), i as i32);
-    }
+    let known = every_name_known(&parsed);
     let t2 = browser::now_ms();
     let report = validate(&parsed, &UploadOptions::default(), &known);
     let t3 = browser::now_ms();

@@ -286,14 +286,6 @@ pub struct Record<'r> {
 }
 
 impl<'r> Record<'r> {
-    pub fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
-    }
-
     pub fn iter(&self) -> impl Iterator<Item = &'r [u8]> + '_ {
         let fields = self.fields;
         let mut start = 0;

@@ -567,59 +567,76 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
     report
 }
 
+/// A bitset of user keys for each segment of the file, each allocated when first written: the
+/// compact form of both pair sets below.
+struct SegmentBits {
+    words: usize,
+    sets: Vec<Vec<u64>>,
+}
+
+impl SegmentBits {
+    /// Bitsets are used while they fit in this many 64-bit words (32 MiB).
+    const BUDGET_WORDS: usize = 4 << 20;
+
+    /// `segments` bitsets over keys `0..=max_key`, if they fit the budget.
+    fn new(segments: usize, max_key: u64) -> Option<Self> {
+        let words = (max_key / 64 + 1) as usize;
+        (words.saturating_mul(segments) <= Self::BUDGET_WORDS).then(|| SegmentBits {
+            words,
+            sets: vec![Vec::new(); segments],
+        })
+    }
+
+    /// Sets the key's bit; false when it was already set.
+    fn insert(&mut self, segment: usize, key: u64) -> bool {
+        let set = &mut self.sets[segment];
+        if set.is_empty() {
+            set.resize(self.words, 0);
+        }
+        let (w, bit) = ((key / 64) as usize, 1u64 << (key % 64));
+        let fresh = set[w] & bit == 0;
+        set[w] |= bit;
+        fresh
+    }
+
+    fn contains(&self, segment: usize, key: u64) -> bool {
+        self.sets[segment]
+            .get((key / 64) as usize)
+            .is_some_and(|w| w & (1 << (key % 64)) != 0)
+    }
+}
+
 /// The (segment, user) pairs seen so far on valid rows: millions of probes on a big file. With
 /// compact user ids (the usual case) a bitset per segment of the file; otherwise a hash set.
 enum PairSet {
-    Bits {
-        words: usize,
-        max_id: u64,
-        sets: Vec<Vec<u64>>,
-    },
+    Bits { max_id: u64, bits: SegmentBits },
     Hash(FxHashSet<u64>),
 }
 
 impl PairSet {
-    /// Bitsets are used while they fit in this many 64-bit words (32 MiB).
-    const BUDGET_WORDS: usize = 4 << 20;
-
     fn new(parsed: &Parsed, known: &Knowledge) -> Self {
         let max_id = max_user_id(known);
         // New users get keys after the largest existing id.
-        let keys = max_id + 1 + parsed.rows.len() as u64;
-        let words = (keys / 64 + 1) as usize;
-        if words.saturating_mul(parsed.segment_ids.len()) <= Self::BUDGET_WORDS {
-            PairSet::Bits {
-                words,
-                max_id,
-                sets: vec![Vec::new(); parsed.segment_ids.len()],
+        let max_key = max_id + 1 + parsed.rows.len() as u64;
+        match SegmentBits::new(parsed.segment_ids.len(), max_key) {
+            Some(bits) => PairSet::Bits { max_id, bits },
+            None => {
+                let mut set = FxHashSet::default();
+                set.reserve(parsed.segment_cell_count());
+                PairSet::Hash(set)
             }
-        } else {
-            let mut set = FxHashSet::default();
-            set.reserve(parsed.segment_cell_count());
-            PairSet::Hash(set)
         }
     }
 
     /// Records the pair; false when it was already there.
     fn insert(&mut self, segment_index: u32, segment_id: i32, user: UserRef) -> bool {
         match self {
-            PairSet::Bits {
-                words,
-                max_id,
-                sets,
-            } => {
+            PairSet::Bits { max_id, bits } => {
                 let key = match user {
                     UserRef::Existing(id) => id.max(0) as u64,
                     UserRef::New(slot) => *max_id + 1 + slot as u64,
                 };
-                let set = &mut sets[segment_index as usize];
-                if set.is_empty() {
-                    set.resize(*words, 0);
-                }
-                let (w, bit) = ((key / 64) as usize, 1u64 << (key % 64));
-                let fresh = set[w] & bit == 0;
-                set[w] |= bit;
-                fresh
+                bits.insert(segment_index as usize, key)
             }
             PairSet::Hash(set) => {
                 let user = match user {
@@ -652,7 +669,7 @@ enum Members {
         /// The bitset of each of the file's segment ID numbers (the same set for two numbers
         /// that name one segment).
         slot: Vec<Option<usize>>,
-        sets: Vec<Vec<u64>>,
+        bits: SegmentBits,
     },
     Hash(FxHashSet<(i32, i32)>),
 }
@@ -662,8 +679,6 @@ impl Members {
         if known.memberships.is_empty() {
             return Members::None;
         }
-        // No user id above the file's existing users' is ever asked.
-        let max_id = max_user_id(known);
         let mut slot_of: FxHashMap<i32, usize> = FxHashMap::default();
         let slot: Vec<Option<usize>> = seg_ids
             .iter()
@@ -673,27 +688,22 @@ impl Members {
                 Some(*slot_of.entry(id).or_insert(next))
             })
             .collect();
-        let words = (max_id / 64 + 1) as usize;
-        // Bitsets hold positive ids only (the database's); anything else takes the hash set.
+        // No user id above the file's existing users' is ever asked. Bitsets hold positive ids
+        // only (the database's); anything else takes the hash set.
+        let max_id = max_user_id(known);
         let odd_ids = known.users.ids.iter().any(|&id| id < 0);
-        if odd_ids || words.saturating_mul(slot_of.len()) > PairSet::BUDGET_WORDS {
+        let Some(mut bits) = SegmentBits::new(slot_of.len(), max_id).filter(|_| !odd_ids) else {
             return Members::Hash(known.memberships.iter().copied().collect());
-        }
-        let mut sets = vec![Vec::new(); slot_of.len()];
+        };
         for &(segment, user) in &known.memberships {
-            let (Some(&i), Ok(user)) = (slot_of.get(&segment), u64::try_from(user)) else {
-                continue;
-            };
-            if user > max_id {
-                continue; // not one of the file's users
+            match (slot_of.get(&segment), u64::try_from(user)) {
+                (Some(&i), Ok(user)) if user <= max_id => {
+                    bits.insert(i, user);
+                }
+                _ => {} // not one of the file's segments or users
             }
-            let set: &mut Vec<u64> = &mut sets[i];
-            if set.is_empty() {
-                set.resize(words, 0);
-            }
-            set[(user / 64) as usize] |= 1 << (user % 64);
         }
-        Members::Bits { slot, sets }
+        Members::Bits { slot, bits }
     }
 
     /// Whether user `user` is a member of the segment at `segment_index` of the file (id
@@ -701,15 +711,11 @@ impl Members {
     fn contains(&self, segment_index: u32, segment_id: i32, user: i32) -> bool {
         match self {
             Members::None => false,
-            Members::Bits { slot, sets } => {
-                let (Some(Some(i)), Ok(user)) =
-                    (slot.get(segment_index as usize), u64::try_from(user))
-                else {
-                    return false;
-                };
-                sets[*i]
-                    .get((user / 64) as usize)
-                    .is_some_and(|w| w & (1 << (user % 64)) != 0)
+            Members::Bits { slot, bits } => {
+                match (slot.get(segment_index as usize), u64::try_from(user)) {
+                    (Some(Some(i)), Ok(user)) => bits.contains(*i, user),
+                    _ => false,
+                }
             }
             Members::Hash(set) => set.contains(&(segment_id, user)),
         }

@@ -9,7 +9,9 @@
 //!     cargo run --release -p tools --bin bench-parse -- [--users ROWS]
 //!
 //! `BENCH_RUNS` sets the runs (default 7); with `--users N` only that size runs.
-use app::upload::{parse, validate, DelimiterChoice, EncodingChoice, Knowledge, UploadOptions};
+use app::upload::{
+    every_name_known, parse, validate, DelimiterChoice, EncodingChoice, UploadOptions,
+};
 use std::time::Instant;
 
 #[global_allocator]
@@ -41,11 +43,7 @@ fn main() {
             parsed.push(t.elapsed().as_secs_f64() * 1e3);
             assert_eq!(p.rows.len(), rows);
 
-            let mut known = Knowledge::default();
-            known.users.ids = (1..=p.usernames().len() as i32).collect();
-            for (i, s) in p.segment_ids.iter().enumerate() {
-                known.segments.insert(s.clone(), i as i32);
-            }
+            let known = every_name_known(&p);
             let t = Instant::now();
             let report = validate(&p, &UploadOptions::default(), &known);
             valid.push(t.elapsed().as_secs_f64() * 1e3);
