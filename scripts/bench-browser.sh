@@ -46,4 +46,35 @@ if [ "$SCENARIO" = segments ]; then
   time $BIN upload-users "$B/1m.csv" | head -3
 fi
 cd end2end
-BENCH_FILE="$B/1m.csv" E2E_DATABASE_URL="$DATABASE_URL" E2E_PORT=${E2E_PORT:-3117} npx playwright test -c bench/bench.config.ts --reporter=list
+export BENCH_FILE="$B/1m.csv" E2E_DATABASE_URL="$DATABASE_URL" E2E_PORT=${E2E_PORT:-3117}
+if [ -z "${BENCH_BASELINE_DIR:-}" ]; then
+  npx playwright test -c bench/bench.config.ts --reporter=list
+  exit
+fi
+# BENCH_BASELINE_DIR=DIR: another build's `server` binary and `site` directory (copied aside
+# before switching builds). The core bench runs once; then the 1M preview runs BENCH_PREVIEW_RUNS
+# times (default 5) for each build, alternating, against the same database, and the medians of
+# the page's own figures are printed.
+npx playwright test -c bench/bench.config.ts --reporter=list -g 'WASM core'
+for run in $(seq "${BENCH_PREVIEW_RUNS:-5}"); do
+  for build in baseline this; do
+    dir=""; [ "$build" = baseline ] && dir="$BENCH_BASELINE_DIR"
+    E2E_SERVER_DIR="$dir" npx playwright test -c bench/bench.config.ts --reporter=list -g '1M-row file' \
+      >"$B/preview-$build-$run.log" 2>&1 || { cat "$B/preview-$build-$run.log"; exit 1; }
+    echo "$build, run $run: $(grep -E '^preview:|^look-up calls|^membership calls' "$B/preview-$build-$run.log" | tr '\n' ' ')"
+  done
+done
+# The page's line: "… checked in T ms (read R, parse P, server look-ups L, validate V)".
+node -e '
+const fs = require("fs"); const [B, runs] = process.argv.slice(1);
+const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+for (const build of ["baseline", "this"]) {
+  const figs = [];
+  for (let r = 1; r <= +runs; r++) {
+    const line = fs.readFileSync(`${B}/preview-${build}-${r}.log`, "utf8").split("\n").find((l) => l.startsWith("preview:")) ?? "";
+    const m = line.match(/checked in (\d+) ms \(read (\d+), parse (\d+), server look-ups (\d+), validate (\d+)\)/);
+    if (m) figs.push(m.slice(1).map(Number));
+  }
+  const cols = figs[0].map((_, i) => med(figs.map((f) => f[i])));
+  console.log(`${build}: median of ${figs.length} runs: preview ${cols[0]} ms (read ${cols[1]}, parse ${cols[2]}, waiting for answers ${cols[3]}, validate ${cols[4]})`);
+}' "$B" "${BENCH_PREVIEW_RUNS:-5}"

@@ -132,11 +132,12 @@ test('a 1M-row file (BENCH_FILE): preview ready after choosing it, through the r
   const calls = await page.evaluate(() =>
     performance.getEntriesByType('resource')
       .filter((e) => e.name.includes('/api/upload_users'))
-      .map((e: any) => ({ start: e.startTime, sent: e.requestStart, first: e.responseStart, end: e.responseEnd })));
+      .map((e: any) => ({ start: e.startTime, sent: e.requestStart, first: e.responseStart, end: e.responseEnd, size: e.encodedBodySize })));
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const span = Math.max(...calls.map((c) => c.end)) - Math.min(...calls.map((c) => c.start));
   const server = calls.map((c) => c.first - c.sent);
-  console.log(`look-up calls: ${calls.length} in ${span.toFixed(0)} ms; each at the server: median ${med(server).toFixed(0)} ms, max ${Math.max(...server).toFixed(0)} ms`);
+  const usersMb = calls.reduce((n, c) => n + c.size, 0) / 1e6;
+  console.log(`look-up calls: ${calls.length} in ${span.toFixed(0)} ms (${usersMb.toFixed(1)} MB of answers); each at the server: median ${med(server).toFixed(0)} ms, max ${Math.max(...server).toFixed(0)} ms`);
   // Memberships asked by user id after a stepped parse (segments larger than the file).
   const byId = await page.evaluate(() =>
     performance.getEntriesByType('resource')

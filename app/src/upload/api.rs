@@ -1,6 +1,6 @@
 //! Server functions of the upload page: thin wrappers over `service`, each behind
 //! `require_admin`. The browser asks only what it cannot know, in batches.
-use super::types::{BatchRow, CommitResult, SegmentFound, UserLookup};
+use super::types::{BatchRow, CommitResult, Pairs, SegmentFound, UserLookup};
 use super::UploadOptions;
 use crate::domain::Page;
 use crate::error::AppError;
@@ -53,7 +53,7 @@ pub async fn upload_segments(id_numbers: Vec<String>) -> Result<Vec<SegmentFound
 
 /// All memberships of small segments (at most `MEMBERSHIPS_WHOLE` in total).
 #[server(prefix = "/api", endpoint = "upload_memberships", input = Json)]
-pub async fn upload_memberships(segment_ids: Vec<i32>) -> Result<Vec<(i32, i32)>, AppError> {
+pub async fn upload_memberships(segment_ids: Vec<i32>) -> Result<Pairs, AppError> {
     let (db, _) = crate::ssr::admin_db().await?;
     let pairs = super::service::segment_memberships(&db, &segment_ids).await?;
     if pairs.len() > MEMBERSHIPS_WHOLE {
@@ -61,7 +61,7 @@ pub async fn upload_memberships(segment_ids: Vec<i32>) -> Result<Vec<(i32, i32)>
             "Those segments are too large to send whole.".into(),
         ));
     }
-    Ok(pairs)
+    Ok(Pairs(pairs))
 }
 
 /// Which of a batch of usernames exist (ids aligned with the question), their memberships in
@@ -94,14 +94,16 @@ pub async fn upload_users(
 pub async fn upload_user_memberships(
     user_ids: Vec<i32>,
     segment_ids: Vec<i32>,
-) -> Result<Vec<(i32, i32)>, AppError> {
+) -> Result<Pairs, AppError> {
     let (db, _) = crate::ssr::admin_db().await?;
     if user_ids.len() > LOOKUP_BATCH || segment_ids.len() > LOOKUP_BATCH {
         return Err(AppError::Invalid(format!(
             "Ask about at most {LOOKUP_BATCH} users and {LOOKUP_BATCH} segments at a time."
         )));
     }
-    super::service::user_memberships(&db, &user_ids, &segment_ids).await
+    Ok(Pairs(
+        super::service::user_memberships(&db, &user_ids, &segment_ids).await?,
+    ))
 }
 
 #[server(prefix = "/api", endpoint = "upload_begin")]

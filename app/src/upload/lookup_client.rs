@@ -16,8 +16,13 @@
 //!    and stored details when an "existing user details" mode needs them. The answers are
 //!    aligned with the names, so validation reaches a row's user by its index, not its name.
 //!
-//! A large file (`parse_and_look_up`) asks step 3 while it parses, before the segments are
-//! known; per-user memberships then come by the known users' ids (`upload_user_memberships`).
+//! A large file (`parse_and_look_up`) asks steps 1 and 2 for the segments each parse step meets,
+//! then step 3 for that step's names while the next one parses, so per-user memberships travel
+//! with the names. Only a segment first met after some names were asked needs another call: its
+//! memberships for those names come by the users' ids (`upload_user_memberships`).
+//!
+//! Memberships travel as `types::Pairs` (grouped by segment, user ids delta-coded), not as JSON
+//! pairs: a re-uploaded million-row file's answers were 11 MB.
 //!
 //! How the calls travel is the caller's: a [`LookupTransport`] makes them (the page calls the
 //! generated server functions, the load tool posts JSON and times each call). Nothing here needs
@@ -125,29 +130,44 @@ async fn segments_and_memberships<T: LookupTransport>(
     parsed: &Parsed,
     out: &mut LookedUp,
 ) -> Result<Vec<i32>, T::Error> {
+    let names = parsed.usernames().len();
+    learn_segments(limits, transport, &parsed.segment_ids, names, out).await
+}
+
+/// Asks about these segment ID numbers and records what comes back in `out`; fetches their
+/// memberships whole when they hold no more than `memberships_whole` members in all and no more
+/// than `names` (the file's names known so far: asking user by user costs one read per name).
+/// Returns the segments whose memberships must come user by user instead (none when they came
+/// whole or are empty).
+async fn learn_segments<T: LookupTransport>(
+    limits: Limits,
+    transport: &T,
+    id_numbers: &[String],
+    names: usize,
+    out: &mut LookedUp,
+) -> Result<Vec<i32>, T::Error> {
     let mut members: i64 = 0;
-    for chunk in parsed.segment_ids.chunks(limits.batch) {
+    let mut segment_ids = Vec::new();
+    for chunk in id_numbers.chunks(limits.batch) {
         for found in transport.segments(chunk.to_vec()).await? {
             if found.automated {
                 out.known.automated.insert(found.id);
             }
             out.known.segments.insert(found.id_number, found.id);
+            segment_ids.push(found.id);
             members += found.members;
             if found.followed {
                 out.synced.push(found.id);
             }
         }
     }
-    let mut segment_ids: Vec<i32> = out.known.segments.values().copied().collect();
+    segment_ids.sort_unstable();
+    segment_ids.dedup();
     // Existing memberships: none to learn for empty segments; small segments come whole in one
     // call; only segments larger than the file are asked about user by user.
     if members == 0 {
         segment_ids.clear();
-    } else if members as usize
-        <= limits
-            .memberships_whole
-            .min(parsed.usernames().len().max(1))
-    {
+    } else if members as usize <= limits.memberships_whole.min(names.max(1)) {
         out.known
             .memberships
             .extend(transport.memberships(segment_ids.clone()).await?);
@@ -207,10 +227,11 @@ pub struct Previewed {
 /// while the next step parses, so the server answers on its own core instead of after the parse
 /// (the look-ups were most of a large file's preview). Between steps `pause` lets the browser
 /// run, and answers whether to go on (a preview the page has replaced stops within a step).
-/// Then asks about segments and memberships as `look_up` does; should their memberships have to
-/// come user by user, they are asked for the known users by id (`upload_user_memberships`), in
-/// batches as the names were: the early answers carried none.
-/// A file of one step is parsed and then asked about exactly as `look_up` does.
+/// The segments each step meets are asked about (with their memberships when they come whole)
+/// before that step's names, so the names' calls carry the per-user memberships; a segment met
+/// only after some names were asked has its memberships for those names asked by user id
+/// (`upload_user_memberships`) at the end. A file of one step is parsed and then asked about
+/// exactly as `look_up` does.
 pub async fn parse_and_look_up<T, F>(
     transport: &T,
     bytes: &[u8],
@@ -258,6 +279,13 @@ where
     }
     let details = options.updates_details();
     let mut answers = UserLookup::default();
+    let mut looked_up = LookedUp::default();
+    // Segments are asked about as the parse meets them, before the names that follow, so the
+    // names' calls carry the memberships of `per_user` (segments larger than the file) and no
+    // second round is needed after the parse. A segment first met after some names were asked
+    // is `late`: those names' memberships in it are asked by user id at the end.
+    let (mut segments_asked, mut per_user) = (0, Vec::<i32>::new());
+    let mut late: Vec<(usize, Vec<i32>)> = Vec::new();
     // Each call carries the number of names it asked about, for `UserLookup::append`.
     let mut in_flight = FuturesOrdered::new();
     let (mut asked, mut calls, mut done) = (0, 0, 0);
@@ -269,15 +297,34 @@ where
         Ok::<_, PreviewError<T::Error>>(())
     };
     loop {
+        let so_far = parsing.so_far();
+        if so_far.segment_ids.len() > segments_asked {
+            let new = &so_far.segment_ids[segments_asked..];
+            let names = so_far.usernames().len();
+            let more_per_user = learn_segments(limits, transport, new, names, &mut looked_up)
+                .await
+                .map_err(server)?;
+            segments_asked = so_far.segment_ids.len();
+            if !more_per_user.is_empty() {
+                if asked > 0 {
+                    late.push((asked, more_per_user.clone()));
+                }
+                per_user.extend(more_per_user);
+            }
+        }
         // Ask about the names read so far, whole batches while the parse goes on, keeping at
         // most `concurrency` calls out.
-        let seen = parsing.so_far().usernames().len();
+        let seen = so_far.usernames().len();
         while in_flight.len() < limits.concurrency
             && (seen - asked >= limits.batch || (!more && seen > asked))
         {
             let n = (seen - asked).min(limits.batch);
-            let text = join_lines(parsing.so_far().usernames_in(asked..asked + n));
-            in_flight.push_back(transport.users(text, vec![], details).map(move |r| (n, r)));
+            let text = join_lines(so_far.usernames_in(asked..asked + n));
+            in_flight.push_back(
+                transport
+                    .users(text, per_user.clone(), details)
+                    .map(move |r| (n, r)),
+            );
             (asked, calls) = (asked + n, calls + 1);
         }
         if more {
@@ -299,19 +346,19 @@ where
         }
     }
     let parsed = parsing.finish()?;
-    let mut looked_up = LookedUp::default();
-    let per_user = segments_and_memberships(limits, transport, &parsed, &mut looked_up)
-        .await
-        .map_err(server)?;
-    if !per_user.is_empty() {
-        let known: Vec<i32> = answers.ids.iter().copied().filter(|&id| id != 0).collect();
+    for (before, segments) in late {
+        let known: Vec<i32> = answers.ids[..before]
+            .iter()
+            .copied()
+            .filter(|&id| id != 0)
+            .collect();
         let memberships = &mut looked_up.known.memberships;
         crate::bulk::in_batches(
             &known,
             limits.batch,
             limits.concurrency,
-            progress,
-            |ids| transport.user_memberships(ids.to_vec(), per_user.clone()),
+            &progress,
+            |ids| transport.user_memberships(ids.to_vec(), segments.clone()),
             |_, pairs| memberships.extend(pairs),
         )
         .await
@@ -592,19 +639,24 @@ mod tests {
             existing_details: ExistingDetails::FillMissing,
             ..Default::default()
         };
-        let (out, calls, progress) = run_in_steps(STEPS, options, &fake());
+        // Three rows a step: the first step's three names outnumber its segments' three members.
+        let limits = Limits {
+            step_rows: 3,
+            ..STEPS
+        };
+        let (out, calls, progress) = run_in_steps(limits, options, &fake());
         assert_eq!(out.looked_up.synced, vec![1]);
-        // Users first, in batches as the rows come (no segments known yet), then the segments
-        // once the file is read; their memberships are small, so they come whole.
+        // The first step's segments first (small, so their memberships come whole), then the
+        // users in batches as the rows come; the second step brings no new segment.
         assert_eq!(
             calls,
             [
-                "users 2 segments 0 details true",
-                "users 2 segments 0 details true",
-                "users 1 segments 0 details true",
                 "segments 2",
                 "segments 1",
                 "memberships 2",
+                "users 2 segments 0 details true",
+                "users 2 segments 0 details true",
+                "users 1 segments 0 details true",
             ]
         );
         assert_eq!(progress.first(), Some(&(0, 0)));
@@ -612,7 +664,7 @@ mod tests {
     }
 
     #[test]
-    fn per_user_memberships_after_a_stepped_parse_are_asked_by_user_id() {
+    fn per_user_memberships_of_a_stepped_parse_come_with_the_users() {
         let limits = Limits {
             memberships_whole: 1,
             ..STEPS
@@ -621,14 +673,54 @@ mod tests {
         assert_eq!(
             calls,
             [
-                "users 2 segments 0 details false",
-                "users 2 segments 0 details false",
-                "users 1 segments 0 details false",
                 "segments 2",
                 "segments 1",
-                // Three of the five names are known: their memberships, by id, in batches.
-                "user memberships 2 segments 2",
-                "user memberships 1 segments 2",
+                // Segments larger than the file so far: each users call carries them.
+                "users 2 segments 2 details false",
+                "users 2 segments 2 details false",
+                "users 1 segments 2 details false",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_segment_first_met_in_a_later_step_is_asked_by_id_for_the_names_before_it() {
+        let limits = Limits {
+            memberships_whole: 0,
+            ..STEPS
+        };
+        // `ops` (carol's segment, and bob's) first appears in the third step, after alice and
+        // bob were asked about; bob's membership in it must still be known.
+        let file = "username,cohort1\nalice,sales\nbob,sales\nghost,\nbob,ops\ncarol,ops\n";
+        let mut server = fake();
+        server.members.push((2, 2));
+        let options = UploadOptions::default();
+        let out = futures::executor::block_on(parse_and_look_up_with(
+            limits,
+            &server,
+            file.as_bytes(),
+            &options,
+            |_, _| {},
+            || async { true },
+        ))
+        .unwrap();
+        let full = validate(&out.parsed, &options, &everything(&server, &out.parsed));
+        let got = validate(&out.parsed, &options, &out.looked_up.known);
+        assert_eq!(got.outcomes, full.outcomes);
+        assert_eq!(got.summary, full.summary);
+        assert_eq!(
+            got.summary.already_members, 4,
+            "alice, bob in sales; bob, carol in ops"
+        );
+        assert_eq!(
+            server.calls.into_inner(),
+            [
+                "segments 1",
+                "users 2 segments 1 details false",
+                "segments 1",
+                "users 2 segments 2 details false",
+                // alice and bob, asked before `ops` was known, both found.
+                "user memberships 2 segments 1",
             ]
         );
     }
@@ -711,10 +803,14 @@ mod tests {
             || async { false },
         ));
         assert!(matches!(out, Err(PreviewError::Superseded)));
-        // Only the first step's names were asked about.
+        // Only the first step's segments and names were asked about.
         assert_eq!(
             server.calls.into_inner(),
-            ["users 2 segments 0 details false"]
+            [
+                "segments 2",
+                "segments 1",
+                "users 2 segments 2 details false"
+            ]
         );
     }
 }

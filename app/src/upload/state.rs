@@ -354,7 +354,7 @@ impl LookupTransport for ServerFns {
     }
 
     async fn memberships(&self, segment_ids: Vec<i32>) -> Result<Vec<(i32, i32)>, AppError> {
-        upload_memberships(segment_ids).await
+        Ok(upload_memberships(segment_ids).await?.0)
     }
 
     async fn users(
@@ -371,7 +371,7 @@ impl LookupTransport for ServerFns {
         user_ids: Vec<i32>,
         segment_ids: Vec<i32>,
     ) -> Result<Vec<(i32, i32)>, AppError> {
-        upload_user_memberships(user_ids, segment_ids).await
+        Ok(upload_user_memberships(user_ids, segment_ids).await?.0)
     }
 }
 

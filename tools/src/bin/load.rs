@@ -28,7 +28,7 @@
 //! setup fails.
 use app::upload::api::{CHUNK_BYTES, EFFECTS_BATCH};
 use app::upload::lookup_client::{look_up, LookedUp, LookupTransport};
-use app::upload::types::{CommitResult, SegmentFound, UserLookup};
+use app::upload::types::{CommitResult, Pairs, SegmentFound, UserLookup};
 use app::upload::validate::{KnownUsers, UserRef};
 use app::upload::{
     parse, validate, DelimiterChoice, EncodingChoice, ExistingDetails, Knowledge, KnownUser,
@@ -417,8 +417,10 @@ impl LookupTransport for HttpLookup<'_> {
     }
 
     async fn memberships(&self, segment_ids: Vec<i32>) -> Result<Vec<(i32, i32)>, Failure> {
-        self.call("upload_memberships", json!({ "segment_ids": segment_ids }))
-            .await
+        let pairs: Pairs = self
+            .call("upload_memberships", json!({ "segment_ids": segment_ids }))
+            .await?;
+        Ok(pairs.0)
     }
 
     async fn users(
@@ -438,7 +440,8 @@ impl LookupTransport for HttpLookup<'_> {
         segment_ids: Vec<i32>,
     ) -> Result<Vec<(i32, i32)>, Failure> {
         let body = json!({ "user_ids": user_ids, "segment_ids": segment_ids });
-        self.call("upload_user_memberships", body).await
+        let pairs: Pairs = self.call("upload_user_memberships", body).await?;
+        Ok(pairs.0)
     }
 }
 
