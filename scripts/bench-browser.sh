@@ -52,10 +52,9 @@ if [ -z "${BENCH_BASELINE_DIR:-}" ]; then
   exit
 fi
 # BENCH_BASELINE_DIR=DIR: another build's `server` binary and `site` directory (copied aside
-# before switching builds). The core bench runs once; then the 1M preview runs BENCH_PREVIEW_RUNS
-# times (default 5) for each build, alternating, against the same database, and the medians of
-# the page's own figures are printed.
-npx playwright test -c bench/bench.config.ts --reporter=list -g 'WASM core'
+# before switching builds). Only the 1M preview runs, BENCH_PREVIEW_RUNS times (default 5) for
+# each build, alternating, against the same database; the medians of the page's own figures are
+# printed. (The core bench compares builds through BENCH_BASELINE_PKG.)
 for run in $(seq "${BENCH_PREVIEW_RUNS:-5}"); do
   for build in baseline this; do
     dir=""; [ "$build" = baseline ] && dir="$BENCH_BASELINE_DIR"

@@ -56,17 +56,23 @@ impl ScratchDb {
 
 /// A connection to the bench's SQLite file through the C library, set as the console sets its
 /// own (`app::db::connect`): foreign keys enforced, WAL, `synchronous = NORMAL`, a busy
-/// timeout. A ceiling that skipped the foreign-key checks would do less work than the commit
-/// it is compared with.
+/// timeout, the file memory-mapped. A ceiling that skipped the foreign-key checks would do less
+/// work than the commit it is compared with; one without the map would be slower than it need be.
 pub fn sqlite_like_the_app(path: &str) -> rusqlite::Connection {
+    sqlite_with_mmap(path, app::db::SQLITE_MMAP_BYTES)
+}
+
+/// `sqlite_like_the_app` with `mmap_bytes` of the file mapped (0: none).
+pub fn sqlite_with_mmap(path: &str, mmap_bytes: u64) -> rusqlite::Connection {
     let conn = rusqlite::Connection::open(path).expect("open the SQLite file");
     conn.busy_timeout(std::time::Duration::from_millis(
         app::db::SQLITE_BUSY_TIMEOUT_MS,
     ))
     .expect("busy timeout");
-    conn.execute_batch(
-        "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
-    )
+    conn.execute_batch(&format!(
+        "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+         PRAGMA mmap_size = {mmap_bytes};"
+    ))
     .expect("pragmas");
     conn
 }

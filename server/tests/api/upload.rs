@@ -556,3 +556,48 @@ async fn committing_the_same_file_twice_under_override_changes_nothing_the_secon
     assert_eq!(details("dora").await, dora);
     assert_eq!(details("alice").await, alice);
 }
+
+/// `db::int_pairs` folds each row into one integer and back: every i32 on both sides survives,
+/// negative and extreme ones included, on either database.
+#[tokio::test]
+async fn int_pairs_carry_every_i32_pair() {
+    use sea_orm::sea_query::{Alias, Query};
+    use sea_orm::ConnectionTrait;
+    let t = common::fresh_db().await;
+    t.db.execute_unprepared("CREATE TABLE pair_probe (a integer NOT NULL, b integer NOT NULL)")
+        .await
+        .unwrap();
+    let want = [
+        (1, 2),
+        (0, 0),
+        (-1, -1),
+        (i32::MAX, i32::MIN),
+        (i32::MIN, i32::MAX),
+        (-7, 123_456),
+    ];
+    for (a, b) in want {
+        t.db.execute_unprepared(&format!("INSERT INTO pair_probe VALUES ({a}, {b})"))
+            .await
+            .unwrap();
+    }
+    let select = Query::select()
+        .columns([Alias::new("a"), Alias::new("b")])
+        .from(Alias::new("pair_probe"))
+        .to_owned();
+    let mut got = app::db::int_pairs(&t.db, &select, ["a", "b"])
+        .await
+        .unwrap();
+    got.sort_unstable();
+    let mut want = want.to_vec();
+    want.sort_unstable();
+    assert_eq!(got, want);
+    let none = Query::select()
+        .columns([Alias::new("a"), Alias::new("b")])
+        .from(Alias::new("pair_probe"))
+        .and_where(sea_orm::sea_query::Expr::col(Alias::new("a")).eq(42))
+        .to_owned();
+    assert!(app::db::int_pairs(&t.db, &none, ["a", "b"])
+        .await
+        .unwrap()
+        .is_empty());
+}

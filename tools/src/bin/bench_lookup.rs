@@ -9,7 +9,9 @@
 //! - `lookup_users`: the server's service function over the page's batches (`LOOKUP_BATCH`);
 //! - `lookup_users sorted`: the same over sorted batches;
 //! - `json`: what the server function adds around it, decoding each batch's JSON request and
-//!   encoding its reply (the bytes the page sends and receives are printed too).
+//!   encoding its reply (the bytes the page sends and receives are printed too);
+//! - the ceiling and `lookup_users` again with the file not memory-mapped (`mmap_size = 0`,
+//!   SQLite's default), as the console read it before `db::SQLITE_MMAP_BYTES`.
 //!
 //!     cargo run --release -p tools --bin bench-lookup -- [--users N]
 //!
@@ -28,9 +30,9 @@ async fn main() {
         .unwrap_or(5);
     let dir = tempfile::tempdir().unwrap();
     let path = format!("{}/bench.db", dir.path().display());
-    let db = app::db::connect_and_migrate(&format!("sqlite://{path}?mode=rwc"))
-        .await
-        .expect("database");
+    let url = format!("sqlite://{path}?mode=rwc");
+    let db = app::db::connect_and_migrate(&url).await.expect("database");
+    let unmapped = app::db::connect_with_mmap(&url, 0).await.expect("database");
     // Names shaped like scripts/bench-browser.sh's, in an order that is not the index's.
     let names: Vec<String> = (0..users)
         .map(|i| format!("learner.{}.{}@corp", radix36(i), i % 97))
@@ -42,11 +44,14 @@ async fn main() {
 
     let (mut ceiling, mut ceiling_sorted, mut ours, mut ours_sorted, mut json) =
         (vec![], vec![], vec![], vec![], vec![]);
+    let (mut ceiling_unmapped, mut ours_unmapped) = (vec![], vec![]);
     let (mut sent, mut received) = (0, 0);
     for _ in 0..runs {
-        ceiling.push(probe(&path, &names));
+        ceiling.push(probe(&path, &names, app::db::SQLITE_MMAP_BYTES));
         ours.push(service(&db, &names).await);
-        ceiling_sorted.push(probe(&path, &sorted));
+        ceiling_unmapped.push(probe(&path, &names, 0));
+        ours_unmapped.push(service(&unmapped, &names).await);
+        ceiling_sorted.push(probe(&path, &sorted, app::db::SQLITE_MMAP_BYTES));
         ours_sorted.push(service(&db, &sorted).await);
         let (t, s, r) = json_cost(&names);
         json.push(t);
@@ -69,6 +74,8 @@ async fn main() {
         "lookup_users, sorted batches              {os:.3} s  ({:.2} of the sorted ceiling's speed)",
         cs / os
     );
+    let (cu, ou) = (median(ceiling_unmapped), median(ours_unmapped));
+    println!("not memory-mapped: ceiling {cu:.3} s, lookup_users {ou:.3} s ({:.2} of that ceiling's speed; the map makes lookup_users {:.2}x as fast)", cu / ou, ou / o);
     println!(
         "server function JSON (decode the requests, encode the replies) {j:.3} s; {:.1} MB sent, {:.1} MB received",
         sent as f64 / 1e6,
@@ -113,8 +120,8 @@ fn seed(path: &str, names: &[String]) {
     txn.commit().unwrap();
 }
 
-fn probe(path: &str, names: &[String]) -> f64 {
-    let mut conn = tools::bench::sqlite_like_the_app(path);
+fn probe(path: &str, names: &[String], mmap_bytes: u64) -> f64 {
+    let mut conn = tools::bench::sqlite_with_mmap(path, mmap_bytes);
     let t = Instant::now();
     let txn = conn.transaction().unwrap();
     let mut found = 0usize;

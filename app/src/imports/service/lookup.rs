@@ -1,7 +1,7 @@
 //! What the database knows about a file's names: the engine's one look-up, answered for the
 //! page (in batches) and for the commit (whole, inside its transaction).
 use super::CHUNK;
-use crate::db::tuples;
+use crate::db::{int_pairs, tuples};
 use crate::entities::{course, course_group, enrolment, group_member, segment, user};
 use crate::error::AppError;
 use crate::imports::types::{GroupFacts, Knowledge, Questions, SegmentFacts};
@@ -73,7 +73,7 @@ pub async fn look_up(db: &impl ConnectionTrait, q: &Questions) -> Result<Knowled
                 .columns([enrolment::Column::CourseId, enrolment::Column::UserId])
                 .filter(enrolment::Column::UserId.is_in(users.iter().copied()))
                 .into_query();
-            let found: Vec<(i32, i32)> = tuples(db, &select, &["course_id", "user_id"]).await?;
+            let found = int_pairs(db, &select, ["course_id", "user_id"]).await?;
             k.enrolled
                 .extend(found.into_iter().filter(|(c, _)| courses.contains(c)));
         }
@@ -83,7 +83,7 @@ pub async fn look_up(db: &impl ConnectionTrait, q: &Questions) -> Result<Knowled
                 .columns([group_member::Column::GroupId, group_member::Column::UserId])
                 .filter(group_member::Column::UserId.is_in(users.iter().copied()))
                 .into_query();
-            let found: Vec<(i32, i32)> = tuples(db, &select, &["group_id", "user_id"]).await?;
+            let found = int_pairs(db, &select, ["group_id", "user_id"]).await?;
             k.members
                 .extend(found.into_iter().filter(|(g, _)| groups.contains(g)));
         }

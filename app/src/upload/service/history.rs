@@ -57,7 +57,7 @@ pub async fn undo(
         .column(segment_member::Column::UserId)
         .filter(segment_member::Column::BatchId.eq(batch_id))
         .into_query();
-    let pairs: Vec<(i32, i32)> = crate::db::tuples(db, &select, &["segment_id", "user_id"]).await?;
+    let pairs = crate::db::int_pairs(db, &select, ["segment_id", "user_id"]).await?;
     let removed = segment_member::Entity::delete_many()
         .filter(segment_member::Column::BatchId.eq(batch_id))
         .exec(db)

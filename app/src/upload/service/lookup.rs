@@ -1,7 +1,7 @@
 //! What the database knows about a file's names: segment ids and counts, existing users, their
 //! details and memberships. Reads only; each statement takes its names or ids as one JSON list.
 use super::LOOKUP_CHUNK;
-use crate::db::{count_related, ids_in_order, in_json, tuples, JsonField};
+use crate::db::{count_related, ids_in_order, in_json, int_pairs, tuples, JsonField};
 
 /// Names or ids per look-up statement when they go as one JSON list (`db::in_json`).
 const JSON_LOOKUP_CHUNK: usize = 50_000;
@@ -82,7 +82,7 @@ pub async fn lookup_segments_with_counts(
 }
 
 /// (segment id, user id) of the memberships that meet `segments` (a condition on the segment),
-/// for `tuples`.
+/// for `int_pairs`.
 fn members_where(segments: SimpleExpr) -> sea_orm::Select<segment_member::Entity> {
     segment_member::Entity::find()
         .select_only()
@@ -106,7 +106,7 @@ pub async fn segment_memberships(
     let select =
         members_where(segment_member::Column::SegmentId.is_in(segment_ids.iter().copied()))
             .into_query();
-    Ok(tuples(db, &select, &["segment_id", "user_id"]).await?)
+    Ok(int_pairs(db, &select, ["segment_id", "user_id"]).await?)
 }
 
 /// Which of these (normalised) usernames exist, their details if asked, and their memberships
@@ -195,7 +195,7 @@ pub async fn user_memberships(
         let select = members_where(segments.clone())
             .filter(in_json(backend, "user_id", JsonField::Int, chunk))
             .into_query();
-        let pairs: Vec<(i32, i32)> = tuples(db, &select, &["segment_id", "user_id"]).await?;
+        let pairs = int_pairs(db, &select, ["segment_id", "user_id"]).await?;
         out.extend(pairs);
     }
     Ok(out)
