@@ -313,11 +313,18 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
     let mut new_user_slot: Vec<u32> = vec![NOT_NEW; parsed.usernames().len()];
     let mut seen_pairs = PairSet::new(parsed, known);
     let members = Members::new(known, &seg_ids);
-    report.additions.reserve(parsed.segment_cell_count());
-    // A stored pair gives at most one already_member outcome: a file uploaded again has millions.
+    let cells = parsed.segment_cell_count();
+    report.additions.reserve(cells);
+    // Reserved once rather than doubled and copied as it grows. A stored pair gives at most one
+    // already_member outcome (a file uploaded again has millions), and a file that names its
+    // users in more rows than it has names repeats their pairs: about one duplicate_pair per
+    // cell of each extra row.
+    let rows = parsed.rows.len().max(1);
+    let extra_rows = rows.saturating_sub(parsed.usernames().len());
+    let repeats = (cells as u64 * extra_rows as u64 / rows as u64) as usize;
     report
         .outcomes
-        .reserve(parsed.rows.len() / 8 + known.memberships.len().min(parsed.segment_cell_count()));
+        .reserve(rows / 8 + known.memberships.len().min(cells) + repeats);
     // Per existing user: stored details, details after the file, and which fields the file has
     // already decided (the first valid row that gives a field wins, as for new users).
     let mut updates: FxHashMap<i32, (KnownUser, KnownUser, Decided)> = FxHashMap::default();
