@@ -4,6 +4,8 @@
 # (a database holding the file's 1,000,000 users; or, with BENCH_SCENARIO=segments, its 200,000
 # users and its memberships). Prints numbers; asserts no timings.
 set -euo pipefail
+# A relative BENCH_BASELINE_DIR names a directory from where the script was started.
+if [ -n "${BENCH_BASELINE_DIR:-}" ]; then BENCH_BASELINE_DIR=$(realpath "$BENCH_BASELINE_DIR"); fi
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 scripts/setup-tools.sh
@@ -74,6 +76,7 @@ for (const build of ["baseline", "this"]) {
     const m = line.match(/checked in (\d+) ms \(read (\d+), parse (\d+), server look-ups (\d+), validate (\d+)\)/);
     if (m) figs.push(m.slice(1).map(Number));
   }
+  if (figs.length === 0) { console.log(`${build}: no run printed the page line; see ${B}/preview-${build}-*.log`); continue; }
   const cols = figs[0].map((_, i) => med(figs.map((f) => f[i])));
   console.log(`${build}: median of ${figs.length} runs: preview ${cols[0]} ms (read ${cols[1]}, parse ${cols[2]}, waiting for answers ${cols[3]}, validate ${cols[4]})`);
 }' "$B" "${BENCH_PREVIEW_RUNS:-5}"

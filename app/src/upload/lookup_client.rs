@@ -131,24 +131,34 @@ async fn segments_and_memberships<T: LookupTransport>(
     out: &mut LookedUp,
 ) -> Result<Vec<i32>, T::Error> {
     let names = parsed.usernames().len();
-    learn_segments(limits, transport, &parsed.segment_ids, names, out).await
+    let mut whole = limits.memberships_whole;
+    learn_segments(
+        transport,
+        limits.batch,
+        &parsed.segment_ids,
+        names,
+        &mut whole,
+        out,
+    )
+    .await
 }
 
 /// Asks about these segment ID numbers and records what comes back in `out`; fetches their
-/// memberships whole when they hold no more than `memberships_whole` members in all and no more
-/// than `names` (the file's names known so far: asking user by user costs one read per name).
-/// Returns the segments whose memberships must come user by user instead (none when they came
-/// whole or are empty).
+/// memberships whole when they hold no more than `whole` members in all (what is left of
+/// `memberships_whole`, which a fetch uses up) and no more than `names` (the file's names:
+/// asking user by user costs one read per name). Returns the segments whose memberships must
+/// come user by user instead (none when they came whole or are empty).
 async fn learn_segments<T: LookupTransport>(
-    limits: Limits,
     transport: &T,
+    batch: usize,
     id_numbers: &[String],
     names: usize,
+    whole: &mut usize,
     out: &mut LookedUp,
 ) -> Result<Vec<i32>, T::Error> {
     let mut members: i64 = 0;
     let mut segment_ids = Vec::new();
-    for chunk in id_numbers.chunks(limits.batch) {
+    for chunk in id_numbers.chunks(batch) {
         for found in transport.segments(chunk.to_vec()).await? {
             if found.automated {
                 out.known.automated.insert(found.id);
@@ -167,10 +177,11 @@ async fn learn_segments<T: LookupTransport>(
     // call; only segments larger than the file are asked about user by user.
     if members == 0 {
         segment_ids.clear();
-    } else if members as usize <= limits.memberships_whole.min(names.max(1)) {
+    } else if members as usize <= (*whole).min(names.max(1)) {
         out.known
             .memberships
             .extend(transport.memberships(segment_ids.clone()).await?);
+        *whole -= members as usize;
         segment_ids.clear();
     }
     Ok(segment_ids)
@@ -286,6 +297,8 @@ where
     // is `late`: those names' memberships in it are asked by user id at the end.
     let (mut segments_asked, mut per_user) = (0, Vec::<i32>::new());
     let mut late: Vec<(usize, Vec<i32>)> = Vec::new();
+    let mut whole = limits.memberships_whole;
+    let lines = parsing.lines_hint();
     // Each call carries the number of names it asked about, for `UserLookup::append`.
     let mut in_flight = FuturesOrdered::new();
     let (mut asked, mut calls, mut done) = (0, 0, 0);
@@ -300,10 +313,20 @@ where
         let so_far = parsing.so_far();
         if so_far.segment_ids.len() > segments_asked {
             let new = &so_far.segment_ids[segments_asked..];
+            // The whole file's names, estimated from the part read so far.
             let names = so_far.usernames().len();
-            let more_per_user = learn_segments(limits, transport, new, names, &mut looked_up)
-                .await
-                .map_err(server)?;
+            let rows = so_far.rows.len().max(1) as u64;
+            let names = names.max((names as u64 * lines as u64 / rows) as usize);
+            let more_per_user = learn_segments(
+                transport,
+                limits.batch,
+                new,
+                names,
+                &mut whole,
+                &mut looked_up,
+            )
+            .await
+            .map_err(server)?;
             segments_asked = so_far.segment_ids.len();
             if !more_per_user.is_empty() {
                 if asked > 0 {
@@ -346,12 +369,17 @@ where
         }
     }
     let parsed = parsing.finish()?;
-    for (before, segments) in late {
-        let known: Vec<i32> = answers.ids[..before]
+    // The names asked before the first late segment need every late segment; those between the
+    // first and the second, all but the first; and so on: each name is asked about once.
+    let mut start = 0;
+    for (i, &(before, _)) in late.iter().enumerate() {
+        let segments: Vec<i32> = late[i..].iter().flat_map(|l| l.1.iter().copied()).collect();
+        let known: Vec<i32> = answers.ids[start..before]
             .iter()
             .copied()
             .filter(|&id| id != 0)
             .collect();
+        start = before;
         let memberships = &mut looked_up.known.memberships;
         crate::bulk::in_batches(
             &known,
@@ -684,16 +712,25 @@ mod tests {
     }
 
     #[test]
-    fn a_segment_first_met_in_a_later_step_is_asked_by_id_for_the_names_before_it() {
+    fn segments_first_met_in_later_steps_are_asked_by_id_for_the_names_before_them() {
         let limits = Limits {
             memberships_whole: 0,
             ..STEPS
         };
-        // `ops` (carol's segment, and bob's) first appears in the third step, after alice and
-        // bob were asked about; bob's membership in it must still be known.
-        let file = "username,cohort1\nalice,sales\nbob,sales\nghost,\nbob,ops\ncarol,ops\n";
+        // `ops` first appears in the second step and `hr` in the third, both after alice and
+        // bob were asked about; bob's membership in ops and alice's in hr must still be known,
+        // and alice and bob are asked about once, for both segments.
+        let file =
+            "username,cohort1\nalice,sales\nbob,sales\nghost,\nbob,ops\ncarol,ops\nalice,hr\n";
         let mut server = fake();
-        server.members.push((2, 2));
+        server.segments.push(SegmentFound {
+            id_number: "hr".into(),
+            id: 3,
+            members: 1,
+            followed: false,
+            automated: false,
+        });
+        server.members.extend([(2, 2), (3, 1)]);
         let options = UploadOptions::default();
         let out = futures::executor::block_on(parse_and_look_up_with(
             limits,
@@ -708,19 +745,17 @@ mod tests {
         let got = validate(&out.parsed, &options, &out.looked_up.known);
         assert_eq!(got.outcomes, full.outcomes);
         assert_eq!(got.summary, full.summary);
-        assert_eq!(
-            got.summary.already_members, 4,
-            "alice, bob in sales; bob, carol in ops"
-        );
+        assert_eq!(got.summary.already_members, 5, "sales 2, ops 2, hr 1");
         assert_eq!(
             server.calls.into_inner(),
             [
                 "segments 1",
                 "users 2 segments 1 details false",
                 "segments 1",
-                "users 2 segments 2 details false",
-                // alice and bob, asked before `ops` was known, both found.
-                "user memberships 2 segments 1",
+                "segments 1",
+                "users 2 segments 3 details false",
+                // alice and bob, asked before ops and hr were known, both found.
+                "user memberships 2 segments 2",
             ]
         );
     }
@@ -803,13 +838,15 @@ mod tests {
             || async { false },
         ));
         assert!(matches!(out, Err(PreviewError::Superseded)));
-        // Only the first step's segments and names were asked about.
+        // Only the first step's segments and names were asked about (the file's names, guessed
+        // from its lines, outnumber the segments' members: they come whole).
         assert_eq!(
             server.calls.into_inner(),
             [
                 "segments 2",
                 "segments 1",
-                "users 2 segments 2 details false"
+                "memberships 2",
+                "users 2 segments 0 details false"
             ]
         );
     }

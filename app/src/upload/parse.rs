@@ -582,6 +582,11 @@ impl<'t> Parsing<'t> {
         &self.0.sink().out
     }
 
+    /// About how many records the whole file holds (`FileText::lines_hint`).
+    pub fn lines_hint(&self) -> usize {
+        self.0.sink().lines_hint
+    }
+
     pub fn finish(self) -> Result<Parsed, FileError> {
         let (sink, shape) = self.0.finish()?;
         let mut out = sink.out;

@@ -318,13 +318,16 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
     // Reserved once rather than doubled and copied as it grows. A stored pair gives at most one
     // already_member outcome (a file uploaded again has millions), and a file that names its
     // users in more rows than it has names repeats their pairs: about one duplicate_pair per
-    // cell of each extra row.
+    // cell of each extra named row. A cell gives at most one of either.
     let rows = parsed.rows.len().max(1);
-    let extra_rows = rows.saturating_sub(parsed.usernames().len());
+    let named = parsed
+        .rows
+        .iter()
+        .filter(|r| parsed.user_index(r).is_some());
+    let extra_rows = named.count().saturating_sub(parsed.usernames().len());
     let repeats = (cells as u64 * extra_rows as u64 / rows as u64) as usize;
-    report
-        .outcomes
-        .reserve(rows / 8 + known.memberships.len().min(cells) + repeats);
+    let pair_outcomes = (known.memberships.len().min(cells) + repeats).min(cells);
+    report.outcomes.reserve(rows / 8 + pair_outcomes);
     // Per existing user: stored details, details after the file, and which fields the file has
     // already decided (the first valid row that gives a field wins, as for new users).
     let mut updates: FxHashMap<i32, (KnownUser, KnownUser, Decided)> = FxHashMap::default();
