@@ -116,35 +116,17 @@ async fn look_up_with<T: LookupTransport>(
     progress: impl Fn(usize, usize),
 ) -> Result<LookedUp, T::Error> {
     let mut out = LookedUp::default();
-    let per_user = segments_and_memberships(limits, transport, parsed, &mut out).await?;
+    let names = parsed.usernames().len();
+    let mut whole = limits.memberships_whole;
+    let (batch, ids) = (limits.batch, &parsed.segment_ids);
+    let per_user = learn_segments(transport, batch, ids, names, &mut whole, &mut out).await?;
     let answers = users(limits, transport, parsed, per_user, options, progress).await?;
     answers.add_to(&mut out.known);
     Ok(out)
 }
 
-/// Steps 1 and 2: the file's segments, and their memberships when they come whole. Returns the
-/// segments whose memberships must come user by user (none when they came whole or are empty).
-async fn segments_and_memberships<T: LookupTransport>(
-    limits: Limits,
-    transport: &T,
-    parsed: &Parsed,
-    out: &mut LookedUp,
-) -> Result<Vec<i32>, T::Error> {
-    let names = parsed.usernames().len();
-    let mut whole = limits.memberships_whole;
-    learn_segments(
-        transport,
-        limits.batch,
-        &parsed.segment_ids,
-        names,
-        &mut whole,
-        out,
-    )
-    .await
-}
-
-/// Asks about these segment ID numbers and records what comes back in `out`; fetches their
-/// memberships whole when they hold no more than `whole` members in all (what is left of
+/// Steps 1 and 2, for these segment ID numbers (a whole file's, or those a parse step met first):
+/// records what comes back in `out` and fetches their memberships whole when they hold no more than `whole` members in all (what is left of
 /// `memberships_whole`, which a fetch uses up) and no more than `names` (the file's names:
 /// asking user by user costs one read per name). Returns the segments whose memberships must
 /// come user by user instead (none when they came whole or are empty).
