@@ -62,7 +62,7 @@ for run in $(seq "${BENCH_PREVIEW_RUNS:-5}"); do
     dir=""; [ "$build" = baseline ] && dir="$BENCH_BASELINE_DIR"
     E2E_SERVER_DIR="$dir" npx playwright test -c bench/bench.config.ts --reporter=list -g '1M-row file' \
       >"$B/preview-$build-$run.log" 2>&1 || { cat "$B/preview-$build-$run.log"; exit 1; }
-    echo "$build, run $run: $(grep -E '^preview:|^look-up calls|^membership calls' "$B/preview-$build-$run.log" | tr '\n' ' ')"
+    echo "$build, run $run: $(grep -E '^preview:|^page thread|^look-up calls|^membership calls' "$B/preview-$build-$run.log" | tr '\n' ' ')"
   done
 done
 # The page's line: "… checked in T ms (read R, parse P, server look-ups L, validate V)".
@@ -74,9 +74,10 @@ for (const build of ["baseline", "this"]) {
   for (let r = 1; r <= +runs; r++) {
     const line = fs.readFileSync(`${B}/preview-${build}-${r}.log`, "utf8").split("\n").find((l) => l.startsWith("preview:")) ?? "";
     const m = line.match(/checked in (\d+) ms \(read (\d+), parse (\d+), server look-ups (\d+), validate (\d+)\)/);
-    if (m) figs.push(m.slice(1).map(Number));
+    const long = fs.readFileSync(`${B}/preview-${build}-${r}.log`, "utf8").match(/^page thread: longest task (\d+) ms/m);
+    if (m) figs.push([...m.slice(1).map(Number), long ? +long[1] : NaN]);
   }
   if (figs.length === 0) { console.log(`${build}: no run printed the page line; see ${B}/preview-${build}-*.log`); continue; }
   const cols = figs[0].map((_, i) => med(figs.map((f) => f[i])));
-  console.log(`${build}: median of ${figs.length} runs: preview ${cols[0]} ms (read ${cols[1]}, parse ${cols[2]}, waiting for answers ${cols[3]}, validate ${cols[4]})`);
+  console.log(`${build}: median of ${figs.length} runs: preview ${cols[0]} ms (read ${cols[1]}, parse ${cols[2]}, waiting for answers ${cols[3]}, validate ${cols[4]}); longest task of the page thread ${cols[5]} ms`);
 }' "$B" "${BENCH_PREVIEW_RUNS:-5}"

@@ -21,7 +21,7 @@ pub use options::{
 };
 pub use parse::{parse, Column, FileError, Parsed, MAX_FILE_BYTES};
 pub use validate::{
-    describe, validate, Code, Knowledge, KnownUser, Level, OutcomeView, Report, Summary,
+    describe, validate, Code, Knowledge, KnownUser, Level, OutcomeView, Report, Summary, Validation,
 };
 
 /// What the benchmarks validate against: every user and segment of `parsed` known (ids assigned

@@ -10,12 +10,15 @@ use super::browser::{now_ms, pause, send_chunk};
 use super::lookup_client::{parse_and_look_up, LookedUp, LookupTransport, Previewed};
 use super::report::effect_batches;
 use super::types::{CommitResult, SegmentFound, UserLookup};
-use super::validate::{Knowledge, Report};
+use super::validate::{Knowledge, Report, Validation};
 use super::{validate, Parsed, UploadOptions};
 use crate::bulk::CommitProgress;
 use crate::error::AppError;
 use leptos::prelude::*;
 use std::sync::Arc;
+
+/// Rows validated between two pauses of a preview (a few tens of milliseconds).
+const VALIDATE_STEP_ROWS: usize = 100_000;
 
 /// A file as the browser read it.
 // `pub` in this private module (the crate sees it through `page`): the `#[component]`s that take
@@ -207,7 +210,15 @@ impl UploadState {
             }
             let t2 = now_ms();
             let lookup_ms = t2 - t0 - parse_ms;
-            let report = Arc::new(validate(&parsed, &opts, &known));
+            // In steps, so a million-row file's validation does not hold the page's thread.
+            let mut validation = Validation::new(&parsed, &opts, &known);
+            while validation.step(VALIDATE_STEP_ROWS) {
+                pause().await;
+                if !self.is_current(gen) {
+                    return;
+                }
+            }
+            let report = Arc::new(validation.finish());
             let t3 = now_ms();
             self.start_effects(report.clone(), synced.clone(), gen);
             self.analysis.set(Some(Ok(Analysis {

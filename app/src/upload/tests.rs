@@ -474,6 +474,53 @@ fn add_and_update_creates_new_users_once() {
     );
 }
 
+/// `validate` run as the page runs it, `rows` rows a step.
+fn in_steps(parsed: &Parsed, options: &UploadOptions, rows: usize) -> Report {
+    let known = known(parsed);
+    let mut validation = Validation::new(parsed, options, &known);
+    let mut steps = 0;
+    while validation.step(rows) {
+        steps += 1;
+        assert_eq!(validation.progress(), (steps * rows, parsed.rows.len()));
+    }
+    assert_eq!(steps, parsed.rows.len().saturating_sub(1) / rows);
+    validation.finish()
+}
+
+#[test]
+fn validation_in_steps_gives_the_whole_files_report() {
+    // New users named twice, stored details updated from several rows, a pair repeated and one
+    // already stored, and errors: every kind of state a row leaves for the rows after it.
+    let data = "username,firstname,lastname,email,cohort1,cohort2\n\
+                alice,Al,,,s1,s2\n\
+                new.one,N,One,n@example.com,s1,\n\
+                bob,,B,,s2,nope\n\
+                NEW.ONE,,,,s2,s1\n\
+                alice,,Smith2,a2@example.com,s2,\n\
+                bad name!,,,,s1,\n\
+                bob,Bobby,,,s2,s1\n";
+    let parsed = parse(data.as_bytes(), DelimiterChoice::Auto, EncodingChoice::Auto).unwrap();
+    for options in [
+        UploadOptions::default(),
+        UploadOptions {
+            upload_type: UploadType::AddAndUpdate,
+            existing_details: ExistingDetails::Override,
+            ..Default::default()
+        },
+    ] {
+        let whole = validate(&parsed, &options, &known(&parsed));
+        assert_eq!(whole.summary.rows, 7);
+        assert!(whole.summary.duplicate_pairs > 0 && whole.summary.already_members > 0);
+        for rows in 1..=8 {
+            assert_eq!(
+                in_steps(&parsed, &options, rows),
+                whole,
+                "{rows} rows a step"
+            );
+        }
+    }
+}
+
 // ---- robustness ----
 
 mod properties {
@@ -485,6 +532,7 @@ mod properties {
             for e in EncodingChoice::all() {
                 if let Ok(parsed) = parse(bytes, *d, *e) {
                     let report = validate(&parsed, &UploadOptions::default(), &known(&parsed));
+                    assert_eq!(in_steps(&parsed, &UploadOptions::default(), 3), report);
                     let s = report.summary;
                     assert_eq!(s.rows_ok + s.rows_with_errors, s.rows);
                     assert!(

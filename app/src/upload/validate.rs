@@ -284,56 +284,128 @@ impl Report {
 }
 
 /// Validates every row of `parsed` against `known` under `options`.
+/// Validates every row of a parsed file: a `Validation` run in one step.
 pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> Report {
-    let mut report = Report {
-        row_start: Vec::with_capacity(parsed.rows.len() + 1),
-        segments: parsed
+    Validation::new(parsed, options, known).finish()
+}
+
+/// The slot in `Report::new_users` of each of the file's names that is not a user yet.
+const NOT_NEW: u32 = u32::MAX;
+
+/// A validation run in steps of rows, in file order, so the page can let the browser draw and
+/// answer between steps (a million-row file is a quarter of a second of validation). The report
+/// is the same whatever the steps: rows are only ever validated in order.
+pub struct Validation<'a> {
+    parsed: &'a Parsed,
+    options: &'a UploadOptions,
+    known: &'a Knowledge,
+    report: Report,
+    seg_ids: Vec<Option<i32>>,
+    profile_defs: Vec<Option<&'a crate::automation::ProfileField>>,
+    new_user_slot: Vec<u32>,
+    seen_pairs: PairSet,
+    members: Members,
+    /// Per existing user: stored details, details after the file, and which fields the file
+    /// has already decided (the first valid row that gives a field wins, as for new users).
+    updates: FxHashMap<i32, (KnownUser, KnownUser, Decided)>,
+    update_order: Vec<i32>,
+    /// The next row to validate.
+    next: usize,
+}
+
+impl<'a> Validation<'a> {
+    pub fn new(parsed: &'a Parsed, options: &'a UploadOptions, known: &'a Knowledge) -> Self {
+        let mut report = Report {
+            row_start: Vec::with_capacity(parsed.rows.len() + 1),
+            segments: parsed
+                .segment_ids
+                .iter()
+                .map(|id| SegmentBreakdown {
+                    id_number: id.clone(),
+                    known: known.segments.contains_key(id),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let seg_ids: Vec<Option<i32>> = parsed
             .segment_ids
             .iter()
-            .map(|id| SegmentBreakdown {
-                id_number: id.clone(),
-                known: known.segments.contains_key(id),
-                ..Default::default()
-            })
-            .collect(),
-        ..Default::default()
-    };
-    let seg_ids: Vec<Option<i32>> = parsed
-        .segment_ids
-        .iter()
-        .map(|id| known.segments.get(id).copied())
-        .collect();
-    let profile_defs: Vec<Option<&crate::automation::ProfileField>> = parsed
-        .profile_fields
-        .iter()
-        .map(|s| known.profile_fields.iter().find(|f| &f.shortname == s))
-        .collect();
-    // The slot in `report.new_users` of each of the file's names that is not a user yet.
-    const NOT_NEW: u32 = u32::MAX;
-    let mut new_user_slot: Vec<u32> = vec![NOT_NEW; parsed.usernames().len()];
-    let mut seen_pairs = PairSet::new(parsed, known);
-    let members = Members::new(known, &seg_ids);
-    let cells = parsed.segment_cell_count();
-    report.additions.reserve(cells);
-    // Reserved once rather than doubled and copied as it grows. A stored pair gives at most one
-    // already_member outcome (a file uploaded again has millions), and a file that names its
-    // users in more rows than it has names repeats their pairs: about one duplicate_pair per
-    // cell of each extra named row. A cell gives at most one of either.
-    let rows = parsed.rows.len().max(1);
-    let named = parsed
-        .rows
-        .iter()
-        .filter(|r| parsed.user_index(r).is_some());
-    let extra_rows = named.count().saturating_sub(parsed.usernames().len());
-    let repeats = (cells as u64 * extra_rows as u64 / rows as u64) as usize;
-    let pair_outcomes = (known.memberships.len().min(cells) + repeats).min(cells);
-    report.outcomes.reserve(rows / 8 + pair_outcomes);
-    // Per existing user: stored details, details after the file, and which fields the file has
-    // already decided (the first valid row that gives a field wins, as for new users).
-    let mut updates: FxHashMap<i32, (KnownUser, KnownUser, Decided)> = FxHashMap::default();
-    let mut update_order: Vec<i32> = Vec::new();
+            .map(|id| known.segments.get(id).copied())
+            .collect();
+        let profile_defs: Vec<Option<&crate::automation::ProfileField>> = parsed
+            .profile_fields
+            .iter()
+            .map(|s| known.profile_fields.iter().find(|f| &f.shortname == s))
+            .collect();
+        let new_user_slot: Vec<u32> = vec![NOT_NEW; parsed.usernames().len()];
+        let seen_pairs = PairSet::new(parsed, known);
+        let members = Members::new(known, &seg_ids);
+        let cells = parsed.segment_cell_count();
+        report.additions.reserve(cells);
+        // Reserved once rather than doubled and copied as it grows. A stored pair gives at most one
+        // already_member outcome (a file uploaded again has millions), and a file that names its
+        // users in more rows than it has names repeats their pairs: about one duplicate_pair per
+        // cell of each extra named row. A cell gives at most one of either.
+        let rows = parsed.rows.len().max(1);
+        let named = parsed
+            .rows
+            .iter()
+            .filter(|r| parsed.user_index(r).is_some());
+        let extra_rows = named.count().saturating_sub(parsed.usernames().len());
+        let repeats = (cells as u64 * extra_rows as u64 / rows as u64) as usize;
+        let pair_outcomes = (known.memberships.len().min(cells) + repeats).min(cells);
+        report.outcomes.reserve(rows / 8 + pair_outcomes);
 
-    for (index, row) in parsed.rows.iter().enumerate() {
+        Validation {
+            parsed,
+            options,
+            known,
+            report,
+            seg_ids,
+            profile_defs,
+            new_user_slot,
+            seen_pairs,
+            members,
+            updates: FxHashMap::default(),
+            update_order: Vec::new(),
+            next: 0,
+        }
+    }
+
+    /// Validates up to `rows` more rows; false once every row is validated.
+    pub fn step(&mut self, rows: usize) -> bool {
+        let total = self.parsed.rows.len();
+        let end = self.next.saturating_add(rows).min(total);
+        for index in self.next..end {
+            self.row(index as u32);
+        }
+        self.next = end;
+        end < total
+    }
+
+    /// Rows validated so far, and the file's rows.
+    pub fn progress(&self) -> (usize, usize) {
+        (self.next, self.parsed.rows.len())
+    }
+
+    fn row(&mut self, index: u32) {
+        let Validation {
+            parsed,
+            options,
+            known,
+            report,
+            seg_ids,
+            profile_defs,
+            new_user_slot,
+            seen_pairs,
+            members,
+            updates,
+            update_order,
+            ..
+        } = self;
+        let (parsed, options, known) = (*parsed, *options, *known);
+        let row = &parsed.rows[index as usize];
         let index = index as u32;
         report.row_start.push(report.outcomes.len() as u32);
         let first_outcome = report.outcomes.len();
@@ -357,14 +429,14 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
 
         match row.username_cell {
             UsernameCell::Missing => push(
-                &mut report,
+                report,
                 Code::MissingUsername,
                 col(Column::Username),
                 None,
                 0,
             ),
             UsernameCell::Invalid => push(
-                &mut report,
+                report,
                 Code::InvalidUsername,
                 col(Column::Username),
                 None,
@@ -373,17 +445,11 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
             UsernameCell::Valid => {}
         }
         if row.extra_cells > 0 {
-            push(
-                &mut report,
-                Code::TooManyFields,
-                None,
-                None,
-                row.extra_cells,
-            );
+            push(report, Code::TooManyFields, None, None, row.extra_cells);
         }
         if let Some(email) = parsed.email(row) {
             if !is_valid_email(email) {
-                push(&mut report, Code::InvalidEmail, col(Column::Email), None, 0);
+                push(report, Code::InvalidEmail, col(Column::Email), None, 0);
             }
         }
         for c in [Column::Firstname, Column::Lastname] {
@@ -392,27 +458,19 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
                 _ => parsed.lastname(row),
             };
             if value.is_some_and(|v| !is_valid_name(v)) {
-                push(&mut report, Code::InvalidName, col(c), None, 0);
+                push(report, Code::InvalidName, col(c), None, 0);
             }
         }
         let user_index = parsed.user_index(row);
         let existing = user_index.and_then(|i| known.users.id(i));
         if row.username_cell == UsernameCell::Valid {
             match (existing, options.upload_type) {
-                (None, UploadType::UpdateExisting) => push(
-                    &mut report,
-                    Code::UnknownUser,
-                    col(Column::Username),
-                    None,
-                    0,
-                ),
-                (Some(_), UploadType::AddNew) => push(
-                    &mut report,
-                    Code::UserExists,
-                    col(Column::Username),
-                    None,
-                    0,
-                ),
+                (None, UploadType::UpdateExisting) => {
+                    push(report, Code::UnknownUser, col(Column::Username), None, 0)
+                }
+                (Some(_), UploadType::AddNew) => {
+                    push(report, Code::UserExists, col(Column::Username), None, 0)
+                }
                 (None, _) if user_index.is_some_and(|i| new_user_slot[i as usize] == NOT_NEW) => {
                     for (c, v) in [
                         (Column::Firstname, parsed.firstname(row)),
@@ -421,7 +479,7 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
                     ] {
                         if v.is_none() {
                             push(
-                                &mut report,
+                                report,
                                 Code::MissingField,
                                 Some(col(c).unwrap_or(u32::MAX)),
                                 None,
@@ -437,7 +495,7 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
             match seg_ids[cell.segment as usize] {
                 None => {
                     push(
-                        &mut report,
+                        report,
                         Code::UnknownSegment,
                         Some(cell.column),
                         Some(cell.segment),
@@ -447,7 +505,7 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
                 }
                 Some(id) if !known.automated.is_empty() && known.automated.contains(&id) => {
                     push(
-                        &mut report,
+                        report,
                         Code::AutomatedSegment,
                         Some(cell.column),
                         Some(cell.segment),
@@ -466,7 +524,7 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
                 Ok(Some(v)) => profile.push((field.id, v)),
                 Ok(None) => {}
                 Err(_) => push(
-                    &mut report,
+                    report,
                     Code::InvalidProfileValue,
                     Some(cell.column),
                     None,
@@ -481,7 +539,7 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
         if has_error {
             report.error_rows.push(index);
             report.summary.rows_with_errors += 1;
-            continue;
+            return;
         }
         report.summary.rows_ok += 1;
 
@@ -532,7 +590,7 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
             };
             if !seen_pairs.insert(cell.segment, segment_id, user) {
                 push(
-                    &mut report,
+                    report,
                     Code::DuplicatePair,
                     Some(cell.column),
                     Some(cell.segment),
@@ -544,7 +602,7 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
             let member = matches!(user, UserRef::Existing(uid) if members.contains(cell.segment, segment_id, uid));
             if member {
                 push(
-                    &mut report,
+                    report,
                     Code::AlreadyMember,
                     Some(cell.column),
                     Some(cell.segment),
@@ -558,23 +616,35 @@ pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> 
             }
         }
     }
-    report.row_start.push(report.outcomes.len() as u32);
-    report.summary.rows = parsed.rows.len() as u64;
-    report.summary.users_created = report.new_users.len() as u64;
-    report.summary.memberships_added = report.additions.len() as u64;
-    report.updates = update_order
-        .into_iter()
-        .filter_map(|id| {
-            let (before, after, _) = updates.remove(&id)?;
-            (before != after).then_some(UserUpdate {
-                user_id: id,
-                before,
-                after,
+
+    /// The report, with any rows `step` has not reached validated first.
+    pub fn finish(mut self) -> Report {
+        self.step(usize::MAX);
+        let Validation {
+            parsed,
+            mut report,
+            mut updates,
+            update_order,
+            ..
+        } = self;
+        report.row_start.push(report.outcomes.len() as u32);
+        report.summary.rows = parsed.rows.len() as u64;
+        report.summary.users_created = report.new_users.len() as u64;
+        report.summary.memberships_added = report.additions.len() as u64;
+        report.updates = update_order
+            .into_iter()
+            .filter_map(|id| {
+                let (before, after, _) = updates.remove(&id)?;
+                (before != after).then_some(UserUpdate {
+                    user_id: id,
+                    before,
+                    after,
+                })
             })
-        })
-        .collect();
-    report.summary.users_updated = report.updates.len() as u64;
-    report
+            .collect();
+        report.summary.users_updated = report.updates.len() as u64;
+        report
+    }
 }
 
 /// A bitset of user keys for each segment of the file, each allocated when first written: the
