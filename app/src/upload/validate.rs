@@ -406,7 +406,6 @@ impl<'a> Validation<'a> {
         } = self;
         let (parsed, options, known) = (*parsed, *options, *known);
         let row = &parsed.rows[index as usize];
-        let index = index as u32;
         report.row_start.push(report.outcomes.len() as u32);
         let first_outcome = report.outcomes.len();
         let push = |report: &mut Report, code, column: Option<u32>, segment: Option<u32>, count| {
