@@ -442,6 +442,10 @@ pub fn in_json<T: serde::Serialize>(
 /// none does, in `keys`' order: one bound JSON text in, one JSON array of integers out. Nothing
 /// comes back but the ids, so no key is decoded, allocated or hashed again to put the answer in
 /// order (that was most of a 1M-name look-up's time when the names came back with their ids).
+///
+/// Each id comes folded with its key's position (`position << 32 | id`) and is put in place
+/// here: an aggregate `ORDER BY` made the database sort every call's rows, a third of SQLite's
+/// time for the statement (25,000 names a call against a million users).
 pub async fn ids_in_order(
     db: &impl ConnectionTrait,
     table: &str,
@@ -451,23 +455,30 @@ pub async fn ids_in_order(
     let backend = db.get_database_backend();
     let sql = match backend {
         DatabaseBackend::Postgres => format!(
-            "SELECT COALESCE(json_agg(COALESCE(t.id, 0) ORDER BY j.ord), '[]')::text \
+            "SELECT COALESCE(json_agg(((j.ord - 1) << 32) | COALESCE(t.id, 0)), '[]')::text \
              FROM json_array_elements_text($1::json) WITH ORDINALITY AS j(value, ord) \
              LEFT JOIN {table} AS t ON t.{key} = j.value"
         ),
         _ => format!(
-            "SELECT json_group_array(COALESCE(t.id, 0) ORDER BY j.key) \
+            "SELECT json_group_array((j.key << 32) | COALESCE(t.id, 0)) \
              FROM json_each(?1) AS j LEFT JOIN {table} AS t ON t.{key} = j.value"
         ),
     };
     let json = serde_json::to_string(keys).map_err(|e| DbErr::Custom(e.to_string()))?;
-    let ids: Vec<i32> = folded(db, sql, vec![json.into()]).await?;
-    if ids.len() != keys.len() {
-        return Err(DbErr::Custom(format!(
-            "{} ids for {} keys",
-            ids.len(),
-            keys.len()
-        )));
+    let folded: Vec<i64> = folded(db, sql, vec![json.into()]).await?;
+    let mismatch = || DbErr::Custom(format!("{} ids for {} keys", folded.len(), keys.len()));
+    if folded.len() != keys.len() {
+        return Err(mismatch());
+    }
+    let mut ids = vec![0; keys.len()];
+    let mut placed = vec![false; keys.len()];
+    for &v in &folded {
+        let at = usize::try_from(v >> 32).map_err(|_| mismatch())?;
+        match placed.get_mut(at) {
+            Some(seen @ false) => *seen = true,
+            _ => return Err(mismatch()),
+        }
+        ids[at] = v as i32;
     }
     Ok(ids)
 }

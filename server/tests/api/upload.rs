@@ -601,3 +601,59 @@ async fn int_pairs_carry_every_i32_pair() {
         .unwrap()
         .is_empty());
 }
+
+/// `db::ids_in_order` answers each key in its own place (unknown ones 0, a repeated key at each
+/// of its places), ids up to `i32::MAX` included, on either database, whatever order the keys
+/// come in against the index's.
+#[tokio::test]
+async fn ids_in_order_answers_each_key_in_its_place() {
+    use sea_orm::ConnectionTrait;
+    let t = common::fresh_db().await;
+    t.db.execute_unprepared(
+        "CREATE TABLE key_probe (id integer PRIMARY KEY, k text NOT NULL UNIQUE)",
+    )
+    .await
+    .unwrap();
+    let mut rows = vec![(1, "a".to_string()), (i32::MAX, "c".to_string())];
+    rows.extend((0..3000).map(|i| (10 + i, format!("k{i:04}"))));
+    let values: Vec<String> = rows
+        .iter()
+        .map(|(id, k)| format!("({id}, '{k}')"))
+        .collect();
+    t.db.execute_unprepared(&format!(
+        "INSERT INTO key_probe VALUES {}",
+        values.join(", ")
+    ))
+    .await
+    .unwrap();
+    let ids = |keys: Vec<String>| {
+        let db = t.db.clone();
+        async move {
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            app::db::ids_in_order(&db, "key_probe", "k", &keys)
+                .await
+                .unwrap()
+        }
+    };
+    let asked = ["c", "zz", "a", "a", "k0005", ""]
+        .map(String::from)
+        .to_vec();
+    assert_eq!(ids(asked).await, [i32::MAX, 0, 1, 1, 15, 0]);
+    assert!(ids(vec![]).await.is_empty());
+    // The keys backwards, every other one unknown.
+    let asked: Vec<String> = (0..6000)
+        .rev()
+        .map(|i| {
+            if i % 2 == 0 {
+                format!("k{:04}", i / 2)
+            } else {
+                format!("none{i}")
+            }
+        })
+        .collect();
+    let want: Vec<i32> = (0..6000)
+        .rev()
+        .map(|i| if i % 2 == 0 { 10 + i / 2 } else { 0 })
+        .collect();
+    assert_eq!(ids(asked).await, want);
+}
