@@ -78,6 +78,6 @@ for (const build of ["baseline", "this"]) {
     if (m) figs.push([...m.slice(1).map(Number), long ? +long[1] : NaN]);
   }
   if (figs.length === 0) { console.log(`${build}: no run printed the page line; see ${B}/preview-${build}-*.log`); continue; }
-  const cols = figs[0].map((_, i) => med(figs.map((f) => f[i])));
+  const cols = figs[0].map((_, i) => med(figs.map((f) => f[i]).filter((x) => !Number.isNaN(x))));
   console.log(`${build}: median of ${figs.length} runs: preview ${cols[0]} ms (read ${cols[1]}, parse ${cols[2]}, waiting for answers ${cols[3]}, validate ${cols[4]}); longest task of the page thread ${cols[5]} ms`);
 }' "$B" "${BENCH_PREVIEW_RUNS:-5}"

@@ -455,30 +455,38 @@ pub async fn ids_in_order(
     let backend = db.get_database_backend();
     let sql = match backend {
         DatabaseBackend::Postgres => format!(
-            "SELECT COALESCE(json_agg(((j.ord - 1) << 32) | COALESCE(t.id, 0)), '[]')::text \
+            "SELECT COALESCE(json_agg(((j.ord - 1) << 32) | (COALESCE(t.id, 0) & 4294967295)), '[]')::text \
              FROM json_array_elements_text($1::json) WITH ORDINALITY AS j(value, ord) \
              LEFT JOIN {table} AS t ON t.{key} = j.value"
         ),
         _ => format!(
-            "SELECT json_group_array((j.key << 32) | COALESCE(t.id, 0)) \
+            "SELECT json_group_array((j.key << 32) | (COALESCE(t.id, 0) & 4294967295)) \
              FROM json_each(?1) AS j LEFT JOIN {table} AS t ON t.{key} = j.value"
         ),
     };
     let json = serde_json::to_string(keys).map_err(|e| DbErr::Custom(e.to_string()))?;
     let folded: Vec<i64> = folded(db, sql, vec![json.into()]).await?;
-    let mismatch = || DbErr::Custom(format!("{} ids for {} keys", folded.len(), keys.len()));
     if folded.len() != keys.len() {
-        return Err(mismatch());
+        return Err(DbErr::Custom(format!(
+            "{} ids for {} keys",
+            folded.len(),
+            keys.len()
+        )));
     }
     let mut ids = vec![0; keys.len()];
     let mut placed = vec![false; keys.len()];
     for &v in &folded {
-        let at = usize::try_from(v >> 32).map_err(|_| mismatch())?;
+        // The id's 32 bits are masked in, so a negative id keeps the position's bits intact.
+        let at = (v >> 32) as usize;
         match placed.get_mut(at) {
             Some(seen @ false) => *seen = true,
-            _ => return Err(mismatch()),
+            _ => {
+                return Err(DbErr::Custom(format!(
+                    "key position {at} twice or out of range"
+                )))
+            }
         }
-        ids[at] = v as i32;
+        ids[at] = v as u32 as i32;
     }
     Ok(ids)
 }

@@ -384,11 +384,6 @@ impl<'a> Validation<'a> {
         end < total
     }
 
-    /// Rows validated so far, and the file's rows.
-    pub fn progress(&self) -> (usize, usize) {
-        (self.next, self.parsed.rows.len())
-    }
-
     fn row(&mut self, index: u32) {
         let Validation {
             parsed,

@@ -603,7 +603,7 @@ async fn int_pairs_carry_every_i32_pair() {
 }
 
 /// `db::ids_in_order` answers each key in its own place (unknown ones 0, a repeated key at each
-/// of its places), ids up to `i32::MAX` included, on either database, whatever order the keys
+/// of its places), ids from negative ones to `i32::MAX` included, on either database, whatever order the keys
 /// come in against the index's.
 #[tokio::test]
 async fn ids_in_order_answers_each_key_in_its_place() {
@@ -614,7 +614,11 @@ async fn ids_in_order_answers_each_key_in_its_place() {
     )
     .await
     .unwrap();
-    let mut rows = vec![(1, "a".to_string()), (i32::MAX, "c".to_string())];
+    let mut rows = vec![
+        (1, "a".to_string()),
+        (i32::MAX, "c".to_string()),
+        (-5, "neg".to_string()),
+    ];
     rows.extend((0..3000).map(|i| (10 + i, format!("k{i:04}"))));
     let values: Vec<String> = rows
         .iter()
@@ -635,10 +639,10 @@ async fn ids_in_order_answers_each_key_in_its_place() {
                 .unwrap()
         }
     };
-    let asked = ["c", "zz", "a", "a", "k0005", ""]
+    let asked = ["c", "zz", "a", "a", "k0005", "", "neg"]
         .map(String::from)
         .to_vec();
-    assert_eq!(ids(asked).await, [i32::MAX, 0, 1, 1, 15, 0]);
+    assert_eq!(ids(asked).await, [i32::MAX, 0, 1, 1, 15, 0, -5]);
     assert!(ids(vec![]).await.is_empty());
     // The keys backwards, every other one unknown.
     let asked: Vec<String> = (0..6000)
