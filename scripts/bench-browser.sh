@@ -72,9 +72,10 @@ const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 for (const build of ["baseline", "this"]) {
   const figs = [];
   for (let r = 1; r <= +runs; r++) {
-    const line = fs.readFileSync(`${B}/preview-${build}-${r}.log`, "utf8").split("\n").find((l) => l.startsWith("preview:")) ?? "";
+    const log = fs.readFileSync(`${B}/preview-${build}-${r}.log`, "utf8");
+    const line = log.split("\n").find((l) => l.startsWith("preview:")) ?? "";
     const m = line.match(/checked in (\d+) ms \(read (\d+), parse (\d+), server look-ups (\d+), validate (\d+)\)/);
-    const long = fs.readFileSync(`${B}/preview-${build}-${r}.log`, "utf8").match(/^page thread: longest task (\d+) ms/m);
+    const long = log.match(/^page thread: longest task (\d+) ms/m);
     if (m) figs.push([...m.slice(1).map(Number), long ? +long[1] : NaN]);
   }
   if (figs.length === 0) { console.log(`${build}: no run printed the page line; see ${B}/preview-${build}-*.log`); continue; }

@@ -125,10 +125,10 @@ async fn look_up_with<T: LookupTransport>(
     Ok(out)
 }
 
-/// Steps 1 and 2, for these segment ID numbers (a whole file's, or those a parse step met first):
-/// records what comes back in `out` and fetches their memberships whole when they hold no more than `whole` members in all (what is left of
-/// `memberships_whole`, which a fetch uses up) and no more than `names` (the file's names:
-/// asking user by user costs one read per name). Returns the segments whose memberships must
+/// Steps 1 and 2, for these segment ID numbers (a whole file's, or those a parse step met
+/// first): records what comes back in `out` and fetches their memberships whole when they hold
+/// no more than `whole` members in all (what is left of `memberships_whole`, which a fetch uses
+/// up) and no more than `names` (the file's names: asking user by user costs one read per name). Returns the segments whose memberships must
 /// come user by user instead (none when they came whole or are empty).
 async fn learn_segments<T: LookupTransport>(
     transport: &T,

@@ -283,8 +283,7 @@ impl Report {
     }
 }
 
-/// Validates every row of `parsed` against `known` under `options`.
-/// Validates every row of a parsed file: a `Validation` run in one step.
+/// Validates every row of `parsed` against `known` under `options`: a `Validation` in one step.
 pub fn validate(parsed: &Parsed, options: &UploadOptions, known: &Knowledge) -> Report {
     Validation::new(parsed, options, known).finish()
 }
@@ -343,10 +342,10 @@ impl<'a> Validation<'a> {
         let members = Members::new(known, &seg_ids);
         let cells = parsed.segment_cell_count();
         report.additions.reserve(cells);
-        // Reserved once rather than doubled and copied as it grows. A stored pair gives at most one
-        // already_member outcome (a file uploaded again has millions), and a file that names its
-        // users in more rows than it has names repeats their pairs: about one duplicate_pair per
-        // cell of each extra named row. A cell gives at most one of either.
+        // Reserved once rather than doubled and copied as it grows. A stored pair gives at most
+        // one already_member outcome (a file uploaded again has millions), and a file that names
+        // its users in more rows than it has names repeats their pairs: about one duplicate_pair
+        // per cell of each extra named row. A cell gives at most one of either.
         let rows = parsed.rows.len().max(1);
         let named = parsed
             .rows
