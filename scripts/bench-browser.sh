@@ -62,7 +62,7 @@ for run in $(seq "${BENCH_PREVIEW_RUNS:-5}"); do
     dir=""; [ "$build" = baseline ] && dir="$BENCH_BASELINE_DIR"
     E2E_SERVER_DIR="$dir" npx playwright test -c bench/bench.config.ts --reporter=list -g '1M-row file' \
       >"$B/preview-$build-$run.log" 2>&1 || { cat "$B/preview-$build-$run.log"; exit 1; }
-    echo "$build, run $run: $(grep -E '^preview:|^page thread|^look-up calls|^membership calls' "$B/preview-$build-$run.log" | tr '\n' ' ')"
+    echo "$build, run $run: $(grep -E '^preview:|^page thread|^look-up calls|^membership calls|^whole membership calls' "$B/preview-$build-$run.log" | tr '\n' ' ')"
   done
 done
 # The page's line: "… checked in T ms (read R, parse P, server look-ups L, validate V)".

@@ -154,6 +154,14 @@ test('a 1M-row file (BENCH_FILE): preview ready after choosing it, through the r
   const server = calls.map((c) => c.first - c.sent);
   const usersMb = calls.reduce((n, c) => n + c.size, 0) / 1e6;
   console.log(`look-up calls: ${calls.length} in ${span.toFixed(0)} ms (${usersMb.toFixed(1)} MB of answers); each at the server: median ${med(server).toFixed(0)} ms, max ${Math.max(...server).toFixed(0)} ms`);
+  // BENCH_TIMELINE=1: each call's start, and how long it waited to be sent, was at the server and
+  // took to arrive (ms), from the first call's start: where a preview's look-ups lose time.
+  if (process.env.BENCH_TIMELINE) {
+    const first = Math.min(...calls.map((c) => c.start));
+    for (const c of [...calls].sort((a, b) => a.start - b.start)) {
+      console.log(`  call at ${(c.start - first).toFixed(0).padStart(5)}: queued ${(c.sent - c.start).toFixed(0).padStart(4)}, server ${(c.first - c.sent).toFixed(0).padStart(4)}, download ${(c.end - c.first).toFixed(0).padStart(4)}, done at ${(c.end - first).toFixed(0).padStart(5)}`);
+    }
+  }
   // Memberships asked by user id after a stepped parse (segments larger than the file).
   const byId = await page.evaluate(() =>
     performance.getEntriesByType('resource')
@@ -163,6 +171,17 @@ test('a 1M-row file (BENCH_FILE): preview ready after choosing it, through the r
     const idSpan = Math.max(...byId.map((c) => c.end)) - Math.min(...byId.map((c) => c.start));
     const mb = byId.reduce((n, c) => n + c.size, 0) / 1e6;
     console.log(`membership calls by user id: ${byId.length} in ${idSpan.toFixed(0)} ms (${mb.toFixed(1)} MB of answers)`);
+  }
+  // Memberships of segments sent whole, beside the names' calls.
+  const whole = await page.evaluate(() =>
+    performance.getEntriesByType('resource')
+      .filter((e) => e.name.includes('/api/upload_memberships'))
+      .map((e: any) => ({ start: e.startTime, sent: e.requestStart, first: e.responseStart, end: e.responseEnd, size: e.encodedBodySize })));
+  if (whole.length > 0) {
+    const first = Math.min(...calls.map((c) => c.start));
+    const at = whole.map((c) => `at ${(c.start - first).toFixed(0)} ms, ${(c.first - c.sent).toFixed(0)} ms at the server, done at ${(c.end - first).toFixed(0)} ms`);
+    const mb = whole.reduce((n, c) => n + c.size, 0) / 1e6;
+    console.log(`whole membership calls: ${whole.length} (${mb.toFixed(1)} MB of answers; from the first names call: ${at.join('; ')})`);
   }
   const names = fs.readFileSync(file!, 'utf8').split(/\r?\n/).slice(1).filter((l) => l).map((l) => l.split(',')[0].toLowerCase());
   const raw: number[] = [];

@@ -9,7 +9,8 @@
 //!    segment comes with its member count and whether an enrolment method follows it.
 //! 2. Existing memberships: none to learn when those segments are empty; when they hold at most
 //!    `MEMBERSHIPS_WHOLE` members, and no more than the file has names, `upload_memberships`
-//!    sends them whole in one call; otherwise they come user by user with step 3.
+//!    sends them whole in one call, in flight beside step 3's; otherwise they come user by user
+//!    with step 3.
 //! 3. `upload_users`: the file's distinct usernames (interned by the parse, in first-seen order),
 //!    `LOOKUP_BATCH` a call as one text of a name per line, `LOOKUP_CONCURRENCY` calls in flight
 //!    (a new call as each one ends), with the segments of step 2 when memberships come per user
@@ -33,6 +34,7 @@ use super::parse::{FileText, Parsing};
 use super::types::{SegmentFound, UserLookup};
 use super::validate::Knowledge;
 use super::{FileError, Parsed, UploadOptions};
+use futures::future::Either;
 use futures::stream::{FuturesOrdered, StreamExt};
 use futures::FutureExt;
 use std::future::Future;
@@ -119,17 +121,40 @@ async fn look_up_with<T: LookupTransport>(
     let names = parsed.usernames().len();
     let mut whole = limits.memberships_whole;
     let (batch, ids) = (limits.batch, &parsed.segment_ids);
-    let per_user = learn_segments(transport, batch, ids, names, &mut whole, &mut out).await?;
-    let answers = users(limits, transport, parsed, per_user, options, progress).await?;
+    let learnt = learn_segments(transport, batch, ids, names, &mut whole, &mut out).await?;
+    let (members, answers) = futures::future::try_join(
+        whole_memberships(transport, learnt.whole),
+        users(
+            limits,
+            transport,
+            parsed,
+            learnt.per_user,
+            options,
+            progress,
+        ),
+    )
+    .await?;
     answers.add_to(&mut out.known);
+    out.known.memberships.extend(members);
     Ok(out)
 }
 
+/// How a step's segments' existing memberships are to be learnt (step 2).
+#[derive(Debug, Default)]
+struct Learnt {
+    /// Segments whose memberships come whole, in one `memberships` call.
+    whole: Vec<i32>,
+    /// Segments whose memberships come user by user, with the names' calls.
+    per_user: Vec<i32>,
+}
+
 /// Steps 1 and 2, for these segment ID numbers (a whole file's, or those a parse step met
-/// first): records what comes back in `out` and fetches their memberships whole when they hold
-/// no more than `whole` members in all (what is left of `memberships_whole`, which a fetch uses
-/// up) and no more than `names` (the file's names: asking user by user costs one read per name). Returns the segments whose memberships must
-/// come user by user instead (none when they came whole or are empty).
+/// first): records what comes back in `out` and decides how their memberships are learnt:
+/// whole when they hold no more than `whole` members in all (what is left of
+/// `memberships_whole`, which a fetch uses up) and no more than `names` (the file's names:
+/// asking user by user costs a read per name and per membership found, a whole read a cheaper
+/// one per member); else user by user; not at all when they are empty. The whole call is the
+/// caller's to make, so it travels beside the names' calls instead of holding them up.
 async fn learn_segments<T: LookupTransport>(
     transport: &T,
     batch: usize,
@@ -137,7 +162,7 @@ async fn learn_segments<T: LookupTransport>(
     names: usize,
     whole: &mut usize,
     out: &mut LookedUp,
-) -> Result<Vec<i32>, T::Error> {
+) -> Result<Learnt, T::Error> {
     let mut members: i64 = 0;
     let mut segment_ids = Vec::new();
     for chunk in id_numbers.chunks(batch) {
@@ -158,15 +183,30 @@ async fn learn_segments<T: LookupTransport>(
     // Existing memberships: none to learn for empty segments; small segments come whole in one
     // call; only segments larger than the file are asked about user by user.
     if members == 0 {
-        segment_ids.clear();
+        Ok(Learnt::default())
     } else if members as usize <= (*whole).min(names.max(1)) {
-        out.known
-            .memberships
-            .extend(transport.memberships(segment_ids.clone()).await?);
         *whole -= members as usize;
-        segment_ids.clear();
+        Ok(Learnt {
+            whole: segment_ids,
+            per_user: vec![],
+        })
+    } else {
+        Ok(Learnt {
+            whole: vec![],
+            per_user: segment_ids,
+        })
     }
-    Ok(segment_ids)
+}
+
+/// The memberships of segments learnt whole (none to ask about when there are none).
+async fn whole_memberships<T: LookupTransport>(
+    transport: &T,
+    segment_ids: Vec<i32>,
+) -> Result<Vec<(i32, i32)>, T::Error> {
+    if segment_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    transport.memberships(segment_ids).await
 }
 
 /// Step 3: every distinct username, with memberships in `segment_ids`.
@@ -281,14 +321,20 @@ where
     let mut late: Vec<(usize, Vec<i32>)> = Vec::new();
     let mut whole = limits.memberships_whole;
     let lines = parsing.lines_hint();
-    // Each call carries the number of names it asked about, for `UserLookup::append`.
+    // The names' calls and the whole memberships' calls, in flight together (see `Answer`).
     let mut in_flight = FuturesOrdered::new();
+    let mut whole_pairs: Vec<(i32, i32)> = Vec::new();
     let (mut asked, mut calls, mut done) = (0, 0, 0);
     progress(0, 0);
-    let mut take = |(n, reply): (usize, Result<UserLookup, T::Error>), calls| {
-        answers.append(reply.map_err(server)?, n);
-        done += 1;
-        progress(done, calls);
+    let mut take = |answer: Answer<T::Error>, calls| {
+        match answer {
+            Answer::Users(n, reply) => {
+                answers.append(reply.map_err(server)?, n);
+                done += 1;
+                progress(done, calls);
+            }
+            Answer::Members(pairs) => whole_pairs.extend(pairs.map_err(server)?),
+        }
         Ok::<_, PreviewError<T::Error>>(())
     };
     loop {
@@ -299,7 +345,10 @@ where
             let names = so_far.usernames().len();
             let rows = so_far.rows.len().max(1) as u64;
             let names = names.max((names as u64 * lines as u64 / rows) as usize);
-            let more_per_user = learn_segments(
+            let Learnt {
+                whole: more_whole,
+                per_user: more_per_user,
+            } = learn_segments(
                 transport,
                 limits.batch,
                 new,
@@ -310,6 +359,11 @@ where
             .await
             .map_err(server)?;
             segments_asked = so_far.segment_ids.len();
+            if !more_whole.is_empty() {
+                in_flight.push_back(Either::Left(
+                    transport.memberships(more_whole).map(Answer::Members),
+                ));
+            }
             if !more_per_user.is_empty() {
                 if asked > 0 {
                     late.push((asked, more_per_user.clone()));
@@ -325,11 +379,11 @@ where
         {
             let n = (seen - asked).min(limits.batch);
             let text = join_lines(so_far.usernames_in(asked..asked + n));
-            in_flight.push_back(
+            in_flight.push_back(Either::Right(
                 transport
                     .users(text, per_user.clone(), details)
-                    .map(move |r| (n, r)),
-            );
+                    .map(move |r| Answer::Users(n, r)),
+            ));
             (asked, calls) = (asked + n, calls + 1);
         }
         if more {
@@ -375,11 +429,19 @@ where
         .map_err(server)?;
     }
     answers.add_to(&mut looked_up.known);
+    looked_up.known.memberships.extend(whole_pairs);
     Ok(Previewed {
         parsed,
         looked_up,
         parse_ms,
     })
+}
+
+/// A call of a stepped preview as it comes back: the answer about the next `n` names, or the
+/// memberships of segments learnt whole (which no longer hold up the names' calls).
+enum Answer<E> {
+    Users(usize, Result<UserLookup, E>),
+    Members(Result<Vec<(i32, i32)>, E>),
 }
 
 /// Names as one text, a name per line (`upload_users`' question).
@@ -408,6 +470,9 @@ mod tests {
         users: HashMap<String, KnownUser>,
         members: Vec<(i32, i32)>,
         calls: RefCell<Vec<String>>,
+        /// Answers a whole memberships call only once a users call has been made (or after
+        /// 100 polls without one), and records it when it answers.
+        hold_whole: bool,
     }
 
     impl LookupTransport for Fake {
@@ -426,6 +491,19 @@ mod tests {
         }
 
         async fn memberships(&self, segment_ids: Vec<i32>) -> Result<Vec<(i32, i32)>, String> {
+            if self.hold_whole {
+                let mut polls = 0;
+                futures::future::poll_fn(|cx| {
+                    polls += 1;
+                    let asked = self.calls.borrow().iter().any(|c| c.starts_with("users"));
+                    if asked || polls > 100 {
+                        return Poll::Ready(());
+                    }
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                })
+                .await;
+            }
             self.calls
                 .borrow_mut()
                 .push(format!("memberships {}", segment_ids.len()));
@@ -516,6 +594,7 @@ mod tests {
                 .collect(),
             members: vec![(1, 1), (1, 2), (2, 3)],
             calls: RefCell::new(vec![]),
+            hold_whole: false,
         }
     }
 
@@ -671,6 +750,46 @@ mod tests {
         );
         assert_eq!(progress.first(), Some(&(0, 0)));
         assert_eq!(progress.last(), Some(&(3, 3)));
+    }
+
+    #[test]
+    fn whole_memberships_travel_beside_the_names_calls() {
+        // A slow whole answer no longer holds up the names: their calls go out while it is on
+        // its way (with the call awaited first, it would answer alone, before any name).
+        let server = Fake {
+            hold_whole: true,
+            ..fake()
+        };
+        let (_, calls, _) = run_in_steps(STEPS, UploadOptions::default(), &server);
+        assert_eq!(
+            calls,
+            [
+                "segments 2",
+                "segments 1",
+                "users 2 segments 0 details false",
+                "memberships 2",
+                "users 2 segments 0 details false",
+                "users 1 segments 0 details false",
+            ]
+        );
+        // The same in one step (`look_up`).
+        let options = UploadOptions::default();
+        let parsed = parse(FILE.as_bytes(), options.delimiter, options.encoding).unwrap();
+        let out =
+            futures::executor::block_on(look_up(&server, &parsed, &options, |_, _| {})).unwrap();
+        assert_eq!(
+            server.calls.take(),
+            [
+                "segments 3",
+                "users 5 segments 0 details false",
+                "memberships 2"
+            ]
+        );
+        let full = validate(&parsed, &options, &everything(&server, &parsed));
+        assert_eq!(
+            validate(&parsed, &options, &out.known).outcomes,
+            full.outcomes
+        );
     }
 
     #[test]
