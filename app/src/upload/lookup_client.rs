@@ -35,7 +35,7 @@ use super::types::{SegmentFound, UserLookup};
 use super::validate::Knowledge;
 use super::{FileError, Parsed, UploadOptions};
 use futures::future::Either;
-use futures::stream::{FuturesOrdered, StreamExt};
+use futures::stream::{FuturesUnordered, StreamExt};
 use futures::FutureExt;
 use std::future::Future;
 use std::task::Poll;
@@ -151,7 +151,7 @@ struct Learnt {
 /// Steps 1 and 2, for these segment ID numbers (a whole file's, or those a parse step met
 /// first): records what comes back in `out` and decides how their memberships are learnt:
 /// whole when they hold no more than `whole` members in all (what is left of
-/// `memberships_whole`, which a fetch uses up) and no more than `names` (the file's names:
+/// `memberships_whole`, which deciding to fetch uses up) and no more than `names` (the file's names:
 /// asking user by user costs a read per name and per membership found, a whole read a cheaper
 /// one per member); else user by user; not at all when they are empty. The whole call is the
 /// caller's to make, so it travels beside the names' calls instead of holding them up.
@@ -260,8 +260,8 @@ pub struct Previewed {
 /// while the next step parses, so the server answers on its own core instead of after the parse
 /// (the look-ups were most of a large file's preview). Between steps `pause` lets the browser
 /// run, and answers whether to go on (a preview the page has replaced stops within a step).
-/// The segments each step meets are asked about (with their memberships when they come whole)
-/// before that step's names, so the names' calls carry the per-user memberships; a segment met
+/// The segments each step meets are asked about before that step's names, so the names' calls
+/// carry the per-user memberships (those that come whole travel beside them); a segment met
 /// only after some names were asked has its memberships for those names asked by user id
 /// (`upload_user_memberships`) at the end. A file of one step is parsed and then asked about
 /// exactly as `look_up` does.
@@ -311,7 +311,6 @@ where
         });
     }
     let details = options.updates_details();
-    let mut answers = UserLookup::default();
     let mut looked_up = LookedUp::default();
     // Segments are asked about as the parse meets them, before the names that follow, so the
     // names' calls carry the memberships of `per_user` (segments larger than the file) and no
@@ -321,19 +320,15 @@ where
     let mut late: Vec<(usize, Vec<i32>)> = Vec::new();
     let mut whole = limits.memberships_whole;
     let lines = parsing.lines_hint();
-    // The names' calls and the whole memberships' calls, in flight together (see `Answer`).
-    let mut in_flight = FuturesOrdered::new();
-    let mut whole_pairs: Vec<(i32, i32)> = Vec::new();
-    let (mut asked, mut calls, mut done) = (0, 0, 0);
+    // The names' calls and the whole memberships' calls, in flight together and taken in as
+    // they come (see `Gathered`); only the names' calls count against `concurrency`.
+    let mut in_flight = FuturesUnordered::new();
+    let mut gathered = Gathered::default();
+    let (mut asked, mut calls) = (0, 0);
     progress(0, 0);
-    let mut take = |answer: Answer<T::Error>, calls| {
-        match answer {
-            Answer::Users(n, reply) => {
-                answers.append(reply.map_err(server)?, n);
-                done += 1;
-                progress(done, calls);
-            }
-            Answer::Members(pairs) => whole_pairs.extend(pairs.map_err(server)?),
+    let take = |gathered: &mut Gathered, answer: Answer<T::Error>, calls| {
+        if gathered.take(answer).map_err(server)? {
+            progress(gathered.done, calls);
         }
         Ok::<_, PreviewError<T::Error>>(())
     };
@@ -360,7 +355,7 @@ where
             .map_err(server)?;
             segments_asked = so_far.segment_ids.len();
             if !more_whole.is_empty() {
-                in_flight.push_back(Either::Left(
+                in_flight.push(Either::Left(
                     transport.memberships(more_whole).map(Answer::Members),
                 ));
             }
@@ -372,24 +367,25 @@ where
             }
         }
         // Ask about the names read so far, whole batches while the parse goes on, keeping at
-        // most `concurrency` calls out.
+        // most `concurrency` names' calls out.
         let seen = so_far.usernames().len();
-        while in_flight.len() < limits.concurrency
+        while calls - gathered.answered() < limits.concurrency
             && (seen - asked >= limits.batch || (!more && seen > asked))
         {
             let n = (seen - asked).min(limits.batch);
             let text = join_lines(so_far.usernames_in(asked..asked + n));
-            in_flight.push_back(Either::Right(
+            let call = calls;
+            in_flight.push(Either::Right(
                 transport
                     .users(text, per_user.clone(), details)
-                    .map(move |r| Answer::Users(n, r)),
+                    .map(move |r| Answer::Users(call, n, r)),
             ));
             (asked, calls) = (asked + n, calls + 1);
         }
         if more {
             // Polling sends the new calls' requests and takes in the answers that have come.
             while let Poll::Ready(Some(reply)) = futures::poll!(in_flight.next()) {
-                take(reply, calls)?;
+                take(&mut gathered, reply, calls)?;
             }
             if !pause().await {
                 return Err(PreviewError::Superseded);
@@ -400,11 +396,16 @@ where
             continue;
         }
         match in_flight.next().await {
-            Some(reply) => take(reply, calls)?,
+            Some(reply) => take(&mut gathered, reply, calls)?,
             None => break,
         }
     }
     let parsed = parsing.finish()?;
+    let Gathered {
+        answers,
+        whole_pairs,
+        ..
+    } = gathered;
     // The names asked before the first late segment need every late segment; those between the
     // first and the second, all but the first; and so on: each name is asked about once.
     let mut start = 0;
@@ -437,11 +438,51 @@ where
     })
 }
 
-/// A call of a stepped preview as it comes back: the answer about the next `n` names, or the
-/// memberships of segments learnt whole (which no longer hold up the names' calls).
+/// A call of a stepped preview as it comes back: the answer of names' call number `call`
+/// about `n` names, or the memberships of segments learnt whole.
 enum Answer<E> {
-    Users(usize, Result<UserLookup, E>),
+    Users(usize, usize, Result<UserLookup, E>),
     Members(Result<Vec<(i32, i32)>, E>),
+}
+
+/// What a stepped preview's calls have answered, taken in as the answers come, in any order: a
+/// names' answer that comes before an earlier call's waits in `early`, since the ids are
+/// appended in the names' order. (Taken in call order, a finished answer waited behind a slower
+/// one, the whole memberships' call most of all, and its place for the next call with it.)
+#[derive(Default)]
+struct Gathered {
+    answers: UserLookup,
+    /// Call number to (names asked, answer).
+    early: std::collections::BTreeMap<usize, (usize, UserLookup)>,
+    /// Names' calls appended: the next to append is call number `done`.
+    done: usize,
+    whole_pairs: Vec<(i32, i32)>,
+}
+
+impl Gathered {
+    /// Names' calls answered so far, appended or waiting.
+    fn answered(&self) -> usize {
+        self.done + self.early.len()
+    }
+
+    /// Takes an answer in; true when names' answers were appended.
+    fn take<E>(&mut self, answer: Answer<E>) -> Result<bool, E> {
+        match answer {
+            Answer::Users(call, n, reply) => {
+                self.early.insert(call, (n, reply?));
+                let before = self.done;
+                while let Some((n, reply)) = self.early.remove(&self.done) {
+                    self.answers.append(reply, n);
+                    self.done += 1;
+                }
+                Ok(self.done > before)
+            }
+            Answer::Members(pairs) => {
+                self.whole_pairs.extend(pairs?);
+                Ok(false)
+            }
+        }
+    }
 }
 
 /// Names as one text, a name per line (`upload_users`' question).
@@ -473,6 +514,13 @@ mod tests {
         /// Answers a whole memberships call only once a users call has been made (or after
         /// 100 polls without one), and records it when it answers.
         hold_whole: bool,
+        /// Answers the first users call only once a third has been made (or after 100 polls),
+        /// and records when it answers.
+        slow_first_users: bool,
+        /// Users calls made so far, out now, and most out at once.
+        users_made: std::cell::Cell<usize>,
+        users_out: std::cell::Cell<usize>,
+        users_out_max: std::cell::Cell<usize>,
     }
 
     impl LookupTransport for Fake {
@@ -527,6 +575,24 @@ mod tests {
                 usernames.len(),
                 segment_ids.len()
             ));
+            let number = self.users_made.replace(self.users_made.get() + 1);
+            self.users_out.set(self.users_out.get() + 1);
+            self.users_out_max
+                .set(self.users_out_max.get().max(self.users_out.get()));
+            if self.slow_first_users && number == 0 {
+                let mut polls = 0;
+                futures::future::poll_fn(|cx| {
+                    polls += 1;
+                    if self.users_made.get() >= 3 || polls > 100 {
+                        return Poll::Ready(());
+                    }
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                })
+                .await;
+                self.calls.borrow_mut().push("first users answered".into());
+            }
+            self.users_out.set(self.users_out.get() - 1);
             let found: Vec<Option<&KnownUser>> =
                 usernames.iter().map(|u| self.users.get(*u)).collect();
             Ok(UserLookup {
@@ -595,6 +661,10 @@ mod tests {
             members: vec![(1, 1), (1, 2), (2, 3)],
             calls: RefCell::new(vec![]),
             hold_whole: false,
+            slow_first_users: false,
+            users_made: Default::default(),
+            users_out: Default::default(),
+            users_out_max: Default::default(),
         }
     }
 
@@ -790,6 +860,66 @@ mod tests {
             validate(&parsed, &options, &out.known).outcomes,
             full.outcomes
         );
+    }
+
+    #[test]
+    fn a_slow_answer_holds_no_place_and_the_names_stay_in_order() {
+        // The first of three names' calls answers last: the two after it are answered first and
+        // the third goes out meanwhile (two calls out at most), and the ids still land on their
+        // names (`run_in_steps` validates against the whole database).
+        let server = Fake {
+            slow_first_users: true,
+            ..fake()
+        };
+        let (out, calls, progress) = run_in_steps(STEPS, UploadOptions::default(), &server);
+        assert_eq!(
+            calls,
+            [
+                "segments 2",
+                "segments 1",
+                "memberships 2",
+                "users 2 segments 0 details false",
+                "users 2 segments 0 details false",
+                "users 1 segments 0 details false",
+                "first users answered",
+            ]
+        );
+        assert_eq!(server.users_out_max.get(), 2, "STEPS' concurrency");
+        assert_eq!(out.looked_up.known.users.found(), 3);
+        assert_eq!(progress.last(), Some(&(3, 3)));
+    }
+
+    #[test]
+    fn a_failed_whole_call_ends_a_stepped_preview() {
+        struct NoWhole(Fake);
+        impl LookupTransport for NoWhole {
+            type Error = String;
+            async fn segments(&self, ids: Vec<String>) -> Result<Vec<SegmentFound>, String> {
+                self.0.segments(ids).await
+            }
+            async fn memberships(&self, _: Vec<i32>) -> Result<Vec<(i32, i32)>, String> {
+                Err("whole down".into())
+            }
+            async fn users(&self, u: String, s: Vec<i32>, d: bool) -> Result<UserLookup, String> {
+                self.0.users(u, s, d).await
+            }
+            async fn user_memberships(
+                &self,
+                u: Vec<i32>,
+                s: Vec<i32>,
+            ) -> Result<Vec<(i32, i32)>, String> {
+                self.0.user_memberships(u, s).await
+            }
+        }
+        let out = futures::executor::block_on(parse_and_look_up_with(
+            STEPS,
+            &NoWhole(fake()),
+            FILE.as_bytes(),
+            &UploadOptions::default(),
+            |_, _| {},
+            || async { true },
+        ));
+        assert!(matches!(out, Err(PreviewError::Server(e)) if e == "whole down"));
     }
 
     #[test]
