@@ -151,10 +151,10 @@ struct Learnt {
 /// Steps 1 and 2, for these segment ID numbers (a whole file's, or those a parse step met
 /// first): records what comes back in `out` and decides how their memberships are learnt:
 /// whole when they hold no more than `whole` members in all (what is left of
-/// `memberships_whole`, which deciding to fetch uses up) and no more than `names` (the file's names:
-/// asking user by user costs a read per name and per membership found, a whole read a cheaper
-/// one per member); else user by user; not at all when they are empty. The whole call is the
-/// caller's to make, so it travels beside the names' calls instead of holding them up.
+/// `memberships_whole`, which deciding to fetch uses up) and no more than `names` (the file's
+/// names: asking user by user costs a read per name and per membership found, a whole read a
+/// cheaper one per member); else user by user; not at all when they are empty. The whole call
+/// is the caller's to make, so it travels beside the names' calls instead of holding them up.
 async fn learn_segments<T: LookupTransport>(
     transport: &T,
     batch: usize,
@@ -540,17 +540,7 @@ mod tests {
 
         async fn memberships(&self, segment_ids: Vec<i32>) -> Result<Vec<(i32, i32)>, String> {
             if self.hold_whole {
-                let mut polls = 0;
-                futures::future::poll_fn(|cx| {
-                    polls += 1;
-                    let asked = self.calls.borrow().iter().any(|c| c.starts_with("users"));
-                    if asked || polls > 100 {
-                        return Poll::Ready(());
-                    }
-                    cx.waker().wake_by_ref();
-                    Poll::Pending
-                })
-                .await;
+                until(|| self.calls.borrow().iter().any(|c| c.starts_with("users"))).await;
             }
             self.calls
                 .borrow_mut()
@@ -580,16 +570,7 @@ mod tests {
             self.users_out_max
                 .set(self.users_out_max.get().max(self.users_out.get()));
             if self.slow_first_users && number == 0 {
-                let mut polls = 0;
-                futures::future::poll_fn(|cx| {
-                    polls += 1;
-                    if self.users_made.get() >= 3 || polls > 100 {
-                        return Poll::Ready(());
-                    }
-                    cx.waker().wake_by_ref();
-                    Poll::Pending
-                })
-                .await;
+                until(|| self.users_made.get() >= 3).await;
                 self.calls.borrow_mut().push("first users answered".into());
             }
             self.users_out.set(self.users_out.get() - 1);
@@ -636,6 +617,22 @@ mod tests {
                 .copied()
                 .collect())
         }
+    }
+
+    /// Ready once `done` holds, or after 100 polls without it (so a call held for something
+    /// that never comes answers anyway, out of order, and the test's expected calls fail
+    /// instead of hanging).
+    async fn until(done: impl Fn() -> bool) {
+        let mut polls = 0;
+        futures::future::poll_fn(|cx| {
+            polls += 1;
+            if done() || polls > 100 {
+                return Poll::Ready(());
+            }
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        })
+        .await
     }
 
     fn fake() -> Fake {
