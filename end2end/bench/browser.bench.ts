@@ -113,11 +113,14 @@ test('a 1M-row file (BENCH_FILE): preview ready after choosing it, through the r
     w.benchObserver = new PerformanceObserver((list) => { for (const e of list.getEntries()) w.benchLongTasks.push(e.duration); });
     w.benchObserver.observe({ type: 'longtask' });
   });
+  const tracer = process.env.BENCH_TRACE ? page.context().browser() : null;
+  if (tracer) await tracer.startTracing(page, { path: process.env.BENCH_TRACE, categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'toplevel', 'v8.execute', 'blink.user_timing', 'scheduler', 'sequence_manager', 'loading', 'netlog'] });
   const t0 = Date.now();
   await page.getByLabel('CSV file').setInputFiles(file!);
   const meta = page.getByText(/rows, UTF-8, delimiter comma, checked in/);
   await expect(meta).toBeVisible();
   const wall = Date.now() - t0;
+  if (tracer) await tracer.stopTracing();
   // Entries reach the observer's callback after their task: take the ones still queued too.
   const tasks: number[] = await page.evaluate(() => {
     const w = window as any;

@@ -59,7 +59,13 @@ pub async fn upload_segments(id_numbers: Vec<String>) -> Result<Vec<SegmentFound
 #[server(prefix = "/api", endpoint = "upload_memberships", input = Json)]
 pub async fn upload_memberships(segment_ids: Vec<i32>) -> Result<Pairs, AppError> {
     let (db, _) = crate::ssr::admin_db().await?;
-    let pairs = super::service::segment_memberships(&db, &segment_ids).await?;
+    if segment_ids.len() > LOOKUP_BATCH {
+        return Err(AppError::Invalid(format!(
+            "Ask about at most {LOOKUP_BATCH} segments at a time."
+        )));
+    }
+    let at_most = MEMBERSHIPS_WHOLE as u64 + 1;
+    let pairs = super::service::segment_memberships(&db, &segment_ids, at_most).await?;
     if pairs.len() > MEMBERSHIPS_WHOLE {
         return Err(AppError::Invalid(
             "Those segments are too large to send whole.".into(),

@@ -95,8 +95,10 @@ const SERVER_LIMITS: Limits = Limits {
 };
 
 /// Rows `parse_and_look_up` parses before it sends the names they brought and lets the browser
-/// run (deliver answers, send questions, paint).
-pub const PARSE_STEP_ROWS: usize = 100_000;
+/// run (deliver answers, send questions, paint): 15-20 ms of the page's thread. Each stage of an
+/// answer (its headers, its body, its decoding) waits for the step under way to end, so longer
+/// steps held the answers back (100,000 rows: 0.2-0.4 s after they had come).
+pub const PARSE_STEP_ROWS: usize = 20_000;
 
 /// Asks `transport` what the server knows about `parsed`'s names under `options` (which decide
 /// whether stored details are needed). `progress(done, total)` is told first and as each user
@@ -123,7 +125,7 @@ async fn look_up_with<T: LookupTransport>(
     let (batch, ids) = (limits.batch, &parsed.segment_ids);
     let learnt = learn_segments(transport, batch, ids, names, &mut whole, &mut out).await?;
     let (members, answers) = futures::future::try_join(
-        whole_memberships(transport, learnt.whole),
+        whole_memberships(transport, batch, learnt.whole),
         users(
             limits,
             transport,
@@ -198,15 +200,18 @@ async fn learn_segments<T: LookupTransport>(
     }
 }
 
-/// The memberships of segments learnt whole (none to ask about when there are none).
+/// The memberships of segments learnt whole, `batch` segments a call (none to ask about when
+/// there are none).
 async fn whole_memberships<T: LookupTransport>(
     transport: &T,
+    batch: usize,
     segment_ids: Vec<i32>,
 ) -> Result<Vec<(i32, i32)>, T::Error> {
-    if segment_ids.is_empty() {
-        return Ok(vec![]);
+    let mut pairs = Vec::new();
+    for ids in segment_ids.chunks(batch) {
+        pairs.extend(transport.memberships(ids.to_vec()).await?);
     }
-    transport.memberships(segment_ids).await
+    Ok(pairs)
 }
 
 /// Step 3: every distinct username, with memberships in `segment_ids`.
@@ -259,7 +264,8 @@ pub struct Previewed {
 /// Parses `bytes` in steps of `PARSE_STEP_ROWS` rows and asks about each step's new usernames
 /// while the next step parses, so the server answers on its own core instead of after the parse
 /// (the look-ups were most of a large file's preview). Between steps `pause` lets the browser
-/// run, and answers whether to go on (a preview the page has replaced stops within a step).
+/// run, and answers whether to go on (a preview the page has replaced stops within a step); the
+/// answers that come meanwhile are taken in as they come.
 /// The segments each step meets are asked about before that step's names, so the names' calls
 /// carry the per-user memberships (those that come whole travel beside them); a segment met
 /// only after some names were asked has its memberships for those names asked by user id
@@ -354,9 +360,9 @@ where
             .await
             .map_err(server)?;
             segments_asked = so_far.segment_ids.len();
-            if !more_whole.is_empty() {
+            for ids in more_whole.chunks(limits.batch) {
                 in_flight.push(Either::Left(
-                    transport.memberships(more_whole).map(Answer::Members),
+                    transport.memberships(ids.to_vec()).map(Answer::Members),
                 ));
             }
             if !more_per_user.is_empty() {
@@ -387,8 +393,26 @@ where
             while let Poll::Ready(Some(reply)) = futures::poll!(in_flight.next()) {
                 take(&mut gathered, reply, calls)?;
             }
-            if !pause().await {
+            // The answers that come while the browser runs are taken in as they come, so the
+            // next stage of each call starts then, not after the next step.
+            let paused = pause();
+            futures::pin_mut!(paused);
+            let go_on = loop {
+                if in_flight.is_empty() {
+                    break paused.await;
+                }
+                match futures::future::select(paused.as_mut(), in_flight.next()).await {
+                    Either::Left((go_on, _)) => break go_on,
+                    Either::Right((Some(reply), _)) => take(&mut gathered, reply, calls)?,
+                    Either::Right((None, _)) => {}
+                }
+            };
+            if !go_on {
                 return Err(PreviewError::Superseded);
+            }
+            // An answer ready on the same wake as the pause's end.
+            while let Poll::Ready(Some(reply)) = futures::poll!(in_flight.next()) {
+                take(&mut gathered, reply, calls)?;
             }
             let t = now_ms();
             more = parsing.step(limits.step_rows)?;
@@ -517,6 +541,9 @@ mod tests {
         /// Answers the first users call only once a third has been made (or after 100 polls),
         /// and records when it answers.
         slow_first_users: bool,
+        /// Polls each users call waits before it answers (an answer in stages, as over a
+        /// network).
+        users_polls: usize,
         /// Users calls made so far, out now, and most out at once.
         users_made: std::cell::Cell<usize>,
         users_out: std::cell::Cell<usize>,
@@ -569,6 +596,12 @@ mod tests {
             self.users_out.set(self.users_out.get() + 1);
             self.users_out_max
                 .set(self.users_out_max.get().max(self.users_out.get()));
+            let mut polls = 0;
+            until(|| {
+                polls += 1;
+                polls > self.users_polls
+            })
+            .await;
             if self.slow_first_users && number == 0 {
                 until(|| self.users_made.get() >= 3).await;
                 self.calls.borrow_mut().push("first users answered".into());
@@ -622,7 +655,7 @@ mod tests {
     /// Ready once `done` holds, or after 100 polls without it (so a call held for something
     /// that never comes answers anyway, out of order, and the test's expected calls fail
     /// instead of hanging).
-    async fn until(done: impl Fn() -> bool) {
+    async fn until(mut done: impl FnMut() -> bool) {
         let mut polls = 0;
         futures::future::poll_fn(|cx| {
             polls += 1;
@@ -659,6 +692,7 @@ mod tests {
             calls: RefCell::new(vec![]),
             hold_whole: false,
             slow_first_users: false,
+            users_polls: 0,
             users_made: Default::default(),
             users_out: Default::default(),
             users_out_max: Default::default(),
@@ -738,6 +772,30 @@ mod tests {
             ]
         );
         assert_eq!(progress, [(0, 3), (1, 3), (2, 3), (3, 3)]);
+    }
+
+    #[test]
+    fn segments_learnt_whole_are_asked_a_batch_at_a_time() {
+        // The server refuses more than a batch of segments a call: two segments, one a batch,
+        // make two whole calls, in one step and in several.
+        let limits = Limits {
+            batch: 1,
+            memberships_whole: 250_000,
+            concurrency: 2,
+            step_rows: 100,
+        };
+        let whole_calls = |calls: &[String]| {
+            let whole: Vec<&String> = calls.iter().filter(|c| c.starts_with("memb")).collect();
+            assert_eq!(whole, ["memberships 1", "memberships 1"], "{calls:?}");
+        };
+        let (_, calls, _) = run(limits, UploadOptions::default());
+        whole_calls(&calls);
+        let stepped = Limits {
+            step_rows: 2,
+            ..limits
+        };
+        let (_, calls, _) = run_in_steps(stepped, UploadOptions::default(), &fake());
+        whole_calls(&calls);
     }
 
     #[test]
@@ -884,6 +942,62 @@ mod tests {
         assert_eq!(server.users_out_max.get(), 2, "STEPS' concurrency");
         assert_eq!(out.looked_up.known.users.found(), 3);
         assert_eq!(progress.last(), Some(&(3, 3)));
+    }
+
+    #[test]
+    fn answers_are_taken_in_while_the_browser_runs() {
+        // Each users call answers a few polls after it is made, and each pause lasts until an
+        // answer is taken in (or 100 polls). The answers must be taken in during the pause that
+        // follows their call, not after the next parse step (each stage of a real answer then
+        // waited for a step to end).
+        let server = Fake {
+            users_polls: 3,
+            ..fake()
+        };
+        let events = RefCell::new(Vec::<String>::new());
+        let log = &events;
+        let taken = move || {
+            log.borrow()
+                .iter()
+                .filter(|e| e.starts_with("taken"))
+                .count()
+        };
+        let out = futures::executor::block_on(parse_and_look_up_with(
+            Limits {
+                concurrency: 1,
+                ..STEPS
+            },
+            &server,
+            FILE.as_bytes(),
+            &UploadOptions::default(),
+            |done, _| {
+                if done > 0 {
+                    log.borrow_mut().push(format!("taken {done}"));
+                }
+            },
+            || {
+                let before = taken();
+                async move {
+                    until(|| taken() > before).await;
+                    log.borrow_mut().push("pause ended".into());
+                    true
+                }
+            },
+        ))
+        .unwrap();
+        assert_eq!(out.looked_up.known.users.found(), 3);
+        // Two rows a step: a call for the first two names, one for the next two; the fifth
+        // name goes after the parse.
+        assert_eq!(
+            events.into_inner(),
+            [
+                "taken 1",
+                "pause ended",
+                "taken 2",
+                "pause ended",
+                "taken 3"
+            ]
+        );
     }
 
     #[test]

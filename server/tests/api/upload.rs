@@ -442,7 +442,7 @@ async fn the_pages_look_ups_give_the_same_outcomes_as_the_commit_path() {
             if route == "whole" {
                 known
                     .memberships
-                    .extend(segment_memberships(&t.db, &ids).await.unwrap());
+                    .extend(segment_memberships(&t.db, &ids, 1_000_000).await.unwrap());
             }
             let reply = lookup_users(&t.db, &names, &per_user_segments, options.updates_details())
                 .await
@@ -502,6 +502,66 @@ async fn memberships_by_user_id_are_exact_for_few_and_many_segments() {
         assert!(!want.is_empty());
         assert_eq!(got, want, "{} segments asked", asked_segments.len());
     }
+}
+
+/// `segment_memberships` gives no more pairs than it is asked for (`upload_memberships` asks one
+/// past its cap, so a segment too large to send whole is refused after a bounded read), and every
+/// membership of the asked segments, and only theirs, when they fit.
+#[tokio::test]
+async fn whole_memberships_read_no_more_than_asked() {
+    use app::upload::service::segment_memberships;
+    let t = common::fresh_db().await;
+    let db = &t.db;
+    let users = common::users(db, &["u0", "u1", "u2", "u3"]).await;
+    let big = common::segment(db, "big").await;
+    let small = common::segment(db, "small").await;
+    let other = common::segment(db, "other").await;
+    Segments::add_members(db, big, &users).await.unwrap();
+    Segments::add_members(db, small, &users[..1]).await.unwrap();
+    Segments::add_members(db, other, &users[1..2])
+        .await
+        .unwrap();
+    let mut want: Vec<(i32, i32)> = users.iter().map(|&u| (big, u)).collect();
+    want.push((small, users[0]));
+    want.sort_unstable();
+    for at_most in [5, 6] {
+        let mut all = segment_memberships(db, &[big, small], at_most)
+            .await
+            .unwrap();
+        all.sort_unstable();
+        assert_eq!(all, want, "all five fit in {at_most}, none of `other`'s");
+    }
+    for at_most in [4, 1] {
+        let some = segment_memberships(db, &[big, small], at_most)
+            .await
+            .unwrap();
+        assert_eq!(some.len() as u64, at_most, "{at_most} asked");
+        assert!(some.iter().all(|p| want.contains(p)), "{some:?}");
+    }
+}
+
+/// `upload_memberships` over HTTP: more segment ids than a batch is a clear refusal (the page
+/// sends a batch a call), a batch is answered.
+#[tokio::test]
+async fn upload_memberships_refuses_more_than_a_batch_of_segments() {
+    use app::upload::api::LOOKUP_BATCH;
+    let app = common::spawn_app().await;
+    let client = common::client();
+    common::create_admin(&app.db).await;
+    let res = common::sign_in(&client, &app, common::ADMIN, common::PASSWORD).await;
+    assert!(res.status().is_success() || res.status().is_redirection());
+    let post = |ids: Vec<i32>| {
+        client
+            .post(format!("{}/api/upload_memberships", app.addr))
+            .json(&serde_json::json!({ "segment_ids": ids }))
+            .send()
+    };
+    let res = post((1..=LOOKUP_BATCH as i32 + 1).collect()).await.unwrap();
+    assert_eq!(res.status().as_u16(), 422, "AppError::Invalid");
+    let text = res.text().await.unwrap();
+    assert!(text.contains("at most 25000 segments"), "{text:?}");
+    let res = post((1..=LOOKUP_BATCH as i32).collect()).await.unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
 }
 
 /// Issue 9: add-and-update with "Override with file", a new user on two rows with different

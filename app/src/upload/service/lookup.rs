@@ -97,14 +97,17 @@ fn members_where(segments: SimpleExpr) -> sea_orm::Select<segment_member::Entity
 /// the (user, segment) index instead of probing it once per segment (see `user_memberships`).
 const PROBES_PER_USER_MAX: usize = 3;
 
-/// Every membership of these segments: cheaper than asking user by user when the segments are
-/// smaller than the file.
+/// The memberships of these segments, at most `at_most` of them (a caller that refuses more
+/// than a cap asks for one past it, so a huge segment is not read whole only to be refused):
+/// cheaper than asking user by user when the segments are smaller than the file.
 pub async fn segment_memberships(
     db: &impl ConnectionTrait,
     segment_ids: &[i32],
+    at_most: u64,
 ) -> Result<Vec<(i32, i32)>, AppError> {
     let select =
         members_where(segment_member::Column::SegmentId.is_in(segment_ids.iter().copied()))
+            .limit(at_most)
             .into_query();
     Ok(int_pairs(db, &select, ["segment_id", "user_id"]).await?)
 }
