@@ -113,6 +113,8 @@ test('a 1M-row file (BENCH_FILE): preview ready after choosing it, through the r
     w.benchObserver = new PerformanceObserver((list) => { for (const e of list.getEntries()) w.benchLongTasks.push(e.duration); });
     w.benchObserver.observe({ type: 'longtask' });
   });
+  // BENCH_TRACE=FILE: a Chromium trace of the preview (the page thread's tasks by type and the
+  // gaps between them). Tracing slows the run: its times are not to be compared with others'.
   const tracer = process.env.BENCH_TRACE ? page.context().browser() : null;
   if (tracer) await tracer.startTracing(page, { path: process.env.BENCH_TRACE, categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'toplevel', 'v8.execute', 'blink.user_timing', 'scheduler', 'sequence_manager', 'loading', 'netlog'] });
   const t0 = Date.now();

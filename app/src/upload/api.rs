@@ -7,7 +7,8 @@ use crate::error::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::{Json, MultipartData, MultipartFormData};
 
-/// Most usernames one look-up may ask about; the page sends larger files in several calls.
+/// Most usernames (or segment ids) one look-up may ask about; the page sends more in several
+/// calls.
 pub const LOOKUP_BATCH: usize = 25_000;
 /// Segments whose members number at most this (in total), and no more than the file's names,
 /// are sent whole instead of user by user. A whole read costs the server about half what asking
@@ -55,7 +56,8 @@ pub async fn upload_segments(id_numbers: Vec<String>) -> Result<Vec<SegmentFound
     super::service::lookup_segments_with_counts(&db, &id_numbers).await
 }
 
-/// All memberships of small segments (at most `MEMBERSHIPS_WHOLE` in total).
+/// All memberships of small segments (at most `MEMBERSHIPS_WHOLE` in total, at most
+/// `LOOKUP_BATCH` segments a call).
 #[server(prefix = "/api", endpoint = "upload_memberships", input = Json)]
 pub async fn upload_memberships(segment_ids: Vec<i32>) -> Result<Pairs, AppError> {
     let (db, _) = crate::ssr::admin_db().await?;

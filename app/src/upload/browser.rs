@@ -20,29 +20,33 @@ pub fn now_ms() -> f64 {
 /// Lets the browser run before the page goes on, so answers that have come are delivered,
 /// requests are sent and the page is painted between two steps of a long parse.
 ///
-/// A task of the page's own scheduler (`scheduler.postTask`, at the default priority, so the
-/// answers and paints queued before it run first), where the browser has one; else a 0 ms
-/// timer. Neither a timer (nested ones are held to 4 ms) nor a message to itself (Chromium sends
-/// it through another thread: 5-25 ms on a busy 2-core machine, 0.5 s idle in a 1M-row preview's
-/// 50 steps) comes back at once.
+/// A task of the page's own scheduler (`scheduler.postTask`, default priority: it normally runs
+/// after the tasks already queued), else a 0 ms timer. Not a message to itself: Chromium sends
+/// it through another thread, 5-35 ms on the bench's busy 2-core machine; and a nested timer is
+/// held to 4 ms. `postTask` is reached through `Reflect`: web-sys has it only as unstable API.
 pub async fn pause() {
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::{JsCast, JsValue};
-        let post_task = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("scheduler"))
+        let global = js_sys::global();
+        let post_task = js_sys::Reflect::get(&global, &JsValue::from_str("scheduler"))
             .ok()
             .filter(JsValue::is_object)
             .and_then(|scheduler| {
                 let post = js_sys::Reflect::get(&scheduler, &JsValue::from_str("postTask")).ok()?;
                 Some((scheduler, post.dyn_into::<js_sys::Function>().ok()?))
             });
+        let set_timeout = js_sys::Reflect::get(&global, &JsValue::from_str("setTimeout"))
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
         let resumed = js_sys::Promise::new(&mut |resolve, _| {
-            let posted = match &post_task {
-                Some((scheduler, post)) => post.call1(scheduler, &resolve).is_ok(),
-                None => web_sys::window()
-                    .and_then(|w| w.set_timeout_with_callback(&resolve).ok())
-                    .is_some(),
-            };
+            let posted = post_task
+                .as_ref()
+                .is_some_and(|(scheduler, post)| post.call1(scheduler, &resolve).is_ok())
+                || set_timeout
+                    .as_ref()
+                    .is_some_and(|f| f.call1(&global, &resolve).is_ok());
+            // Neither could be asked: go on at once rather than never.
             if !posted {
                 let _ = resolve.call0(&JsValue::NULL);
             }

@@ -9,8 +9,8 @@
 //!    segment comes with its member count and whether an enrolment method follows it.
 //! 2. Existing memberships: none to learn when those segments are empty; when they hold at most
 //!    `MEMBERSHIPS_WHOLE` members, and no more than the file has names, `upload_memberships`
-//!    sends them whole in one call, in flight beside step 3's; otherwise they come user by user
-//!    with step 3.
+//!    sends them whole (`LOOKUP_BATCH` segments a call), in flight beside step 3's; otherwise
+//!    they come user by user with step 3.
 //! 3. `upload_users`: the file's distinct usernames (interned by the parse, in first-seen order),
 //!    `LOOKUP_BATCH` a call as one text of a name per line, `LOOKUP_CONCURRENCY` calls in flight
 //!    (a new call as each one ends), with the segments of step 2 when memberships come per user
@@ -95,9 +95,10 @@ const SERVER_LIMITS: Limits = Limits {
 };
 
 /// Rows `parse_and_look_up` parses before it sends the names they brought and lets the browser
-/// run (deliver answers, send questions, paint): 15-20 ms of the page's thread. Each stage of an
-/// answer (its headers, its body, its decoding) waits for the step under way to end, so longer
-/// steps held the answers back (100,000 rows: 0.2-0.4 s after they had come).
+/// run (deliver answers, send questions, paint): 15-20 ms of the page's thread on the bench's
+/// 2-core machine. Each stage of an answer (its headers, its body, its decoding) waits for the
+/// step under way to end, so longer steps held the answers back (100,000 rows: 0.2-0.4 s after
+/// they had come).
 pub const PARSE_STEP_ROWS: usize = 20_000;
 
 /// Asks `transport` what the server knows about `parsed`'s names under `options` (which decide
@@ -144,7 +145,7 @@ async fn look_up_with<T: LookupTransport>(
 /// How a step's segments' existing memberships are to be learnt (step 2).
 #[derive(Debug, Default)]
 struct Learnt {
-    /// Segments whose memberships come whole, in one `memberships` call.
+    /// Segments whose memberships come whole, in `memberships` calls of a batch of segments.
     whole: Vec<i32>,
     /// Segments whose memberships come user by user, with the names' calls.
     per_user: Vec<i32>,
@@ -182,8 +183,8 @@ async fn learn_segments<T: LookupTransport>(
     }
     segment_ids.sort_unstable();
     segment_ids.dedup();
-    // Existing memberships: none to learn for empty segments; small segments come whole in one
-    // call; only segments larger than the file are asked about user by user.
+    // Existing memberships: none to learn for empty segments; small segments come whole; only
+    // segments larger than the file are asked about user by user.
     if members == 0 {
         Ok(Learnt::default())
     } else if members as usize <= (*whole).min(names.max(1)) {
@@ -404,6 +405,7 @@ where
                 match futures::future::select(paused.as_mut(), in_flight.next()).await {
                     Either::Left((go_on, _)) => break go_on,
                     Either::Right((Some(reply), _)) => take(&mut gathered, reply, calls)?,
+                    // Not empty, so `next` gives an answer or waits.
                     Either::Right((None, _)) => {}
                 }
             };

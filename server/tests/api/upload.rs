@@ -440,9 +440,11 @@ async fn the_pages_look_ups_give_the_same_outcomes_as_the_commit_path() {
                 vec![]
             };
             if route == "whole" {
-                known
-                    .memberships
-                    .extend(segment_memberships(&t.db, &ids, 1_000_000).await.unwrap());
+                known.memberships.extend(
+                    segment_memberships(&t.db, &ids, u64::MAX >> 1)
+                        .await
+                        .unwrap(),
+                );
             }
             let reply = lookup_users(&t.db, &names, &per_user_segments, options.updates_details())
                 .await
