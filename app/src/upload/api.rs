@@ -44,15 +44,22 @@ pub async fn upload_effects(
 /// Memberships per effects call.
 pub const EFFECTS_BATCH: usize = 50_000;
 
-/// Segment ids and member counts for the ID numbers a file names (exact match).
-#[server(prefix = "/api", endpoint = "upload_segments", input = Json)]
-pub async fn upload_segments(id_numbers: Vec<String>) -> Result<Vec<SegmentFound>, AppError> {
-    let (db, _) = crate::ssr::admin_db().await?;
-    if id_numbers.len() > LOOKUP_BATCH {
+/// The refusal of a look-up about more than `LOOKUP_BATCH` segments.
+#[cfg(feature = "ssr")]
+fn at_most_a_batch_of_segments(segments: usize) -> Result<(), AppError> {
+    if segments > LOOKUP_BATCH {
         return Err(AppError::Invalid(format!(
             "Ask about at most {LOOKUP_BATCH} segments at a time."
         )));
     }
+    Ok(())
+}
+
+/// Segment ids and member counts for the ID numbers a file names (exact match).
+#[server(prefix = "/api", endpoint = "upload_segments", input = Json)]
+pub async fn upload_segments(id_numbers: Vec<String>) -> Result<Vec<SegmentFound>, AppError> {
+    let (db, _) = crate::ssr::admin_db().await?;
+    at_most_a_batch_of_segments(id_numbers.len())?;
     super::service::lookup_segments_with_counts(&db, &id_numbers).await
 }
 
@@ -61,11 +68,7 @@ pub async fn upload_segments(id_numbers: Vec<String>) -> Result<Vec<SegmentFound
 #[server(prefix = "/api", endpoint = "upload_memberships", input = Json)]
 pub async fn upload_memberships(segment_ids: Vec<i32>) -> Result<Pairs, AppError> {
     let (db, _) = crate::ssr::admin_db().await?;
-    if segment_ids.len() > LOOKUP_BATCH {
-        return Err(AppError::Invalid(format!(
-            "Ask about at most {LOOKUP_BATCH} segments at a time."
-        )));
-    }
+    at_most_a_batch_of_segments(segment_ids.len())?;
     let at_most = MEMBERSHIPS_WHOLE as u64 + 1;
     let pairs = super::service::segment_memberships(&db, &segment_ids, at_most).await?;
     if pairs.len() > MEMBERSHIPS_WHOLE {
