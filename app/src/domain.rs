@@ -40,7 +40,7 @@ impl Username {
         Ok(Self(lower))
     }
 
-    pub fn allowed_byte(b: u8) -> bool {
+    pub const fn allowed_byte(b: u8) -> bool {
         matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-' | b'@')
     }
 

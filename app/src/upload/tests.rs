@@ -602,8 +602,58 @@ mod properties {
         assert_eq!(ours.0[1..], theirs[1..]);
     }
 
+    /// Each record's line and cells, as the reader of files without quotes gives them and as
+    /// `csv_core` does.
+    fn same_lines_and_cells_as_csv_core(text: &str) {
+        #[derive(Default)]
+        struct Lines(Vec<(u32, Vec<Vec<u8>>)>);
+        impl parse::RecordSink for Lines {
+            fn header(&mut self, names: &[&str]) -> Result<(), FileError> {
+                let cells = names.iter().map(|n| n.as_bytes().to_vec());
+                self.0.push((0, cells.collect()));
+                Ok(())
+            }
+            fn row(&mut self, record: &parse::Record<'_>, line: u32) {
+                self.0
+                    .push((line, record.iter().map(<[u8]>::to_vec).collect()));
+            }
+        }
+        let file = parse::FileText::new(text.as_bytes(), EncodingChoice::Utf8);
+        let Ok(file) = file else {
+            return; // empty or blank: refused before any record is read
+        };
+        let plain = parse::Records::new(&file, DelimiterChoice::Auto, Lines::default()).finish();
+        let core = parse::Records::new(&file, DelimiterChoice::Auto, Lines::default())
+            .by_csv_core()
+            .finish();
+        match (plain, core) {
+            (Ok((a, sa)), Ok((b, sb))) => {
+                assert_eq!(a.0, b.0);
+                assert_eq!(sa, sb);
+            }
+            (Err(a), Err(b)) => assert_eq!(a, b),
+            (a, b) => panic!("{:?} against {:?}", a.map(|x| x.0 .0), b.map(|x| x.0 .0)),
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+        #[test]
+        fn files_without_quotes_read_as_csv_core_reads_them(
+            header in prop_oneof![Just(""), Just("username,cohort1\n"), Just("username;cohort1\r\n")],
+            body in proptest::collection::vec(
+                prop_oneof![
+                    Just(","), Just(";"), Just("\t"), Just("\n"), Just("\r"), Just("\r\n"),
+                    Just(" "), Just("\u{0B}"), Just("é"), Just("a"), Just("bc"), Just("username"),
+                ],
+                0..60,
+            )
+        ) {
+            let text = format!("{header}{}", body.concat());
+            same_lines_and_cells_as_csv_core(&text);
+            same_records_as_the_csv_crate(&format!("username,cohort1\n{}", body.concat()));
+        }
 
         #[test]
         fn records_are_split_as_the_csv_crate_splits_them(
