@@ -346,8 +346,9 @@ impl<'a> FileText<'a> {
 /// A file's records read in steps, so a caller can act on the rows read so far between steps
 /// (the upload page asks about one step's names while the next step parses).
 ///
-/// `csv_core` splits the records straight from the file's bytes (the `csv` crate's reader would
-/// copy them through its buffer first); the crate's fields and ends buffers are reused.
+/// `csv_core` splits the records of a file with quotes straight from the file's bytes (the `csv`
+/// crate's reader would copy them through its buffer first), into reused fields and ends buffers;
+/// a file without quotes is split in place (`plain`).
 pub struct Records<'t, S> {
     data: &'t [u8],
     shape: FileShape,
@@ -357,11 +358,12 @@ pub struct Records<'t, S> {
     fields: Vec<u8>,
     ends: Vec<usize>,
     lines: LineCounter<'t>,
-    /// Without a quote anywhere in the file, no record can be badly quoted, and a record is
-    /// the bytes between line endings split at the delimiter: `plain` finds those bytes (a SIMD
-    /// search) in place of `csv_core`'s byte-at-a-time state machine, and counts the lines as
-    /// it passes them.
+    /// Without a quote anywhere in the file, no record can be badly quoted (the `csv_core` loop
+    /// meets such a file only in tests: see `by_csv_core`).
     has_quotes: bool,
+    /// For a file without quotes: a record is the bytes between line endings split at the
+    /// delimiter, and `plain` finds those bytes (a SIMD search) in place of `csv_core`'s
+    /// byte-at-a-time state machine, counting the lines as it passes them.
     plain: Option<Plain<'t>>,
     header_seen: bool,
     /// Quote balance of a record is known once the next one starts (or the file ends).
@@ -549,8 +551,8 @@ impl<'t, S: RecordSink> Records<'t, S> {
             }
             if !self.header_seen {
                 let names: Vec<&str> = record.iter().map(cell).collect();
-                header_names(&names).and_then(|named| self.sink.header(named))?;
                 self.header_seen = true;
+                header_names(&names).and_then(|named| self.sink.header(named))?;
                 continue;
             }
             self.sink.row(&record, line);
@@ -724,7 +726,7 @@ const RESERVE_CELLS_MAX: usize = 5 << 20;
 const RESERVE_TEXT_MAX: usize = 32 << 20;
 
 /// The bytes a well-formed username may hold, in either case: a load per byte, where the
-/// `match` in `Username::allowed_byte` compiles to a jump per byte (the parse's hottest loop).
+/// `match` in `Username::allowed_byte` was a jump per byte in `perf`'s listing of the parse.
 const USERNAME_BYTES: [bool; 256] = {
     let mut table = [false; 256];
     let mut b = 0;
@@ -806,8 +808,8 @@ fn is_blank(record: &Record<'_>) -> bool {
     record.iter().all(|f| cell(f).is_empty())
 }
 
-/// A field as trimmed text (the input is valid UTF-8 after decoding, and `csv_core` only
-/// splits at ASCII bytes, so a field is always valid UTF-8).
+/// A field as trimmed text (the input is valid UTF-8 after decoding, and both readers only
+/// split at ASCII bytes, so a field is always valid UTF-8).
 fn cell(field: &[u8]) -> &str {
     std::str::from_utf8(field).unwrap_or("").trim()
 }

@@ -548,8 +548,8 @@ mod properties {
         }
     }
 
-    /// The records and cells `read_records` takes straight from `csv_core`, as the `csv` crate's
-    /// own reader gives them (blank records aside).
+    /// The records and cells `read_records` gives (from `csv_core`, or split in place in a file
+    /// without quotes), as the `csv` crate's own reader gives them (blank records aside).
     fn same_records_as_the_csv_crate(text: &str) {
         struct Cells(Vec<Vec<String>>);
         impl parse::RecordSink for Cells {
@@ -603,12 +603,15 @@ mod properties {
     }
 
     /// Each record's line and cells, as the reader of files without quotes gives them and as
-    /// `csv_core` does.
-    fn same_lines_and_cells_as_csv_core(text: &str) {
+    /// `csv_core` does, under `delimiter`; a header without "username" is refused.
+    fn same_lines_and_cells_as_csv_core(text: &str, delimiter: DelimiterChoice) {
         #[derive(Default)]
         struct Lines(Vec<(u32, Vec<Vec<u8>>)>);
         impl parse::RecordSink for Lines {
             fn header(&mut self, names: &[&str]) -> Result<(), FileError> {
+                if !names.contains(&"username") {
+                    return Err(FileError::NoUsernameColumn);
+                }
                 let cells = names.iter().map(|n| n.as_bytes().to_vec());
                 self.0.push((0, cells.collect()));
                 Ok(())
@@ -622,8 +625,8 @@ mod properties {
         let Ok(file) = file else {
             return; // empty or blank: refused before any record is read
         };
-        let plain = parse::Records::new(&file, DelimiterChoice::Auto, Lines::default()).finish();
-        let core = parse::Records::new(&file, DelimiterChoice::Auto, Lines::default())
+        let plain = parse::Records::new(&file, delimiter, Lines::default()).finish();
+        let core = parse::Records::new(&file, delimiter, Lines::default())
             .by_csv_core()
             .finish();
         match (plain, core) {
@@ -641,17 +644,24 @@ mod properties {
 
         #[test]
         fn files_without_quotes_read_as_csv_core_reads_them(
-            header in prop_oneof![Just(""), Just("username,cohort1\n"), Just("username;cohort1\r\n")],
+            header in prop_oneof![
+                Just(""), Just("username,cohort1\n"), Just("username;cohort1\r\n"),
+                Just("username:cohort1\r"), Just("firstname\tusername\n"),
+            ],
             body in proptest::collection::vec(
                 prop_oneof![
-                    Just(","), Just(";"), Just("\t"), Just("\n"), Just("\r"), Just("\r\n"),
-                    Just(" "), Just("\u{0B}"), Just("é"), Just("a"), Just("bc"), Just("username"),
+                    Just(","), Just(";"), Just("\t"), Just(":"), Just("\n"), Just("\r"),
+                    Just("\r\n"), Just(" "), Just("\u{0B}"), Just("é"), Just("a"), Just("bc"),
+                    Just("username"),
+                    // Past the reader's first 64 field ends.
+                    Just(",,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,"),
                 ],
                 0..60,
-            )
+            ),
+            delimiter in proptest::sample::select(DelimiterChoice::all().to_vec()),
         ) {
             let text = format!("{header}{}", body.concat());
-            same_lines_and_cells_as_csv_core(&text);
+            same_lines_and_cells_as_csv_core(&text, delimiter);
             same_records_as_the_csv_crate(&format!("username,cohort1\n{}", body.concat()));
         }
 
