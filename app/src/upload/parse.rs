@@ -379,6 +379,13 @@ impl<'t, S: RecordSink> Records<'t, S> {
         let data = file.text.as_bytes();
         let delim = delimiter.byte().unwrap_or_else(|| detect_delimiter(data));
         let has_quotes = memchr::memchr(b'"', data).is_some();
+        // `csv_core` drops a byte-order mark at the start of what it reads (one left after
+        // decoding dropped the file's first), so the plain reader starts past it too.
+        let bom = if !has_quotes && data.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
         Records {
             data,
             shape: FileShape {
@@ -386,7 +393,7 @@ impl<'t, S: RecordSink> Records<'t, S> {
                 encoding: file.encoding,
             },
             core: csv_core::ReaderBuilder::new().delimiter(delim).build(),
-            pos: 0,
+            pos: bom,
             fields: vec![0; 1024],
             ends: vec![0; 64],
             lines: LineCounter::new(data),
@@ -432,6 +439,7 @@ impl<'t, S: RecordSink> Records<'t, S> {
     #[cfg(test)]
     pub(crate) fn by_csv_core(mut self) -> Self {
         self.plain = None;
+        self.pos = 0;
         self
     }
 
