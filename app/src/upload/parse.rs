@@ -358,10 +358,7 @@ pub struct Records<'t, S> {
     fields: Vec<u8>,
     ends: Vec<usize>,
     lines: LineCounter<'t>,
-    /// Without a quote anywhere in the file, no record can be badly quoted (the `csv_core` loop
-    /// meets such a file only in tests: see `by_csv_core`).
-    has_quotes: bool,
-    /// For a file without quotes: a record is the bytes between line endings split at the
+    /// For a file without quotes (where no record can be badly quoted): a record is the bytes between line endings split at the
     /// delimiter, and `plain` finds those bytes (a SIMD search) in place of `csv_core`'s
     /// byte-at-a-time state machine, counting the lines as it passes them.
     plain: Option<Plain<'t>>,
@@ -397,7 +394,6 @@ impl<'t, S: RecordSink> Records<'t, S> {
             fields: vec![0; 1024],
             ends: vec![0; 64],
             lines: LineCounter::new(data),
-            has_quotes,
             plain: (!has_quotes).then(|| Plain {
                 seps: memchr::memchr3_iter(delim, b'\n', b'\r', data),
                 line: 1,
@@ -482,43 +478,62 @@ impl<'t, S: RecordSink> Records<'t, S> {
         }
     }
 
+    /// The next record by `csv_core` into `fields`/`ends`: its field count and line, or `None`
+    /// at the end of the file; an error once the record before it proves badly quoted.
+    fn read_core(&mut self) -> Result<Option<(usize, u32)>, FileError> {
+        // Where reading this record began (the previous one's end).
+        let start = self.pos;
+        let n = self.read();
+        if let Some((prev_start, prev_line)) = self.previous.take() {
+            if count_quotes(&self.data[prev_start..start]) % 2 == 1 {
+                return Err(if n.is_some() {
+                    FileError::MalformedQuoting { line: prev_line }
+                } else {
+                    FileError::UnterminatedQuote { line: prev_line }
+                });
+            }
+        }
+        let Some(n) = n else {
+            return Ok(None);
+        };
+        let line = self.lines.line_of_content_at(start);
+        self.previous = Some((start, line));
+        Ok(Some((n, line)))
+    }
+
     /// Reads up to `rows` more data rows into the sink; false once the whole file is read.
     pub fn step(&mut self, rows: usize) -> Result<bool, FileError> {
-        if self.plain.is_some() {
-            return self.step_plain(rows);
-        }
         let mut read = 0;
         while !self.done && read < rows {
-            // Where reading this record began (the previous one's end).
-            let start = self.pos;
-            let n = self.read();
-            let more = n.is_some();
-            if let Some((prev_start, prev_line)) = self.previous.take() {
-                if self.has_quotes && count_quotes(&self.data[prev_start..start]) % 2 == 1 {
-                    return Err(if more {
-                        FileError::MalformedQuoting { line: prev_line }
-                    } else {
-                        FileError::UnterminatedQuote { line: prev_line }
-                    });
-                }
-            }
+            // A plain record lies in the file from `start`, one delimiter between its fields.
+            let next = match self.plain {
+                Some(_) => self
+                    .read_plain()
+                    .map(|(start, n, line)| (Some(start), n, line)),
+                None => self.read_core()?.map(|(n, line)| (None, n, line)),
+            };
             if let Some(e) = self.header_error.take() {
                 return Err(e);
             }
-            let Some(n) = n else {
+            let Some((start, n, line)) = next else {
                 self.done = true;
                 if !self.header_seen {
                     return Err(FileError::Empty);
                 }
                 break;
             };
-            let line = self.lines.line_of_content_at(start);
-            self.previous = Some((start, line));
             let ends = &self.ends[..n];
-            let record = Record {
-                fields: &self.fields[..ends.last().copied().unwrap_or(0)],
-                ends,
-                gap: 0,
+            let record = match start {
+                Some(start) => Record {
+                    fields: &self.data[start..start + ends[n - 1]],
+                    ends,
+                    gap: 1,
+                },
+                None => Record {
+                    fields: &self.fields[..ends.last().copied().unwrap_or(0)],
+                    ends,
+                    gap: 0,
+                },
             };
             if is_blank(&record) {
                 continue; // a blank line, or one of only delimiters
@@ -529,38 +544,6 @@ impl<'t, S: RecordSink> Records<'t, S> {
                     self.header_error = Some(e);
                 }
                 self.header_seen = true;
-                continue;
-            }
-            self.sink.row(&record, line);
-            read += 1;
-        }
-        Ok(!self.done)
-    }
-
-    /// `step` for a file without quotes (see `plain`).
-    fn step_plain(&mut self, rows: usize) -> Result<bool, FileError> {
-        let mut read = 0;
-        while !self.done && read < rows {
-            let Some((start, n, line)) = self.read_plain() else {
-                self.done = true;
-                if !self.header_seen {
-                    return Err(FileError::Empty);
-                }
-                break;
-            };
-            let ends = &self.ends[..n];
-            let record = Record {
-                fields: &self.data[start..start + ends[n - 1]],
-                ends,
-                gap: 1,
-            };
-            if is_blank(&record) {
-                continue;
-            }
-            if !self.header_seen {
-                let names: Vec<&str> = record.iter().map(cell).collect();
-                self.header_seen = true;
-                header_names(&names).and_then(|named| self.sink.header(named))?;
                 continue;
             }
             self.sink.row(&record, line);
