@@ -194,15 +194,44 @@ test('a 1M-row file (BENCH_FILE): preview ready after choosing it, through the r
     raw.push(await page.evaluate(async ({ names, batch, inFlight }) => {
       // The file's distinct names in first-seen order, 25,000 a call, as the page asks them.
       const distinct = [...new Set(names)];
-      const texts: string[] = [];
-      for (let i = 0; i < distinct.length; i += batch) texts.push(distinct.slice(i, i + batch).join('\n'));
+      // The question in its wire form, postcard (upload::api): the text's length as a varint,
+      // its UTF-8 bytes, no segment ids (a 0 length), details false (a 0 byte). Built before
+      // the clock starts: the baseline is the fastest a page can ask. A build from before
+      // session 13 (BENCH_BASELINE_DIR) spoke JSON: asked so, when it refuses a postcard question.
+      const varint = (n: number) => { const out: number[] = []; while (n >= 0x80) { out.push((n & 0x7f) | 0x80); n >>>= 7; } out.push(n); return out; };
+      const bodies: { body: Uint8Array; asked: number }[] = [];
+      for (let i = 0; i < distinct.length; i += batch) {
+        const slice = distinct.slice(i, i + batch);
+        const text = new TextEncoder().encode(slice.join('\n'));
+        const head = varint(text.length);
+        const body = new Uint8Array(head.length + text.length + 2);
+        body.set(head);
+        body.set(text, head.length);
+        bodies.push({ body, asked: slice.length });
+      }
+      const postcard = (await fetch('/api/upload_users', { method: 'POST', headers: { 'content-type': 'application/x-postcard' }, body: new Uint8Array([0, 0, 0]) })).ok;
+      const json = distinct.length === 0 || postcard ? [] : bodies.map((_, k) =>
+        JSON.stringify({ usernames: distinct.slice(k * batch, (k + 1) * batch).join('\n'), segment_ids: [], details: false }));
       const t = performance.now();
       let next = 0;
       const worker = async () => {
-        while (next < texts.length) {
-          const body = JSON.stringify({ usernames: texts[next++], segment_ids: [], details: false });
-          const res = await fetch('/api/upload_users', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body });
-          if ((await res.json()).ids === undefined) throw new Error('no ids');
+        while (next < bodies.length) {
+          const k = next++;
+          const { body, asked } = bodies[k];
+          if (!postcard) {
+            const res = await fetch('/api/upload_users', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: json[k] });
+            if ((await res.json()).ids?.length !== asked) throw new Error('no ids');
+            continue;
+          }
+          const res = await fetch('/api/upload_users', { method: 'POST', headers: { 'content-type': 'application/x-postcard' }, body });
+          // The answer starts with the ids' count, a varint: one id per name asked.
+          const answer = new Uint8Array(await res.arrayBuffer());
+          let count = 0;
+          for (let k = 0, shift = 0; k < answer.length; k++, shift += 7) {
+            count += (answer[k] & 0x7f) * 2 ** shift;
+            if (answer[k] < 0x80) break;
+          }
+          if (!res.ok || count !== asked) throw new Error(`answer of ${count} ids for ${asked} names (HTTP ${res.status}: ${new TextDecoder().decode(answer.slice(0, 300))})`);
         }
       };
       await Promise.all(Array.from({ length: inFlight }, worker));

@@ -26,8 +26,9 @@
 //! pairs: a re-uploaded million-row file's answers were 11 MB.
 //!
 //! How the calls travel is the caller's: a [`LookupTransport`] makes them (the page calls the
-//! generated server functions, the load tool posts JSON and times each call). Nothing here needs
-//! the server's dependencies, so it compiles into the browser's WebAssembly and into `ssr` alike.
+//! generated server functions, the load tool posts each call in its wire form, JSON or postcard,
+//! and times it). Nothing here needs the server's dependencies, so it compiles into the
+//! browser's WebAssembly and into `ssr` alike.
 use super::api::{LOOKUP_BATCH, LOOKUP_CONCURRENCY, MEMBERSHIPS_WHOLE};
 use super::browser::now_ms;
 use super::parse::{FileText, Parsing};

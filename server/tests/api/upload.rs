@@ -566,6 +566,76 @@ async fn upload_memberships_refuses_more_than_a_batch_of_segments() {
     assert!(res.status().is_success(), "{}", res.status());
 }
 
+/// The look-ups over HTTP in their wire form, postcard, as the page and the load tool send them:
+/// `upload_users` answers ids aligned with the names (0 for an unknown one) and the found
+/// users' memberships, `upload_user_memberships` the memberships by id, `upload_memberships`
+/// (a JSON question) the pairs packed; a JSON question to `upload_users` is refused, not misread.
+#[tokio::test]
+async fn look_ups_travel_as_postcard() {
+    use app::upload::api::{UploadUserMemberships, UploadUsers};
+    use app::upload::types::{Pairs, UserLookup};
+    let app = common::spawn_app().await;
+    let client = common::client();
+    common::create_admin(&app.db).await;
+    let res = common::sign_in(&client, &app, common::ADMIN, common::PASSWORD).await;
+    assert!(res.status().is_success() || res.status().is_redirection());
+    let ids = common::users(&app.db, &["ann", "bob"]).await;
+    let (ann, bob) = (ids[0], ids[1]);
+    let seg = common::segment(&app.db, "s1").await;
+    Segments::add_members(&app.db, seg, &[bob]).await.unwrap();
+    let ask = |endpoint: &str, body: Vec<u8>| {
+        client
+            .post(format!("{}/api/{endpoint}", app.addr))
+            .header(reqwest::header::CONTENT_TYPE, "application/x-postcard")
+            .body(body)
+            .send()
+    };
+    let question = UploadUsers {
+        usernames: "bob\nnobody\nann".into(),
+        segment_ids: vec![seg],
+        details: false,
+    };
+    let res = ask("upload_users", postcard::to_allocvec(&question).unwrap())
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let answer: UserLookup = postcard::from_bytes(&res.bytes().await.unwrap()).unwrap();
+    assert_eq!(answer.ids, vec![bob, 0, ann]);
+    assert_eq!(answer.memberships, vec![(seg, bob)]);
+
+    let question = UploadUserMemberships {
+        user_ids: vec![ann, bob],
+        segment_ids: vec![seg],
+    };
+    let res = ask(
+        "upload_user_memberships",
+        postcard::to_allocvec(&question).unwrap(),
+    )
+    .await
+    .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let pairs: Pairs = postcard::from_bytes(&res.bytes().await.unwrap()).unwrap();
+    assert_eq!(pairs.0, vec![(seg, bob)]);
+
+    let res = client
+        .post(format!("{}/api/upload_memberships", app.addr))
+        .json(&serde_json::json!({ "segment_ids": [seg] }))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let pairs: Pairs = postcard::from_bytes(&res.bytes().await.unwrap()).unwrap();
+    assert_eq!(pairs.0, vec![(seg, bob)]);
+
+    let res = client
+        .post(format!("{}/api/upload_users", app.addr))
+        .json(&serde_json::json!({ "usernames": "ann", "segment_ids": [], "details": false }))
+        .send()
+        .await
+        .unwrap();
+    assert!(!res.status().is_success(), "a JSON question was answered");
+}
+
 /// Issue 9: add-and-update with "Override with file", a new user on two rows with different
 /// details. The first commit creates the user from the first row; the second commit must not
 /// then override from the last row: the first valid row decides, so it changes nothing.

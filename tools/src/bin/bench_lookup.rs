@@ -8,8 +8,9 @@
 //! - `ceiling sorted`: the same with the names sorted first (the index walked in order);
 //! - `lookup_users`: the server's service function over the page's batches (`LOOKUP_BATCH`);
 //! - `lookup_users sorted`: the same over sorted batches;
-//! - `json`: what the server function adds around it, decoding each batch's JSON request and
-//!   encoding its reply (the bytes the page sends and receives are printed too);
+//! - `wire`: what the server function adds around it, decoding each batch's request and
+//!   encoding its reply in their wire form, postcard (the bytes the page sends and receives are
+//!   printed too);
 //! - the ceiling and `lookup_users` again with the file not memory-mapped (`mmap_size = 0`,
 //!   SQLite's default), as the console read it before `db::SQLITE_MMAP_BYTES`.
 //!
@@ -53,7 +54,7 @@ async fn main() {
         ours_unmapped.push(service(&unmapped, &names).await);
         ceiling_sorted.push(probe(&path, &sorted, app::db::SQLITE_MMAP_BYTES));
         ours_sorted.push(service(&db, &sorted).await);
-        let (t, s, r) = json_cost(&names);
+        let (t, s, r) = wire_cost(&names);
         json.push(t);
         (sent, received) = (s, r);
     }
@@ -77,7 +78,7 @@ async fn main() {
     let (cu, ou) = (median(ceiling_unmapped), median(ours_unmapped));
     println!("not memory-mapped: ceiling {cu:.3} s, lookup_users {ou:.3} s ({:.2} of that ceiling's speed; the map makes lookup_users {:.2}x as fast)", cu / ou, ou / o);
     println!(
-        "server function JSON (decode the requests, encode the replies) {j:.3} s; {:.1} MB sent, {:.1} MB received",
+        "server function wire work, postcard (decode the requests, encode the replies) {j:.3} s; {:.1} MB sent, {:.1} MB received",
         sent as f64 / 1e6,
         received as f64 / 1e6
     );
@@ -153,28 +154,26 @@ async fn service(db: &sea_orm::DatabaseConnection, names: &[String]) -> f64 {
     took
 }
 
-/// The JSON work of the `upload_users` server function: its request (the names as one text,
-/// a name per line) decoded and split, a reply of the same size encoded. Returns the time and
-/// the bytes each way.
-fn json_cost(names: &[String]) -> (f64, usize, usize) {
-    let requests: Vec<String> = names
+/// The wire work of the `upload_users` server function: its request (the names as one text,
+/// a name per line, in postcard) decoded and split, a reply of the same size encoded. Returns
+/// the time and the bytes each way.
+fn wire_cost(names: &[String]) -> (f64, usize, usize) {
+    use app::upload::api::UploadUsers;
+    let requests: Vec<Vec<u8>> = names
         .chunks(LOOKUP_BATCH)
         .map(|b| {
-            serde_json::json!({ "usernames": b.join("\n"), "segment_ids": [], "details": false })
-                .to_string()
+            let args = UploadUsers {
+                usernames: b.join("\n"),
+                segment_ids: vec![],
+                details: false,
+            };
+            postcard::to_allocvec(&args).unwrap()
         })
         .collect();
-    #[derive(serde::Deserialize)]
-    #[allow(dead_code)]
-    struct Args {
-        usernames: String,
-        segment_ids: Vec<i32>,
-        details: bool,
-    }
     let (mut sent, mut received) = (0, 0);
     let t = Instant::now();
     for (i, r) in requests.iter().enumerate() {
-        let args: Args = serde_json::from_str(r).unwrap();
+        let args: UploadUsers = postcard::from_bytes(r).unwrap();
         sent += r.len();
         let asked = args.usernames.split('\n').count();
         let reply = UserLookup {
@@ -183,7 +182,7 @@ fn json_cost(names: &[String]) -> (f64, usize, usize) {
                 .collect(),
             ..Default::default()
         };
-        received += serde_json::to_string(&reply).unwrap().len();
+        received += postcard::to_allocvec(&reply).unwrap().len();
     }
     (t.elapsed().as_secs_f64(), sent, received)
 }

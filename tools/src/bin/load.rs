@@ -26,7 +26,7 @@
 //! sign-ins per address too, and they all come from here). Exit status: 0 when nothing unexpected happened and the
 //! segments' member counts and the course's participants match the commits; 1 otherwise; 2 when
 //! setup fails.
-use app::upload::api::{CHUNK_BYTES, EFFECTS_BATCH};
+use app::upload::api::{UploadUserMemberships, UploadUsers, CHUNK_BYTES, EFFECTS_BATCH};
 use app::upload::lookup_client::{look_up, LookedUp, LookupTransport};
 use app::upload::types::{CommitResult, Pairs, SegmentFound, UserLookup};
 use app::upload::validate::{KnownUsers, UserRef};
@@ -296,6 +296,8 @@ struct Client {
 enum Body {
     Form(Vec<(&'static str, String)>),
     Json(serde_json::Value),
+    /// A server function's arguments in postcard, the look-ups' wire form (`upload::api`).
+    Postcard(Vec<u8>),
     Multipart(reqwest::multipart::Form),
 }
 
@@ -338,6 +340,9 @@ impl Client {
         let request = match body {
             Body::Form(form) => request.form(&form),
             Body::Json(value) => request.json(&value),
+            Body::Postcard(bytes) => request
+                .header(reqwest::header::CONTENT_TYPE, "application/x-postcard")
+                .body(bytes),
             Body::Multipart(form) => request.multipart(form),
         };
         let response = request.send().await.map_err(from_reqwest)?;
@@ -367,6 +372,21 @@ impl Client {
         })
     }
 
+    /// A call whose answer is postcard (the look-ups of `upload::api`).
+    async fn postcard<T: DeserializeOwned>(
+        &self,
+        stats: &mut Stats,
+        endpoint: &'static str,
+        body: Body,
+    ) -> Result<T, Failure> {
+        let bytes = self.call(stats, endpoint, body).await?;
+        postcard::from_bytes(&bytes).map_err(|e| {
+            let f = Failure::new("bad reply", format!("{endpoint}: {e}"));
+            stats.failure(endpoint, &f);
+            f
+        })
+    }
+
     async fn sign_in(
         &self,
         stats: &mut Stats,
@@ -384,7 +404,21 @@ impl Client {
     }
 }
 
-/// The look-up calls of `app::upload::lookup_client`, as JSON posts. Each call is timed into
+#[derive(Clone, Copy)]
+enum Wire {
+    Json,
+    Postcard,
+}
+
+/// A server function's arguments as a postcard body.
+fn postcard_body<T: serde::Serialize>(args: &T) -> Result<Body, Failure> {
+    postcard::to_allocvec(args)
+        .map(Body::Postcard)
+        .map_err(|e| Failure::new("bad question", e.to_string()))
+}
+
+/// The look-up calls of `app::upload::lookup_client`, posted in their wire forms (JSON, or
+/// postcard where `upload::api` says so). Each call is timed into
 /// `stats` under its endpoint name; the lock is held only to merge, never across a request, so
 /// concurrent user batches each time their own call.
 struct HttpLookup<'a> {
@@ -393,16 +427,18 @@ struct HttpLookup<'a> {
 }
 
 impl HttpLookup<'_> {
+    /// `answer`: how the endpoint encodes its answer.
     async fn call<T: DeserializeOwned>(
         &self,
         endpoint: &'static str,
-        body: serde_json::Value,
+        body: Body,
+        answer: Wire,
     ) -> Result<T, Failure> {
         let mut stats = Stats::default();
-        let reply = self
-            .client
-            .json(&mut stats, endpoint, Body::Json(body))
-            .await;
+        let reply = match answer {
+            Wire::Json => self.client.json(&mut stats, endpoint, body).await,
+            Wire::Postcard => self.client.postcard(&mut stats, endpoint, body).await,
+        };
         self.stats.lock().expect("stats lock").merge(stats);
         reply
     }
@@ -412,13 +448,15 @@ impl LookupTransport for HttpLookup<'_> {
     type Error = Failure;
 
     async fn segments(&self, id_numbers: Vec<String>) -> Result<Vec<SegmentFound>, Failure> {
-        self.call("upload_segments", json!({ "id_numbers": id_numbers }))
-            .await
+        let body = Body::Json(json!({ "id_numbers": id_numbers }));
+        self.call("upload_segments", body, Wire::Json).await
     }
 
     async fn memberships(&self, segment_ids: Vec<i32>) -> Result<Vec<(i32, i32)>, Failure> {
+        // A JSON question, a postcard answer.
+        let body = Body::Json(json!({ "segment_ids": segment_ids }));
         let pairs: Pairs = self
-            .call("upload_memberships", json!({ "segment_ids": segment_ids }))
+            .call("upload_memberships", body, Wire::Postcard)
             .await?;
         Ok(pairs.0)
     }
@@ -429,9 +467,13 @@ impl LookupTransport for HttpLookup<'_> {
         segment_ids: Vec<i32>,
         details: bool,
     ) -> Result<UserLookup, Failure> {
-        let body =
-            json!({ "usernames": usernames, "segment_ids": segment_ids, "details": details });
-        self.call("upload_users", body).await
+        let args = UploadUsers {
+            usernames,
+            segment_ids,
+            details,
+        };
+        let body = postcard_body(&args)?;
+        self.call("upload_users", body, Wire::Postcard).await
     }
 
     async fn user_memberships(
@@ -439,8 +481,17 @@ impl LookupTransport for HttpLookup<'_> {
         user_ids: Vec<i32>,
         segment_ids: Vec<i32>,
     ) -> Result<Vec<(i32, i32)>, Failure> {
-        let body = json!({ "user_ids": user_ids, "segment_ids": segment_ids });
-        let pairs: Pairs = self.call("upload_user_memberships", body).await?;
+        let args = UploadUserMemberships {
+            user_ids,
+            segment_ids,
+        };
+        let pairs: Pairs = self
+            .call(
+                "upload_user_memberships",
+                postcard_body(&args)?,
+                Wire::Postcard,
+            )
+            .await?;
         Ok(pairs.0)
     }
 }
