@@ -85,10 +85,9 @@ pub async fn upload_memberships(segment_ids: Vec<i32>) -> Result<Pairs, AppError
 /// The names come as one text, one per line (no username holds a line break): the page builds
 /// it with one copy and the server reads it without a string per name.
 ///
-/// Question and answer travel as postcard, bytes, not JSON: a 25,000-name question is 675 KB,
-/// and as JSON text the page's thread escaped it, handed it to JavaScript as a string and had
-/// the browser encode it again (about 6 ms of `fetch` a call in Chromium's profile, 40 calls in
-/// a million-name preview). As bytes it is copied once.
+/// Question and answer travel as postcard bytes, not JSON text: the answers are under half the
+/// size (a million names' ids: 3.0 MB against 6.9 MB), and neither side escapes or scans a
+/// 675 KB question as a JSON string.
 #[server(prefix = "/api", endpoint = "upload_users", input = Postcard, output = Postcard)]
 pub async fn upload_users(
     usernames: String,
