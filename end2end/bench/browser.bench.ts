@@ -196,8 +196,9 @@ test('a 1M-row file (BENCH_FILE): preview ready after choosing it, through the r
       const distinct = [...new Set(names)];
       // The question in its wire form, postcard (upload::api): the text's length as a varint,
       // its UTF-8 bytes, no segment ids (a 0 length), details false (a 0 byte). Built before
-      // the clock starts: the baseline is the fastest a page can ask. A build from before
-      // session 13 (BENCH_BASELINE_DIR) spoke JSON: asked so, when it refuses a postcard question.
+      // the clock starts: the baseline is the fastest a page can ask. A build from before the
+      // postcard look-ups (8d01657, as BENCH_BASELINE_DIR) spoke JSON: asked so when it cannot
+      // decode a postcard question (500); any other refusal is an error.
       const varint = (n: number) => { const out: number[] = []; while (n >= 0x80) { out.push((n & 0x7f) | 0x80); n >>>= 7; } out.push(n); return out; };
       const bodies: { body: Uint8Array; asked: number }[] = [];
       for (let i = 0; i < distinct.length; i += batch) {
@@ -209,18 +210,20 @@ test('a 1M-row file (BENCH_FILE): preview ready after choosing it, through the r
         body.set(text, head.length);
         bodies.push({ body, asked: slice.length });
       }
-      const postcard = (await fetch('/api/upload_users', { method: 'POST', headers: { 'content-type': 'application/x-postcard' }, body: new Uint8Array([0, 0, 0]) })).ok;
+      const probe = await fetch('/api/upload_users', { method: 'POST', headers: { 'content-type': 'application/x-postcard' }, body: new Uint8Array([0, 0, 0]) });
+      if (!probe.ok && probe.status !== 500) throw new Error(`an empty question: HTTP ${probe.status}`);
+      const postcard = probe.ok;
       const json = distinct.length === 0 || postcard ? [] : bodies.map((_, k) =>
         JSON.stringify({ usernames: distinct.slice(k * batch, (k + 1) * batch).join('\n'), segment_ids: [], details: false }));
       const t = performance.now();
       let next = 0;
       const worker = async () => {
         while (next < bodies.length) {
-          const k = next++;
-          const { body, asked } = bodies[k];
+          const i = next++;
+          const { body, asked } = bodies[i];
           if (!postcard) {
-            const res = await fetch('/api/upload_users', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: json[k] });
-            if ((await res.json()).ids?.length !== asked) throw new Error('no ids');
+            const res = await fetch('/api/upload_users', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: json[i] });
+            if (!res.ok || (await res.json()).ids?.length !== asked) throw new Error(`no ids (HTTP ${res.status})`);
             continue;
           }
           const res = await fetch('/api/upload_users', { method: 'POST', headers: { 'content-type': 'application/x-postcard' }, body });

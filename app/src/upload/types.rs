@@ -184,12 +184,17 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn packed_pairs_carry_every_pair(pairs: Vec<(i32, i32)>) {
+            // Through JSON and through postcard, the look-ups' wire (`upload::api`).
             let json = serde_json::to_string(&reply(pairs.clone())).unwrap();
             let mut back = serde_json::from_str::<UserLookup>(&json).unwrap().memberships;
+            let bytes = postcard::to_allocvec(&reply(pairs.clone())).unwrap();
+            let mut wire = postcard::from_bytes::<UserLookup>(&bytes).unwrap().memberships;
             let mut pairs = pairs;
             pairs.sort_unstable();
             back.sort_unstable();
-            proptest::prop_assert_eq!(back, pairs);
+            wire.sort_unstable();
+            proptest::prop_assert_eq!(&back, &pairs);
+            proptest::prop_assert_eq!(wire, pairs);
         }
     }
 

@@ -572,7 +572,7 @@ async fn upload_memberships_refuses_more_than_a_batch_of_segments() {
 /// (a JSON question) the pairs packed; a JSON question to `upload_users` is refused, not misread.
 #[tokio::test]
 async fn look_ups_travel_as_postcard() {
-    use app::upload::api::{UploadUserMemberships, UploadUsers};
+    use app::upload::api::{UploadUserMemberships, UploadUsers, LOOKUP_BATCH};
     use app::upload::types::{Pairs, UserLookup};
     let app = common::spawn_app().await;
     let client = common::client();
@@ -627,13 +627,30 @@ async fn look_ups_travel_as_postcard() {
     let pairs: Pairs = postcard::from_bytes(&res.bytes().await.unwrap()).unwrap();
     assert_eq!(pairs.0, vec![(seg, bob)]);
 
+    // An error still comes back readable: more names than a batch.
+    let question = UploadUsers {
+        usernames: vec!["ann"; LOOKUP_BATCH + 1].join("\n"),
+        segment_ids: vec![],
+        details: false,
+    };
+    let res = ask("upload_users", postcard::to_allocvec(&question).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 422, "AppError::Invalid");
+    let text = res.text().await.unwrap();
+    assert!(text.contains("at most 25000 names"), "{text:?}");
+
     let res = client
         .post(format!("{}/api/upload_users", app.addr))
         .json(&serde_json::json!({ "usernames": "ann", "segment_ids": [], "details": false }))
         .send()
         .await
         .unwrap();
-    assert!(!res.status().is_success(), "a JSON question was answered");
+    let status = res.status();
+    assert!(
+        !status.is_success() && status.as_u16() != 401,
+        "a JSON question: {status}"
+    );
 }
 
 /// Issue 9: add-and-update with "Override with file", a new user on two rows with different

@@ -43,7 +43,7 @@ async fn main() {
     sorted.sort_unstable();
     println!("bench-lookup: {users} distinct usernames, all known, {runs} interleaved runs, medians (SQLite)");
 
-    let (mut ceiling, mut ceiling_sorted, mut ours, mut ours_sorted, mut json) =
+    let (mut ceiling, mut ceiling_sorted, mut ours, mut ours_sorted, mut wire) =
         (vec![], vec![], vec![], vec![], vec![]);
     let (mut ceiling_unmapped, mut ours_unmapped) = (vec![], vec![]);
     let (mut sent, mut received) = (0, 0);
@@ -55,7 +55,7 @@ async fn main() {
         ceiling_sorted.push(probe(&path, &sorted, app::db::SQLITE_MMAP_BYTES));
         ours_sorted.push(service(&db, &sorted).await);
         let (t, s, r) = wire_cost(&names);
-        json.push(t);
+        wire.push(t);
         (sent, received) = (s, r);
     }
     let (c, cs, o, os, j) = (
@@ -63,7 +63,7 @@ async fn main() {
         median(ceiling_sorted),
         median(ours),
         median(ours_sorted),
-        median(json),
+        median(wire),
     );
     println!("ceiling (prepared probe per name)         {c:.3} s");
     println!("ceiling, names sorted                     {cs:.3} s");

@@ -364,23 +364,24 @@ impl Client {
         endpoint: &'static str,
         body: Body,
     ) -> Result<T, Failure> {
-        let bytes = self.call(stats, endpoint, body).await?;
-        serde_json::from_slice(&bytes).map_err(|e| {
-            let f = Failure::new("bad reply", format!("{endpoint}: {e}"));
-            stats.failure(endpoint, &f);
-            f
-        })
+        self.answer(stats, endpoint, body, Wire::Json).await
     }
 
-    /// A call whose answer is postcard (the look-ups of `upload::api`).
-    async fn postcard<T: DeserializeOwned>(
+    /// A call whose answer is encoded as `wire` says (postcard for the look-ups of
+    /// `upload::api`).
+    async fn answer<T: DeserializeOwned>(
         &self,
         stats: &mut Stats,
         endpoint: &'static str,
         body: Body,
+        wire: Wire,
     ) -> Result<T, Failure> {
         let bytes = self.call(stats, endpoint, body).await?;
-        postcard::from_bytes(&bytes).map_err(|e| {
+        let decoded = match wire {
+            Wire::Json => serde_json::from_slice(&bytes).map_err(|e| e.to_string()),
+            Wire::Postcard => postcard::from_bytes(&bytes).map_err(|e| e.to_string()),
+        };
+        decoded.map_err(|e| {
             let f = Failure::new("bad reply", format!("{endpoint}: {e}"));
             stats.failure(endpoint, &f);
             f
@@ -404,6 +405,7 @@ impl Client {
     }
 }
 
+/// How an endpoint encodes its answer (`upload::api`).
 #[derive(Clone, Copy)]
 enum Wire {
     Json,
@@ -435,10 +437,7 @@ impl HttpLookup<'_> {
         answer: Wire,
     ) -> Result<T, Failure> {
         let mut stats = Stats::default();
-        let reply = match answer {
-            Wire::Json => self.client.json(&mut stats, endpoint, body).await,
-            Wire::Postcard => self.client.postcard(&mut stats, endpoint, body).await,
-        };
+        let reply = self.client.answer(&mut stats, endpoint, body, answer).await;
         self.stats.lock().expect("stats lock").merge(stats);
         reply
     }
