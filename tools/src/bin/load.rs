@@ -420,9 +420,9 @@ fn postcard_body<T: serde::Serialize>(args: &T) -> Result<Body, Failure> {
 }
 
 /// The look-up calls of `app::upload::lookup_client`, posted in their wire forms (JSON, or
-/// postcard where `upload::api` says so). Each call is timed into
-/// `stats` under its endpoint name; the lock is held only to merge, never across a request, so
-/// concurrent user batches each time their own call.
+/// postcard where `upload::api` says so). Each call is timed into `stats` under its endpoint
+/// name; the lock is held only to merge, never across a request, so concurrent user batches
+/// each time their own call.
 struct HttpLookup<'a> {
     client: &'a Client,
     stats: Mutex<Stats>,
