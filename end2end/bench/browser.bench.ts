@@ -199,42 +199,44 @@ test('a 1M-row file (BENCH_FILE): preview ready after choosing it, through the r
       // the clock starts: the baseline is the fastest a page can ask. A build from before the
       // postcard look-ups (8d01657, as BENCH_BASELINE_DIR) spoke JSON: asked so when it cannot
       // decode a postcard question (500); any other refusal is an error.
+      const probe = await fetch('/api/upload_users', { method: 'POST', headers: { 'content-type': 'application/x-postcard' }, body: new Uint8Array([0, 0, 0]) });
+      if (!probe.ok && probe.status !== 500) throw new Error(`an empty question: HTTP ${probe.status}`);
+      const postcard = probe.ok;
       const varint = (n: number) => { const out: number[] = []; while (n >= 0x80) { out.push((n & 0x7f) | 0x80); n >>>= 7; } out.push(n); return out; };
-      const bodies: { body: Uint8Array; asked: number }[] = [];
+      const questions: { body: Uint8Array | string; asked: number }[] = [];
       for (let i = 0; i < distinct.length; i += batch) {
         const slice = distinct.slice(i, i + batch);
+        if (!postcard) {
+          questions.push({ body: JSON.stringify({ usernames: slice.join('\n'), segment_ids: [], details: false }), asked: slice.length });
+          continue;
+        }
         const text = new TextEncoder().encode(slice.join('\n'));
         const head = varint(text.length);
         const body = new Uint8Array(head.length + text.length + 2);
         body.set(head);
         body.set(text, head.length);
-        bodies.push({ body, asked: slice.length });
+        questions.push({ body, asked: slice.length });
       }
-      const probe = await fetch('/api/upload_users', { method: 'POST', headers: { 'content-type': 'application/x-postcard' }, body: new Uint8Array([0, 0, 0]) });
-      if (!probe.ok && probe.status !== 500) throw new Error(`an empty question: HTTP ${probe.status}`);
-      const postcard = probe.ok;
-      const json = distinct.length === 0 || postcard ? [] : bodies.map((_, k) =>
-        JSON.stringify({ usernames: distinct.slice(k * batch, (k + 1) * batch).join('\n'), segment_ids: [], details: false }));
+      const headers = postcard ? { 'content-type': 'application/x-postcard' } : { 'content-type': 'application/json', accept: 'application/json' };
+      // How many ids an answer holds: postcard starts with their count, a varint.
+      const idsIn = async (res: Response) => {
+        if (!postcard) return (await res.json()).ids?.length;
+        const answer = new Uint8Array(await res.arrayBuffer());
+        let count = 0;
+        for (let k = 0, shift = 0; k < answer.length; k++, shift += 7) {
+          count += (answer[k] & 0x7f) * 2 ** shift;
+          if (answer[k] < 0x80) break;
+        }
+        return count;
+      };
       const t = performance.now();
       let next = 0;
       const worker = async () => {
-        while (next < bodies.length) {
-          const i = next++;
-          const { body, asked } = bodies[i];
-          if (!postcard) {
-            const res = await fetch('/api/upload_users', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: json[i] });
-            if (!res.ok || (await res.json()).ids?.length !== asked) throw new Error(`no ids (HTTP ${res.status})`);
-            continue;
-          }
-          const res = await fetch('/api/upload_users', { method: 'POST', headers: { 'content-type': 'application/x-postcard' }, body });
-          // The answer starts with the ids' count, a varint: one id per name asked.
-          const answer = new Uint8Array(await res.arrayBuffer());
-          let count = 0;
-          for (let k = 0, shift = 0; k < answer.length; k++, shift += 7) {
-            count += (answer[k] & 0x7f) * 2 ** shift;
-            if (answer[k] < 0x80) break;
-          }
-          if (!res.ok || count !== asked) throw new Error(`answer of ${count} ids for ${asked} names (HTTP ${res.status}: ${new TextDecoder().decode(answer.slice(0, 300))})`);
+        while (next < questions.length) {
+          const { body, asked } = questions[next++];
+          const res = await fetch('/api/upload_users', { method: 'POST', headers, body });
+          const count = res.ok ? await idsIn(res) : undefined;
+          if (count !== asked) throw new Error(`answer of ${count} ids for ${asked} names (HTTP ${res.status}${res.ok ? '' : ': ' + (await res.text()).slice(0, 300)})`);
         }
       };
       await Promise.all(Array.from({ length: inFlight }, worker));

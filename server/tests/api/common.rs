@@ -122,6 +122,16 @@ pub async fn call(
         .unwrap()
 }
 
+/// A fresh app and a client signed in as its admin.
+pub async fn signed_in_admin() -> (TestApp, reqwest::Client) {
+    let app = spawn_app().await;
+    let client = client();
+    create_admin(&app.db).await;
+    let res = sign_in(&client, &app, ADMIN, PASSWORD).await;
+    assert!(res.status().is_success() || res.status().is_redirection());
+    (app, client)
+}
+
 pub async fn sign_in(
     client: &reqwest::Client,
     app: &TestApp,

@@ -547,11 +547,7 @@ async fn whole_memberships_read_no_more_than_asked() {
 #[tokio::test]
 async fn upload_memberships_refuses_more_than_a_batch_of_segments() {
     use app::upload::api::LOOKUP_BATCH;
-    let app = common::spawn_app().await;
-    let client = common::client();
-    common::create_admin(&app.db).await;
-    let res = common::sign_in(&client, &app, common::ADMIN, common::PASSWORD).await;
-    assert!(res.status().is_success() || res.status().is_redirection());
+    let (app, client) = common::signed_in_admin().await;
     let post = |ids: Vec<i32>| {
         client
             .post(format!("{}/api/upload_memberships", app.addr))
@@ -574,11 +570,7 @@ async fn upload_memberships_refuses_more_than_a_batch_of_segments() {
 async fn look_ups_travel_as_postcard() {
     use app::upload::api::{UploadUserMemberships, UploadUsers, LOOKUP_BATCH};
     use app::upload::types::{Pairs, UserLookup};
-    let app = common::spawn_app().await;
-    let client = common::client();
-    common::create_admin(&app.db).await;
-    let res = common::sign_in(&client, &app, common::ADMIN, common::PASSWORD).await;
-    assert!(res.status().is_success() || res.status().is_redirection());
+    let (app, client) = common::signed_in_admin().await;
     let ids = common::users(&app.db, &["ann", "bob"]).await;
     let (ann, bob) = (ids[0], ids[1]);
     let seg = common::segment(&app.db, "s1").await;
