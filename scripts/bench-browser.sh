@@ -18,6 +18,10 @@ if [ -n "${BENCH_BASELINE_PKG:-}" ]; then cp -r "$BENCH_BASELINE_PKG" target/sit
 ROOT=$(pwd); B="$ROOT/.tmp/bench"; rm -rf "$B"; mkdir -p "$B"
 export DATABASE_URL="sqlite://$B/console.db?mode=rwc" RUST_LOG=warn
 BIN=target/release/server
+# Against another build the database is made by that build: a build refuses a database that a
+# newer one has migrated (an applied migration it has no file for), while the newer build only
+# adds its own. This build then gets a copy of it (below).
+if [ -n "${BENCH_BASELINE_DIR:-}" ]; then BIN="$BENCH_BASELINE_DIR/server"; fi
 $BIN migrate >/dev/null
 # BENCH_SCENARIO=segments: the re-upload case of issue 13's first row instead (1,000,000 rows over
 # 200,000 distinct users and 20 segments, committed once before, so the segments hold the file's
@@ -53,14 +57,16 @@ if [ -z "${BENCH_BASELINE_DIR:-}" ]; then
   npx playwright test -c bench/bench.config.ts --reporter=list
   exit
 fi
+for f in console.db console.db-wal; do [ -f "$B/$f" ] && cp "$B/$f" "$B/this-$f"; done
 # BENCH_BASELINE_DIR=DIR: another build's `server` binary and `site` directory (copied aside
 # before switching builds). Only the 1M preview runs, BENCH_PREVIEW_RUNS times (default 5) for
 # each build, alternating, against the same database; the medians of the page's own figures are
 # printed. (The core bench compares builds through BENCH_BASELINE_PKG.)
 for run in $(seq "${BENCH_PREVIEW_RUNS:-5}"); do
   for build in baseline this; do
-    dir=""; [ "$build" = baseline ] && dir="$BENCH_BASELINE_DIR"
-    E2E_SERVER_DIR="$dir" npx playwright test -c bench/bench.config.ts --reporter=list -g '1M-row file' \
+    dir=""; db="sqlite://$B/this-console.db?mode=rwc"
+    if [ "$build" = baseline ]; then dir="$BENCH_BASELINE_DIR"; db="$DATABASE_URL"; fi
+    E2E_SERVER_DIR="$dir" E2E_DATABASE_URL="$db" npx playwright test -c bench/bench.config.ts --reporter=list -g '1M-row file' \
       >"$B/preview-$build-$run.log" 2>&1 || { cat "$B/preview-$build-$run.log"; exit 1; }
     echo "$build, run $run: $(grep -E '^preview:|^page thread|^look-up calls|^membership calls|^whole membership calls' "$B/preview-$build-$run.log" | tr '\n' ' ')"
   done

@@ -8,6 +8,7 @@ mod m0003_imports;
 mod m0004_automation;
 mod m0005_enrolment_user_index;
 mod m0006_partial_batch_indexes;
+mod m0007_username_epoch;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_automation::Migration),
             Box::new(m0005_enrolment_user_index::Migration),
             Box::new(m0006_partial_batch_indexes::Migration),
+            Box::new(m0007_username_epoch::Migration),
         ]
     }
 }

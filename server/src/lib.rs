@@ -3,6 +3,7 @@
 use app::auth::guard::{guard, GuardState};
 use app::auth::session_store::DbSessionStore;
 use app::auth::throttle::{Limits, SignInThrottle};
+use app::users::service::Directory;
 use app::{shell, App};
 use axum::extract::{FromRef, Request, State};
 use axum::response::{IntoResponse, Response};
@@ -25,6 +26,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: DatabaseConnection,
     pub throttle: SignInThrottle,
+    /// The usernames held in memory for the upload page's look-ups.
+    pub directory: Directory,
 }
 
 /// Leptos options for the site built by cargo-leptos (`target/site` unless `LEPTOS_SITE_ROOT`).
@@ -80,11 +83,23 @@ impl WebConfig {
 }
 
 pub fn router(db: DatabaseConnection, leptos_options: LeptosOptions, web: &WebConfig) -> Router {
+    let directory = Directory::new(db.clone());
+    router_with(db, leptos_options, web, directory)
+}
+
+/// `router` with a given user directory (`serve` starts building it before the first request).
+pub fn router_with(
+    db: DatabaseConnection,
+    leptos_options: LeptosOptions,
+    web: &WebConfig,
+    directory: Directory,
+) -> Router {
     let routes = generate_route_list(App);
     let state = AppState {
         leptos_options,
         db: db.clone(),
         throttle: SignInThrottle::new(web.sign_in_limits),
+        directory,
     };
     let sessions = SessionManagerLayer::new(DbSessionStore::new(db.clone()))
         .with_name("console_session")
@@ -140,6 +155,7 @@ async fn server_fn_handler(State(state): State<AppState>, req: Request) -> Respo
         move || {
             provide_context(state.db.clone());
             provide_context(state.throttle);
+            provide_context(state.directory.clone());
         },
         req,
     )
@@ -183,7 +199,11 @@ pub async fn serve(
     web: WebConfig,
 ) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
-    let app = router(db.clone(), leptos_options(addr), &web);
+    // Built in the background (a million users: about a second), so the first previews after a
+    // start need not ask the database name by name; until then they do.
+    let directory = Directory::new(db.clone());
+    directory.refresh_in_background();
+    let app = router_with(db.clone(), leptos_options(addr), &web, directory);
     tokio::spawn(delete_expired_sessions(db));
     // Peer addresses feed the per-address sign-in limit.
     axum::serve(

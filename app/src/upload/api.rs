@@ -104,7 +104,9 @@ pub async fn upload_users(
             "Ask about at most {LOOKUP_BATCH} names at a time."
         )));
     }
-    super::service::lookup_users(&db, &usernames, &segment_ids, details).await
+    // The server's directory of usernames when it has one (`users::service::Directory`).
+    let directory = leptos::prelude::use_context::<crate::users::service::Directory>();
+    super::service::lookup_users(&db, directory.as_ref(), &usernames, &segment_ids, details).await
 }
 
 /// The memberships of these (known) users in these segments: after a stepped preview has asked

@@ -9,6 +9,7 @@ mod cli;
 mod concurrency;
 mod courses;
 mod crash;
+mod directory;
 mod hostile;
 mod imports;
 mod segments;

@@ -446,9 +446,15 @@ async fn the_pages_look_ups_give_the_same_outcomes_as_the_commit_path() {
                         .unwrap(),
                 );
             }
-            let reply = lookup_users(&t.db, &names, &per_user_segments, options.updates_details())
-                .await
-                .unwrap();
+            let reply = lookup_users(
+                &t.db,
+                None,
+                &names,
+                &per_user_segments,
+                options.updates_details(),
+            )
+            .await
+            .unwrap();
             if route == "by id" {
                 let users: Vec<i32> = reply.ids.iter().copied().filter(|&i| i != 0).collect();
                 let pairs = user_memberships(&t.db, &users, &ids).await.unwrap();

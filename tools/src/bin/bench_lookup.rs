@@ -8,6 +8,9 @@
 //! - `ceiling sorted`: the same with the names sorted first (the index walked in order);
 //! - `lookup_users`: the server's service function over the page's batches (`LOOKUP_BATCH`);
 //! - `lookup_users sorted`: the same over sorted batches;
+//! - `lookup_users, directory`: the same with the server's directory of usernames
+//!   (`users::service::Directory`, built once before the runs; its build is timed too), beside
+//!   its own ceiling: the same names looked up in a plain `FxHashMap<&str, i32>` of every user;
 //! - `wire`: what the server function adds around it, decoding each batch's request and
 //!   encoding its reply in their wire form, postcard (the bytes the page sends and receives are
 //!   printed too);
@@ -47,7 +50,20 @@ async fn main() {
         (vec![], vec![], vec![], vec![], vec![]);
     let (mut ceiling_unmapped, mut ours_unmapped) = (vec![], vec![]);
     let (mut sent, mut received) = (0, 0);
+    let directory = app::users::service::Directory::new(db.clone());
+    let t = Instant::now();
+    let held = directory.refresh().await.expect("directory");
+    let built = t.elapsed().as_secs_f64();
+    let (_, directory_bytes) = directory.footprint();
+    let map: rustc_hash::FxHashMap<&str, i32> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i as i32 + 1))
+        .collect();
+    let (mut with_directory, mut map_ceiling) = (vec![], vec![]);
     for _ in 0..runs {
+        with_directory.push(service_with(&db, Some(&directory), &names).await);
+        map_ceiling.push(in_map(&map, &names));
         ceiling.push(probe(&path, &names, app::db::SQLITE_MMAP_BYTES));
         ours.push(service(&db, &names).await);
         ceiling_unmapped.push(probe(&path, &names, 0));
@@ -77,6 +93,16 @@ async fn main() {
     );
     let (cu, ou) = (median(ceiling_unmapped), median(ours_unmapped));
     println!("not memory-mapped: ceiling {cu:.3} s, lookup_users {ou:.3} s ({:.2} of that ceiling's speed; the map makes lookup_users {:.2}x as fast)", cu / ou, ou / o);
+    let (d, m) = (median(with_directory), median(map_ceiling));
+    println!(
+        "lookup_users, directory                   {d:.3} s  ({:.2} of the hash map's speed, {m:.3} s; {:.1}x the speed without it)",
+        m / d,
+        o / d
+    );
+    println!(
+        "directory: {held} names built in {built:.3} s, {:.1} MB held",
+        directory_bytes as f64 / 1e6
+    );
     println!(
         "server function wire work, postcard (decode the requests, encode the replies) {j:.3} s; {:.1} MB sent, {:.1} MB received",
         sent as f64 / 1e6,
@@ -142,12 +168,38 @@ fn probe(path: &str, names: &[String], mmap_bytes: u64) -> f64 {
 }
 
 async fn service(db: &sea_orm::DatabaseConnection, names: &[String]) -> f64 {
+    service_with(db, None, names).await
+}
+
+async fn service_with(
+    db: &sea_orm::DatabaseConnection,
+    directory: Option<&app::users::service::Directory>,
+    names: &[String],
+) -> f64 {
     let t = Instant::now();
     let mut found = 0usize;
     for batch in names.chunks(LOOKUP_BATCH) {
         let batch: Vec<&str> = batch.iter().map(String::as_str).collect();
-        let reply = lookup_users(db, &batch, &[], false).await.expect("look-up");
+        let reply = lookup_users(db, directory, &batch, &[], false)
+            .await
+            .expect("look-up");
         found += reply.ids.iter().filter(|&&id| id != 0).count();
+    }
+    let took = t.elapsed().as_secs_f64();
+    assert_eq!(found, names.len(), "every name is known");
+    took
+}
+
+/// The directory's ceiling: every name looked up in a plain hash map, batch by batch.
+fn in_map(map: &rustc_hash::FxHashMap<&str, i32>, names: &[String]) -> f64 {
+    let t = Instant::now();
+    let mut found = 0usize;
+    for batch in names.chunks(LOOKUP_BATCH) {
+        let ids: Vec<i32> = batch
+            .iter()
+            .map(|n| map.get(n.as_str()).copied().unwrap_or(0))
+            .collect();
+        found += ids.iter().filter(|&&id| id != 0).count();
     }
     let took = t.elapsed().as_secs_f64();
     assert_eq!(found, names.len(), "every name is known");

@@ -10,6 +10,7 @@ use crate::error::AppError;
 use crate::upload::types::{SegmentFound, UserLookup};
 use crate::upload::validate::Knowledge;
 use crate::upload::Parsed;
+use crate::users::service::Directory;
 use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QuerySelect,
@@ -114,9 +115,11 @@ pub async fn segment_memberships(
 
 /// Which of these (normalised) usernames exist, their details if asked, and their memberships
 /// in the given segments: one statement per `JSON_LOOKUP_CHUNK` names, ids alone unless details
-/// are needed.
+/// are needed. Ids alone come from `directory` when one is given (the preview's look-ups; a
+/// commit reads its own transaction and gives none).
 pub async fn lookup_users(
     db: &impl ConnectionTrait,
+    directory: Option<&Directory>,
     usernames: &[&str],
     segment_ids: &[i32],
     details: bool,
@@ -153,6 +156,8 @@ pub async fn lookup_users(
             .iter()
             .map(|u| found.get(*u).map_or((0, Default::default()), |f| f.clone()))
             .unzip();
+    } else if let Some(directory) = directory {
+        reply.ids = directory.ids(usernames).await?;
     } else {
         // Ids alone come back in the names' order: no name is sent back or hashed.
         reply.ids.reserve(usernames.len());
@@ -221,7 +226,7 @@ pub async fn load_knowledge(
         known.segments.insert(s.id_number, s.id);
     }
     let segment_ids: Vec<i32> = known.segments.values().copied().collect();
-    let reply = lookup_users(db, &usernames, &segment_ids, details).await?;
+    let reply = lookup_users(db, None, &usernames, &segment_ids, details).await?;
     reply.add_to(&mut known);
     Ok(known)
 }

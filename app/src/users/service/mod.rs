@@ -1,4 +1,7 @@
 //! User reads (server only); users have no mutations of their own (bulk upload writes them).
+//! `directory`: the usernames held in memory for the upload page's look-ups.
+mod directory;
 mod query;
 
+pub use directory::Directory;
 pub use query::{matching, Query};

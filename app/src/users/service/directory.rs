@@ -1,0 +1,272 @@
+//! The site's usernames and ids held in memory, for the upload page's name look-ups (issue 13: a
+//! million names asked a batch at a time was 0.6-1.0 s of the server's time, most of it SQLite
+//! walking the username index once per name; a hash look-up in memory is a few percent of that).
+//!
+//! Why it can be trusted, without a trigger on every insert:
+//! - a name it holds is answered only while `username_epoch` (bumped by triggers when a user is
+//!   deleted or renamed, migration m0007) has the value it was built at; otherwise the whole
+//!   question goes to the database and a rebuild starts in the background;
+//! - a name it does not hold is asked of the database, so a user made since (or one the build
+//!   missed) is still found; users with ids past the highest it holds are added in the background.
+//!
+//! So its answers are the database's, read a moment earlier at most (as any read racing a write).
+//! Only the preview asks it; a commit reads the database inside its own transaction.
+use crate::db::{ids_in_order, tuples};
+use crate::entities::user;
+use rustc_hash::FxBuildHasher;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Statement,
+};
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+/// Users read per statement while building (keyset pages by id).
+const PAGE: u64 = 50_000;
+/// Names per statement for the names the directory does not hold.
+const MISSED_CHUNK: usize = 50_000;
+
+/// A handle on one database's directory; clones share it.
+#[derive(Clone)]
+pub struct Directory(Arc<Inner>);
+
+struct Inner {
+    db: DatabaseConnection,
+    snapshot: RwLock<Option<Snapshot>>,
+    refreshing: AtomicBool,
+}
+
+/// The names as read at `epoch`, every user up to id `max_id` (and possibly some beyond).
+struct Snapshot {
+    epoch: i64,
+    max_id: i32,
+    /// Every name back to back; the table holds (start, length, id) into it, so a million names
+    /// cost their bytes and 12 bytes each, not an allocation each.
+    names: String,
+    table: hashbrown::HashTable<(u32, u32, i32)>,
+}
+
+impl Snapshot {
+    fn new(epoch: i64, capacity: usize) -> Self {
+        Snapshot {
+            epoch,
+            max_id: 0,
+            names: String::new(),
+            table: hashbrown::HashTable::with_capacity(capacity),
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<i32> {
+        let names = self.names.as_bytes();
+        self.table
+            .find(hash(name), |&(s, l, _)| {
+                &names[s as usize..(s + l) as usize] == name.as_bytes()
+            })
+            .map(|&(_, _, id)| id)
+    }
+
+    fn add(&mut self, users: Vec<(i32, String)>) {
+        let Snapshot {
+            names,
+            table,
+            max_id,
+            ..
+        } = self;
+        // Reserved at once: grown by doubling, a million names held up to twice their bytes.
+        names.reserve(users.iter().map(|u| u.1.len()).sum());
+        for (id, name) in users {
+            *max_id = (*max_id).max(id);
+            // Past 4 GiB of names the rest stay unheld: they are asked of the database.
+            let Ok(start) = u32::try_from(names.len()) else {
+                continue;
+            };
+            if u32::try_from(names.len() + name.len()).is_err() {
+                continue;
+            }
+            let h = hash(&name);
+            let held = |names: &str, &(s, l, _): &(u32, u32, i32)| {
+                &names[s as usize..(s + l) as usize] == name.as_str()
+            };
+            // Not expected (a name is unique, and a rename moves the epoch), but the newer row
+            // wins.
+            if let Some(e) = table.find_mut(h, |e| held(names, e)) {
+                e.2 = id;
+                continue;
+            }
+            names.push_str(&name);
+            let names = &*names;
+            table.insert_unique(h, (start, name.len() as u32, id), |&(s, l, _)| {
+                hash(&names[s as usize..(s + l) as usize])
+            });
+        }
+    }
+}
+
+fn hash(name: &str) -> u64 {
+    FxBuildHasher.hash_one(name)
+}
+
+impl Directory {
+    /// An empty directory of `db`'s users: the first look-up is answered by the database and
+    /// starts the build (or call `refresh_in_background` to start it now).
+    pub fn new(db: DatabaseConnection) -> Self {
+        Directory(Arc::new(Inner {
+            db,
+            snapshot: RwLock::new(None),
+            refreshing: AtomicBool::new(false),
+        }))
+    }
+
+    /// The id of the user named by each of `names` (normalised usernames), 0 where none is, in
+    /// `names`' order: what `db::ids_in_order` answers, from memory where it can.
+    pub async fn ids(&self, names: &[&str]) -> Result<Vec<i32>, DbErr> {
+        let db = &self.0.db;
+        let (epoch, max_id) = current(db).await?;
+        let mut ids = vec![0; names.len()];
+        let mut missed: Vec<usize> = Vec::new();
+        let held_to = {
+            let snapshot = self.0.snapshot.read().unwrap_or_else(|e| e.into_inner());
+            match snapshot.as_ref().filter(|s| s.epoch == epoch) {
+                Some(s) => {
+                    for (i, name) in names.iter().enumerate() {
+                        match s.get(name) {
+                            Some(id) => ids[i] = id,
+                            None => missed.push(i),
+                        }
+                    }
+                    Some(s.max_id)
+                }
+                None => None,
+            }
+        };
+        match held_to {
+            Some(held) if held >= max_id => {}
+            Some(_) => self.refresh_in_background(),
+            None => {
+                self.refresh_in_background();
+                missed = (0..names.len()).collect();
+            }
+        }
+        for chunk in missed.chunks(MISSED_CHUNK) {
+            let asked: Vec<&str> = chunk.iter().map(|&i| names[i]).collect();
+            let found = ids_in_order(db, "users", "username", &asked).await?;
+            for (&i, id) in chunk.iter().zip(found) {
+                ids[i] = id;
+            }
+        }
+        Ok(ids)
+    }
+
+    /// How many names the directory holds and about how many bytes they take (names, table).
+    pub fn footprint(&self) -> (usize, usize) {
+        let snapshot = self.0.snapshot.read().unwrap_or_else(|e| e.into_inner());
+        snapshot.as_ref().map_or((0, 0), |s| {
+            // A slot of 12 bytes and a control byte per bucket (hashbrown's layout).
+            let table = s.table.capacity() * 8 / 7 * 13;
+            (s.table.len(), s.names.capacity() + table)
+        })
+    }
+
+    /// Starts `refresh` on its own task unless one is under way.
+    pub fn refresh_in_background(&self) {
+        if self.0.refreshing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            match this.refresh().await {
+                Ok(held) => tracing::info!(
+                    names = held,
+                    ms = started.elapsed().as_millis() as u64,
+                    "user directory refreshed"
+                ),
+                Err(e) => tracing::warn!(error = %e, "could not refresh the user directory"),
+            }
+            this.0.refreshing.store(false, Ordering::Release);
+        });
+    }
+
+    /// Brings the directory up to the database: the users past the highest id it holds, or all
+    /// of them again when a user was deleted or renamed since it was built. Returns how many
+    /// names it holds.
+    pub async fn refresh(&self) -> Result<usize, DbErr> {
+        let db = &self.0.db;
+        // The epoch is read before the users: a change after this read moves it past the value
+        // kept, so the next look-up sees the directory as stale, never the other way round.
+        let (epoch, _) = current(db).await?;
+        let from = {
+            let snapshot = self.0.snapshot.read().unwrap_or_else(|e| e.into_inner());
+            snapshot
+                .as_ref()
+                .filter(|s| s.epoch == epoch)
+                .map(|s| s.max_id)
+        };
+        match from {
+            Some(from) => {
+                let users = users_after(db, from).await?;
+                let mut snapshot = self.0.snapshot.write().unwrap_or_else(|e| e.into_inner());
+                match snapshot.as_mut().filter(|s| s.epoch == epoch) {
+                    Some(s) => {
+                        s.add(users);
+                        Ok(s.table.len())
+                    }
+                    // Rebuilt by another refresh meanwhile: that one holds these users too.
+                    None => Ok(snapshot.as_ref().map_or(0, |s| s.table.len())),
+                }
+            }
+            None => {
+                let users = users_after(db, 0).await?;
+                let mut fresh = Snapshot::new(epoch, users.len());
+                fresh.add(users);
+                let held = fresh.table.len();
+                *self.0.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Some(fresh);
+                Ok(held)
+            }
+        }
+    }
+}
+
+/// The epoch and the highest user id, in one statement.
+async fn current(db: &impl ConnectionTrait) -> Result<(i64, i32), DbErr> {
+    let backend = db.get_database_backend();
+    let row = db
+        .query_one(Statement::from_string(
+            backend,
+            "SELECT (SELECT epoch FROM username_epoch WHERE id = 1) AS epoch, \
+             (SELECT COALESCE(MAX(id), 0) FROM users) AS max_id",
+        ))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("no epoch row".into()))?;
+    Ok((row.try_get("", "epoch")?, row.try_get("", "max_id")?))
+}
+
+/// Every user whose id is past `after`, a page at a time.
+async fn users_after(
+    db: &impl ConnectionTrait,
+    mut after: i32,
+) -> Result<Vec<(i32, String)>, DbErr> {
+    let mut users = Vec::new();
+    loop {
+        let select = user::Entity::find()
+            .select_only()
+            .columns([user::Column::Id, user::Column::Username])
+            .filter(user::Column::Id.gt(after))
+            .order_by_asc(user::Column::Id)
+            .limit(PAGE)
+            .into_query();
+        let page: Vec<(i32, String)> = tuples(db, &select, &["id", "username"]).await?;
+        // The page's rows are the next PAGE ids whatever order the fold kept them in.
+        let Some(last) = page.iter().map(|u| u.0).max() else {
+            break;
+        };
+        let full = page.len() as u64 == PAGE;
+        users.extend(page);
+        after = last;
+        if !full {
+            break;
+        }
+    }
+    Ok(users)
+}
