@@ -82,13 +82,9 @@ impl WebConfig {
     }
 }
 
-pub fn router(db: DatabaseConnection, leptos_options: LeptosOptions, web: &WebConfig) -> Router {
-    let directory = Directory::new(db.clone());
-    router_with(db, leptos_options, web, directory)
-}
-
-/// `router` with a given user directory (`serve` starts building it before the first request).
-pub fn router_with(
+/// The app's routes over `db`; `directory` is that database's (`serve` starts building it
+/// before the first request).
+pub fn router(
     db: DatabaseConnection,
     leptos_options: LeptosOptions,
     web: &WebConfig,
@@ -203,7 +199,7 @@ pub async fn serve(
     // start need not ask the database name by name; until then they do.
     let directory = Directory::new(db.clone());
     directory.refresh_in_background();
-    let app = router_with(db.clone(), leptos_options(addr), &web, directory);
+    let app = router(db.clone(), leptos_options(addr), &web, directory);
     tokio::spawn(delete_expired_sessions(db));
     // Peer addresses feed the per-address sign-in limit.
     axum::serve(

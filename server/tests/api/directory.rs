@@ -75,6 +75,53 @@ async fn users_made_after_the_build_are_found_and_then_held() {
     assert_eq!(directory.ids(&asked).await.unwrap(), expected);
 }
 
+#[tokio::test]
+async fn a_commit_of_many_users_is_added_past_the_highest_id_held() {
+    let t = common::fresh_db().await;
+    common::seed_users(&t.db, 0..10).await;
+    let directory = Directory::new(t.db.clone());
+    assert_eq!(directory.refresh().await.unwrap(), 10);
+    // More than are added in place under the lock: these go to a copy, then replace it.
+    common::seed_users(&t.db, 10..2_510).await;
+    assert_eq!(directory.refresh().await.unwrap(), 2_510);
+    let asked = ["u02509", "u00000", "u01234", "u02510"];
+    assert_eq!(
+        directory.ids(&asked).await.unwrap(),
+        truth(&t.db, &asked).await
+    );
+}
+
+/// A database put back to an earlier state under a running server (a restore): the count of
+/// deletes and renames reads as it did, but the highest id has fallen.
+#[tokio::test]
+async fn a_database_restored_under_it_is_not_answered_from_memory() {
+    let t = common::fresh_db().await;
+    let ids = common::users(&t.db, &["ann", "bob"]).await;
+    let directory = Directory::new(t.db.clone());
+    directory.refresh().await.unwrap();
+    let epoch = "(SELECT epoch FROM username_epoch WHERE id = 1)";
+    let before: i64 =
+        t.db.query_one(sea_orm::Statement::from_string(
+            t.db.get_database_backend(),
+            format!("SELECT {epoch} AS epoch"),
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get("", "epoch")
+        .unwrap();
+    t.db.execute_unprepared(&format!(
+        "DELETE FROM users WHERE id = {}; UPDATE username_epoch SET epoch = {before} WHERE id = 1",
+        ids[1]
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        directory.ids(&["bob", "ann"]).await.unwrap(),
+        vec![0, ids[0]]
+    );
+}
+
 /// Random inserts, deletes, renames and refreshes (awaited, or left to the background ones the
 /// look-ups start), each followed by a look-up of every name ever used and some never used: the
 /// directory answers as the database does after every step.

@@ -9,8 +9,13 @@
 //! - a name it does not hold is asked of the database, so a user made since (or one the build
 //!   missed) is still found; users with ids past the highest it holds are added in the background.
 //!
-//! So its answers are the database's, read a moment earlier at most (as any read racing a write).
-//! Only the preview asks it; a commit reads the database inside its own transaction.
+//! - a highest id lower than the one it holds (a database restored or swapped under a running
+//!   server) makes it stale too; the epoch starts at a random value, so a table made again does
+//!   not match by chance.
+//!
+//! So its answers are the database's, read a moment earlier at most (as any read racing a write;
+//! a batch's held names and missed names are read a moment apart). Only the preview asks it; a
+//! commit reads the database inside its own transaction.
 use crate::db::{ids_in_order, tuples};
 use crate::entities::user;
 use rustc_hash::FxBuildHasher;
@@ -26,6 +31,9 @@ use std::sync::{Arc, RwLock};
 const PAGE: u64 = 50_000;
 /// Names per statement for the names the directory does not hold.
 const MISSED_CHUNK: usize = 50_000;
+/// New users added to the held snapshot under its lock; more are added to a copy, so look-ups
+/// do not wait on a million-user commit's tail.
+const SMALL_TAIL: usize = 1_000;
 
 /// A handle on one database's directory; clones share it.
 #[derive(Clone)]
@@ -37,7 +45,20 @@ struct Inner {
     refreshing: AtomicBool,
 }
 
+impl Inner {
+    // A poisoned lock still holds a whole snapshot: every change to one is a single assignment
+    // or `add`, whose table stays consistent if it stops part way.
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Option<Snapshot>> {
+        self.snapshot.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Option<Snapshot>> {
+        self.snapshot.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 /// The names as read at `epoch`, every user up to id `max_id` (and possibly some beyond).
+#[derive(Clone)]
 struct Snapshot {
     epoch: i64,
     max_id: i32,
@@ -57,12 +78,16 @@ impl Snapshot {
         }
     }
 
+    /// Whether the database, at `epoch` with `max_id` its highest user id, still holds what this
+    /// snapshot does (ids only fall by a delete, which moves the epoch, or a restore).
+    fn current_at(&self, epoch: i64, max_id: i32) -> bool {
+        self.epoch == epoch && self.max_id <= max_id
+    }
+
     fn get(&self, name: &str) -> Option<i32> {
-        let names = self.names.as_bytes();
+        let names = &self.names;
         self.table
-            .find(hash(name), |&(s, l, _)| {
-                &names[s as usize..(s + l) as usize] == name.as_bytes()
-            })
+            .find(hash(name), |e| held(names, e) == name)
             .map(|&(_, _, id)| id)
     }
 
@@ -78,33 +103,33 @@ impl Snapshot {
         for (id, name) in users {
             *max_id = (*max_id).max(id);
             // Past 4 GiB of names the rest stay unheld: they are asked of the database.
-            let Ok(start) = u32::try_from(names.len()) else {
+            let (Ok(start), Ok(_)) = (
+                u32::try_from(names.len()),
+                u32::try_from(names.len() + name.len()),
+            ) else {
                 continue;
             };
-            if u32::try_from(names.len() + name.len()).is_err() {
-                continue;
-            }
             let h = hash(&name);
-            let held = |names: &str, &(s, l, _): &(u32, u32, i32)| {
-                &names[s as usize..(s + l) as usize] == name.as_str()
-            };
             // Not expected (a name is unique, and a rename moves the epoch), but the newer row
             // wins.
-            if let Some(e) = table.find_mut(h, |e| held(names, e)) {
+            if let Some(e) = table.find_mut(h, |e| held(names, e) == name) {
                 e.2 = id;
                 continue;
             }
             names.push_str(&name);
             let names = &*names;
-            table.insert_unique(h, (start, name.len() as u32, id), |&(s, l, _)| {
-                hash(&names[s as usize..(s + l) as usize])
-            });
+            table.insert_unique(h, (start, name.len() as u32, id), |e| hash(held(names, e)));
         }
     }
 }
 
 fn hash(name: &str) -> u64 {
     FxBuildHasher.hash_one(name)
+}
+
+/// The name a table entry points at.
+fn held<'a>(names: &'a str, &(start, len, _): &(u32, u32, i32)) -> &'a str {
+    &names[start as usize..(start + len) as usize]
 }
 
 impl Directory {
@@ -126,8 +151,8 @@ impl Directory {
         let mut ids = vec![0; names.len()];
         let mut missed: Vec<usize> = Vec::new();
         let held_to = {
-            let snapshot = self.0.snapshot.read().unwrap_or_else(|e| e.into_inner());
-            match snapshot.as_ref().filter(|s| s.epoch == epoch) {
+            let snapshot = self.0.read();
+            match snapshot.as_ref().filter(|s| s.current_at(epoch, max_id)) {
                 Some(s) => {
                     for (i, name) in names.iter().enumerate() {
                         match s.get(name) {
@@ -160,8 +185,7 @@ impl Directory {
 
     /// How many names the directory holds and about how many bytes they take (names, table).
     pub fn footprint(&self) -> (usize, usize) {
-        let snapshot = self.0.snapshot.read().unwrap_or_else(|e| e.into_inner());
-        snapshot.as_ref().map_or((0, 0), |s| {
+        self.0.read().as_ref().map_or((0, 0), |s| {
             // A slot of 12 bytes and a control byte per bucket (hashbrown's layout).
             let table = s.table.capacity() * 8 / 7 * 13;
             (s.table.len(), s.names.capacity() + table)
@@ -173,10 +197,17 @@ impl Directory {
         if self.0.refreshing.swap(true, Ordering::AcqRel) {
             return;
         }
-        let this = self.clone();
+        /// Lowers the flag however the refresh ends, a panic included.
+        struct Done(Directory);
+        impl Drop for Done {
+            fn drop(&mut self) {
+                self.0 .0.refreshing.store(false, Ordering::Release);
+            }
+        }
+        let this = Done(self.clone());
         tokio::spawn(async move {
             let started = std::time::Instant::now();
-            match this.refresh().await {
+            match this.0.refresh().await {
                 Ok(held) => tracing::info!(
                     names = held,
                     ms = started.elapsed().as_millis() as u64,
@@ -184,7 +215,7 @@ impl Directory {
                 ),
                 Err(e) => tracing::warn!(error = %e, "could not refresh the user directory"),
             }
-            this.0.refreshing.store(false, Ordering::Release);
+            drop(this);
         });
     }
 
@@ -195,37 +226,49 @@ impl Directory {
         let db = &self.0.db;
         // The epoch is read before the users: a change after this read moves it past the value
         // kept, so the next look-up sees the directory as stale, never the other way round.
-        let (epoch, _) = current(db).await?;
-        let from = {
-            let snapshot = self.0.snapshot.read().unwrap_or_else(|e| e.into_inner());
-            snapshot
-                .as_ref()
-                .filter(|s| s.epoch == epoch)
-                .map(|s| s.max_id)
+        let (epoch, max_id) = current(db).await?;
+        let held = |s: &Snapshot| s.current_at(epoch, max_id);
+        let from = self.0.read().as_ref().filter(|s| held(s)).map(|s| s.max_id);
+        let len = |snapshot: &Option<Snapshot>| snapshot.as_ref().map_or(0, |s| s.table.len());
+        let Some(from) = from else {
+            let users = users_after(db, 0).await?;
+            let fresh = in_blocking(Snapshot::new(epoch, users.len()), users).await?;
+            let held = fresh.table.len();
+            *self.0.write() = Some(fresh);
+            return Ok(held);
         };
-        match from {
-            Some(from) => {
-                let users = users_after(db, from).await?;
-                let mut snapshot = self.0.snapshot.write().unwrap_or_else(|e| e.into_inner());
-                match snapshot.as_mut().filter(|s| s.epoch == epoch) {
-                    Some(s) => {
-                        s.add(users);
-                        Ok(s.table.len())
-                    }
-                    // Rebuilt by another refresh meanwhile: that one holds these users too.
-                    None => Ok(snapshot.as_ref().map_or(0, |s| s.table.len())),
-                }
+        let users = users_after(db, from).await?;
+        // Still the snapshot the tail was read past (another refresh may have moved it on, and
+        // holds these users then).
+        let same = |s: &Snapshot| held(s) && s.max_id == from;
+        if users.len() <= SMALL_TAIL {
+            let mut snapshot = self.0.write();
+            if let Some(s) = snapshot.as_mut().filter(|s| same(s)) {
+                s.add(users);
             }
-            None => {
-                let users = users_after(db, 0).await?;
-                let mut fresh = Snapshot::new(epoch, users.len());
-                fresh.add(users);
-                let held = fresh.table.len();
-                *self.0.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Some(fresh);
-                Ok(held)
+            return Ok(len(&snapshot));
+        }
+        let copy = self.0.read().as_ref().filter(|s| same(s)).cloned();
+        if let Some(copy) = copy {
+            let grown = in_blocking(copy, users).await?;
+            let mut snapshot = self.0.write();
+            if snapshot.as_ref().is_some_and(same) {
+                *snapshot = Some(grown);
             }
         }
+        Ok(len(&self.0.read()))
     }
+}
+
+/// `snapshot` with `users` added, on a thread that may block: a million names take a few
+/// hundred milliseconds, which would hold up one of the server's request workers.
+async fn in_blocking(mut snapshot: Snapshot, users: Vec<(i32, String)>) -> Result<Snapshot, DbErr> {
+    tokio::task::spawn_blocking(move || {
+        snapshot.add(users);
+        snapshot
+    })
+    .await
+    .map_err(|e| DbErr::Custom(format!("building the user directory: {e}")))
 }
 
 /// The epoch and the highest user id, in one statement.
