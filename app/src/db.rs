@@ -438,6 +438,10 @@ pub fn in_json<T: serde::Serialize>(
     Expr::col(Alias::new(column)).in_subquery(list)
 }
 
+/// Names or ids per look-up statement when they go as one JSON list (`in_json`,
+/// `ids_in_order`).
+pub const JSON_LOOKUP_CHUNK: usize = 50_000;
+
 /// The `id` of the row of `table` whose unique text column `key` equals each of `keys`, 0 where
 /// none does, in `keys`' order: one bound JSON text in, one JSON array of integers out. Nothing
 /// comes back but the ids, so no key is decoded, allocated or hashed again to put the answer in

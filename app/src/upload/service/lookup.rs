@@ -1,16 +1,13 @@
 //! What the database knows about a file's names: segment ids and counts, existing users, their
 //! details and memberships. Reads only; each statement takes its names or ids as one JSON list.
 use super::LOOKUP_CHUNK;
-use crate::db::{count_related, ids_in_order, in_json, int_pairs, tuples, JsonField};
-
-/// Names or ids per look-up statement when they go as one JSON list (`db::in_json`).
-const JSON_LOOKUP_CHUNK: usize = 50_000;
+use crate::db::{count_related, in_json, int_pairs, tuples, JsonField, JSON_LOOKUP_CHUNK};
 use crate::entities::{enrol_instance, segment, segment_member, user};
 use crate::error::AppError;
 use crate::upload::types::{SegmentFound, UserLookup};
 use crate::upload::validate::Knowledge;
 use crate::upload::Parsed;
-use crate::users::service::Directory;
+use crate::users::service::{ids_by_name, Directory};
 use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QuerySelect,
@@ -159,13 +156,7 @@ pub async fn lookup_users(
     } else if let Some(directory) = directory {
         reply.ids = directory.ids(usernames).await?;
     } else {
-        // Ids alone come back in the names' order: no name is sent back or hashed.
-        reply.ids.reserve(usernames.len());
-        for chunk in usernames.chunks(JSON_LOOKUP_CHUNK) {
-            reply
-                .ids
-                .extend(ids_in_order(db, "users", "username", chunk).await?);
-        }
+        reply.ids = ids_by_name(db, usernames).await?;
     }
     if !segment_ids.is_empty() {
         let ids: Vec<i32> = reply.ids.iter().copied().filter(|&id| id != 0).collect();

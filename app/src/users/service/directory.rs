@@ -7,8 +7,7 @@
 //!   deleted or renamed, migration m0007) has the value it was built at; otherwise the whole
 //!   question goes to the database and a rebuild starts in the background;
 //! - a name it does not hold is asked of the database, so a user made since (or one the build
-//!   missed) is still found; users with ids past the highest it holds are added in the background.
-//!
+//!   missed) is still found; users with ids past the highest it holds are added in the background;
 //! - a highest id lower than the one it holds (a database restored or swapped under a running
 //!   server) makes it stale too; the epoch starts at a random value, so a table made again does
 //!   not match by chance.
@@ -16,7 +15,7 @@
 //! So its answers are the database's, read a moment earlier at most (as any read racing a write;
 //! a batch's held names and missed names are read a moment apart). Only the preview asks it; a
 //! commit reads the database inside its own transaction.
-use crate::db::{ids_in_order, tuples};
+use crate::db::{ids_in_order, tuples, JSON_LOOKUP_CHUNK};
 use crate::entities::user;
 use rustc_hash::FxBuildHasher;
 use sea_orm::{
@@ -29,8 +28,6 @@ use std::sync::{Arc, RwLock};
 
 /// Users read per statement while building (keyset pages by id).
 const PAGE: u64 = 50_000;
-/// Names per statement for the names the directory does not hold.
-const MISSED_CHUNK: usize = 50_000;
 /// New users added to the held snapshot under its lock; more are added to a copy, so look-ups
 /// do not wait on a million-user commit's tail.
 const SMALL_TAIL: usize = 1_000;
@@ -144,41 +141,39 @@ impl Directory {
     }
 
     /// The id of the user named by each of `names` (normalised usernames), 0 where none is, in
-    /// `names`' order: what `db::ids_in_order` answers, from memory where it can.
+    /// `names`' order: what `ids_by_name` answers, from memory where it can.
     pub async fn ids(&self, names: &[&str]) -> Result<Vec<i32>, DbErr> {
         let db = &self.0.db;
         let (epoch, max_id) = current(db).await?;
         let mut ids = vec![0; names.len()];
         let mut missed: Vec<usize> = Vec::new();
+        // The guard is let go before any `await` (the future must stay `Send`).
         let held_to = {
             let snapshot = self.0.read();
-            match snapshot.as_ref().filter(|s| s.current_at(epoch, max_id)) {
-                Some(s) => {
+            snapshot
+                .as_ref()
+                .filter(|s| s.current_at(epoch, max_id))
+                .map(|s| {
                     for (i, name) in names.iter().enumerate() {
                         match s.get(name) {
                             Some(id) => ids[i] = id,
                             None => missed.push(i),
                         }
                     }
-                    Some(s.max_id)
-                }
-                None => None,
-            }
+                    s.max_id
+                })
         };
         match held_to {
             Some(held) if held >= max_id => {}
             Some(_) => self.refresh_in_background(),
             None => {
                 self.refresh_in_background();
-                missed = (0..names.len()).collect();
+                return ids_by_name(db, names).await;
             }
         }
-        for chunk in missed.chunks(MISSED_CHUNK) {
-            let asked: Vec<&str> = chunk.iter().map(|&i| names[i]).collect();
-            let found = ids_in_order(db, "users", "username", &asked).await?;
-            for (&i, id) in chunk.iter().zip(found) {
-                ids[i] = id;
-            }
+        let asked: Vec<&str> = missed.iter().map(|&i| names[i]).collect();
+        for (&i, id) in missed.iter().zip(ids_by_name(db, &asked).await?) {
+            ids[i] = id;
         }
         Ok(ids)
     }
@@ -269,6 +264,17 @@ async fn in_blocking(mut snapshot: Snapshot, users: Vec<(i32, String)>) -> Resul
     })
     .await
     .map_err(|e| DbErr::Custom(format!("building the user directory: {e}")))
+}
+
+/// The id of the user named by each of `names` (normalised usernames), 0 where none is, in
+/// `names`' order, from the database: one statement per `JSON_LOOKUP_CHUNK` names (none for
+/// none). No name is sent back or hashed.
+pub async fn ids_by_name(db: &impl ConnectionTrait, names: &[&str]) -> Result<Vec<i32>, DbErr> {
+    let mut ids = Vec::with_capacity(names.len());
+    for chunk in names.chunks(JSON_LOOKUP_CHUNK) {
+        ids.extend(ids_in_order(db, "users", "username", chunk).await?);
+    }
+    Ok(ids)
 }
 
 /// The epoch and the highest user id, in one statement.

@@ -3,5 +3,5 @@
 mod directory;
 mod query;
 
-pub use directory::Directory;
+pub use directory::{ids_by_name, Directory};
 pub use query::{matching, Query};
