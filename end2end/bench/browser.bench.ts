@@ -189,9 +189,11 @@ test('a 1M-row file (BENCH_FILE): preview ready after choosing it, through the r
     console.log(`whole membership calls: ${whole.length} (${mb.toFixed(1)} MB of answers; from the first names call: ${at.join('; ')})`);
   }
   const names = fs.readFileSync(file!, 'utf8').split(/\r?\n/).slice(1).filter((l) => l).map((l) => l.split(',')[0].toLowerCase());
-  const raw: number[] = [];
-  for (let run = 0; run < 3; run++) {
-    raw.push(await page.evaluate(async ({ names, batch, inFlight }) => {
+  // Bodies as Blobs (as the page's client sends them, `upload::browser::BlobBodies`) and as
+  // ArrayBuffers (as server_fn's default browser client does), alternated.
+  const raw: Record<string, number[]> = { blob: [], buffer: [] };
+  for (let run = 0; run < 3; run++) for (const kind of ['blob', 'buffer']) {
+    raw[kind].push(await page.evaluate(async ({ names, batch, inFlight, kind }) => {
       // The file's distinct names in first-seen order, 25,000 a call, as the page asks them.
       const distinct = [...new Set(names)];
       // The question in its wire form, postcard (upload::api): the text's length as a varint,
@@ -203,11 +205,12 @@ test('a 1M-row file (BENCH_FILE): preview ready after choosing it, through the r
       if (!probe.ok && probe.status !== 500) throw new Error(`an empty question: HTTP ${probe.status}`);
       const postcard = probe.ok;
       const varint = (n: number) => { const out: number[] = []; while (n >= 0x80) { out.push((n & 0x7f) | 0x80); n >>>= 7; } out.push(n); return out; };
-      const questions: { body: Uint8Array | string; asked: number }[] = [];
+      const questions: { body: Blob | ArrayBuffer | string; asked: number }[] = [];
       for (let i = 0; i < distinct.length; i += batch) {
         const slice = distinct.slice(i, i + batch);
         if (!postcard) {
-          questions.push({ body: JSON.stringify({ usernames: slice.join('\n'), segment_ids: [], details: false }), asked: slice.length });
+          const json = JSON.stringify({ usernames: slice.join('\n'), segment_ids: [], details: false });
+          questions.push({ body: kind === 'blob' ? new Blob([json]) : json, asked: slice.length });
           continue;
         }
         const text = new TextEncoder().encode(slice.join('\n'));
@@ -215,7 +218,7 @@ test('a 1M-row file (BENCH_FILE): preview ready after choosing it, through the r
         const body = new Uint8Array(head.length + text.length + 2);
         body.set(head);
         body.set(text, head.length);
-        questions.push({ body, asked: slice.length });
+        questions.push({ body: kind === 'blob' ? new Blob([body]) : body.buffer, asked: slice.length });
       }
       const headers = postcard ? { 'content-type': 'application/x-postcard' } : { 'content-type': 'application/json', accept: 'application/json' };
       // How many ids an answer holds: postcard starts with their count, a varint.
@@ -241,9 +244,9 @@ test('a 1M-row file (BENCH_FILE): preview ready after choosing it, through the r
       };
       await Promise.all(Array.from({ length: inFlight }, worker));
       return performance.now() - t;
-    }, { names, batch: 25_000, inFlight: 4 }));
+    }, { names, batch: 25_000, inFlight: 4, kind }));
   }
-  console.log(`the same calls by plain fetch from the page, 4 in flight: ${med(raw).toFixed(0)} ms (median of 3; the page's look-ups took ${span.toFixed(0)} ms)`);
+  console.log(`the same calls by plain fetch from the page, 4 in flight, bodies as Blobs: ${med(raw.blob).toFixed(0)} ms; as ArrayBuffers: ${med(raw.buffer).toFixed(0)} ms (medians of 3, alternated; the page's look-ups took ${span.toFixed(0)} ms)`);
   const rows = process.env.BENCH_ROWS ?? '1000000';
   await expect(page.getByRole('table', { name: 'Preview summary' })).toContainText(rows);
 });

@@ -13,7 +13,7 @@ pub const LOOKUP_BATCH: usize = 25_000;
 pub const EFFECTS_BATCH: usize = 50_000;
 
 /// What the database knows about a batch of a file's names.
-#[server(prefix = "/api", endpoint = "import_look_up", input = Json)]
+#[server(prefix = "/api", endpoint = "import_look_up", input = Json, client = crate::upload::browser::BlobBodies)]
 pub async fn import_look_up(questions: Questions) -> Result<Knowledge, AppError> {
     let (db, _) = crate::ssr::admin_db().await?;
     let q = &questions;
@@ -34,7 +34,7 @@ pub async fn import_look_up(questions: Questions) -> Result<Knowledge, AppError>
 }
 
 /// The enrolments and group memberships (SPEC 5) these enrolments would cause; nothing is kept.
-#[server(prefix = "/api", endpoint = "import_effects", input = Json)]
+#[server(prefix = "/api", endpoint = "import_effects", input = Json, client = crate::upload::browser::BlobBodies)]
 pub async fn import_effects(enrolments: Vec<EnrolmentWrite>) -> Result<Effects, AppError> {
     let (db, _) = crate::ssr::admin_db().await?;
     if enrolments.len() > EFFECTS_BATCH {

@@ -1,5 +1,7 @@
 //! Server functions of the upload page: thin wrappers over `service`, each behind
-//! `require_admin`. The browser asks only what it cannot know, in batches.
+//! `require_admin`. The browser asks only what it cannot know, in batches; the functions that
+//! carry a batch send it through `browser::BlobBodies` (Chromium sends a large body fast only as
+//! a `Blob`).
 use super::types::{BatchRow, CommitResult, Pairs, SegmentFound, UserLookup};
 use super::UploadOptions;
 use crate::domain::Page;
@@ -23,7 +25,7 @@ pub const CHUNK_BYTES: usize = 4 * 1024 * 1024;
 
 /// The enrolments and group memberships a commit would cause (SPEC 5), for one batch of the
 /// preview's new memberships in segments that enrolment methods follow; nothing is kept.
-#[server(prefix = "/api", endpoint = "upload_effects", input = Json)]
+#[server(prefix = "/api", endpoint = "upload_effects", input = Json, client = super::browser::BlobBodies)]
 pub async fn upload_effects(
     existing: Vec<(i32, i32)>,
     new: Vec<(i32, String)>,
@@ -56,7 +58,7 @@ fn at_most_a_batch_of_segments(segments: usize) -> Result<(), AppError> {
 }
 
 /// Segment ids and member counts for the ID numbers a file names (exact match).
-#[server(prefix = "/api", endpoint = "upload_segments", input = Json)]
+#[server(prefix = "/api", endpoint = "upload_segments", input = Json, client = super::browser::BlobBodies)]
 pub async fn upload_segments(id_numbers: Vec<String>) -> Result<Vec<SegmentFound>, AppError> {
     let (db, _) = crate::ssr::admin_db().await?;
     at_most_a_batch_of_segments(id_numbers.len())?;
@@ -66,7 +68,7 @@ pub async fn upload_segments(id_numbers: Vec<String>) -> Result<Vec<SegmentFound
 /// All memberships of small segments (at most `MEMBERSHIPS_WHOLE` in total, at most
 /// `LOOKUP_BATCH` segments a call). The answer is postcard (see `upload_users`): a re-upload's
 /// million pairs, delta-coded, are mostly one byte each instead of two or more of JSON text.
-#[server(prefix = "/api", endpoint = "upload_memberships", input = Json, output = Postcard)]
+#[server(prefix = "/api", endpoint = "upload_memberships", input = Json, output = Postcard, client = super::browser::BlobBodies)]
 pub async fn upload_memberships(segment_ids: Vec<i32>) -> Result<Pairs, AppError> {
     let (db, _) = crate::ssr::admin_db().await?;
     at_most_a_batch_of_segments(segment_ids.len())?;
@@ -88,7 +90,7 @@ pub async fn upload_memberships(segment_ids: Vec<i32>) -> Result<Pairs, AppError
 /// Question and answer travel as postcard bytes, not JSON text: the answers are under half the
 /// size (a million names' ids: 3.0 MB against 6.9 MB), and neither side escapes or scans a
 /// 675 KB question as a JSON string.
-#[server(prefix = "/api", endpoint = "upload_users", input = Postcard, output = Postcard)]
+#[server(prefix = "/api", endpoint = "upload_users", input = Postcard, output = Postcard, client = super::browser::BlobBodies)]
 pub async fn upload_users(
     usernames: String,
     segment_ids: Vec<i32>,
@@ -112,7 +114,7 @@ pub async fn upload_users(
 /// The memberships of these (known) users in these segments: after a stepped preview has asked
 /// about every name, the segments whose memberships come user by user are asked by id, without
 /// sending the names again. Postcard, as `upload_users`.
-#[server(prefix = "/api", endpoint = "upload_user_memberships", input = Postcard, output = Postcard)]
+#[server(prefix = "/api", endpoint = "upload_user_memberships", input = Postcard, output = Postcard, client = super::browser::BlobBodies)]
 pub async fn upload_user_memberships(
     user_ids: Vec<i32>,
     segment_ids: Vec<i32>,
