@@ -205,12 +205,12 @@ test('a 1M-row file (BENCH_FILE): preview ready after choosing it, through the r
       if (!probe.ok && probe.status !== 500) throw new Error(`an empty question: HTTP ${probe.status}`);
       const postcard = probe.ok;
       const varint = (n: number) => { const out: number[] = []; while (n >= 0x80) { out.push((n & 0x7f) | 0x80); n >>>= 7; } out.push(n); return out; };
-      const questions: { body: Blob | ArrayBuffer | string; asked: number }[] = [];
+      const questions: { body: Blob | ArrayBuffer; asked: number }[] = [];
       for (let i = 0; i < distinct.length; i += batch) {
         const slice = distinct.slice(i, i + batch);
         if (!postcard) {
           const json = JSON.stringify({ usernames: slice.join('\n'), segment_ids: [], details: false });
-          questions.push({ body: kind === 'blob' ? new Blob([json]) : json, asked: slice.length });
+          questions.push({ body: kind === 'blob' ? new Blob([json]) : new TextEncoder().encode(json).buffer, asked: slice.length });
           continue;
         }
         const text = new TextEncoder().encode(slice.join('\n'));

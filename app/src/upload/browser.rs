@@ -1,5 +1,6 @@
 //! The few things only a browser can do: read a chosen file, send chunks as multipart forms,
-//! offer a download, read the clock. On the server these are never called; they answer an error.
+//! hand server functions' bodies to `fetch` as Blobs, offer a download, read the clock. On the
+//! server these are never called; they answer an error.
 use crate::error::AppError;
 
 /// Milliseconds from a monotonic clock.
@@ -120,8 +121,8 @@ pub fn download(file_name: &str, text: &str) {
 }
 
 /// The client of the server functions that carry a batch (the look-ups, effects and imports):
-/// their bodies reach `fetch` as a `Blob`, not as the `ArrayBuffer` or string that server_fn's
-/// browser client gives it. Chromium sends a large `ArrayBuffer` body slowly and on the page's
+/// their bodies reach `fetch` as a `Blob`, not as the `ArrayBuffer` that server_fn's browser
+/// client gives it (Json and Postcard bodies alike, `Post::into_req`). Chromium sends a large `ArrayBuffer` body slowly and on the page's
 /// thread: 40 posts of 675 KB (a million names' look-ups) took 2.9-4.2 s as `ArrayBuffer`s,
 /// with 0.7-1.2 s of that inside `fetch` itself, against 0.36-0.44 s as `Blob`s (curl: 0.24 s).
 /// Everything else (headers, abort on drop, the answer, errors) is server_fn's own.
@@ -156,7 +157,15 @@ mod blob_bodies {
         req: &mut BrowserRequest,
         body: js_sys::Array,
     ) -> Result<(), E> {
-        let fail = |e: JsValue| ServerFnErrorErr::Request(format!("{e:?}")).into_app_error();
+        let fail = |e: JsValue| {
+            let message = e.as_string().unwrap_or_else(|| {
+                js_sys::Error::from(e)
+                    .message()
+                    .as_string()
+                    .unwrap_or_default()
+            });
+            ServerFnErrorErr::Request(message).into_app_error()
+        };
         let blob = web_sys::Blob::new_with_buffer_source_sequence(&body).map_err(fail)?;
         // The request is taken out of `req` to be read (server_fn lends it only by reference);
         // an empty GET to the same address holds its place meanwhile.
@@ -197,16 +206,15 @@ mod blob_bodies {
             body: String,
             method: Method,
         ) -> Result<Self, E> {
-            let mut req = <BrowserRequest as ClientReq<E>>::try_new_req_text(
+            // URL-encoded inputs only (small), sent as server_fn sends them.
+            <BrowserRequest as ClientReq<E>>::try_new_req_text(
                 path,
                 content_type,
                 accepts,
-                String::new(),
+                body,
                 method,
-            )?;
-            // A string part of a Blob is sent as its UTF-8 bytes.
-            with_blob_body::<E>(&mut req, js_sys::Array::of1(&JsValue::from_str(&body)))?;
-            Ok(Self(req))
+            )
+            .map(Self)
         }
 
         fn try_new_req_bytes(
