@@ -122,9 +122,10 @@ pub fn download(file_name: &str, text: &str) {
 
 /// The client of the server functions that carry a batch (the look-ups, effects and imports):
 /// their bodies reach `fetch` as a `Blob`, not as the `ArrayBuffer` that server_fn's browser
-/// client gives it (Json and Postcard bodies alike, `Post::into_req`). Chromium sends a large `ArrayBuffer` body slowly and on the page's
-/// thread: 40 posts of 675 KB (a million names' look-ups) took 2.9-4.2 s as `ArrayBuffer`s,
-/// with 0.7-1.2 s of that inside `fetch` itself, against 0.36-0.44 s as `Blob`s (curl: 0.24 s).
+/// client gives it (Json and Postcard bodies alike, `Post::into_req`). Chromium sends a large
+/// `ArrayBuffer` body slowly and partly on the page's thread: 40 posts of 675 KB (a million
+/// names' look-ups) took 2.9-4.4 s as `ArrayBuffer`s, 0.7-1.2 s of that inside `fetch` itself,
+/// against 0.36-0.44 s as `Blob`s (curl: 0.24 s).
 /// Everything else (headers, abort on drop, the answer, errors) is server_fn's own.
 #[cfg(feature = "hydrate")]
 pub use blob_bodies::BlobBodies;
@@ -155,7 +156,7 @@ mod blob_bodies {
     /// keeps the old one's method, headers and abort signal.
     fn with_blob_body<E: FromServerFnError>(
         req: &mut BrowserRequest,
-        body: js_sys::Array,
+        body: &[u8],
     ) -> Result<(), E> {
         let fail = |e: JsValue| {
             let message = e.as_string().unwrap_or_else(|| {
@@ -166,7 +167,8 @@ mod blob_bodies {
             });
             ServerFnErrorErr::Request(message).into_app_error()
         };
-        let blob = web_sys::Blob::new_with_buffer_source_sequence(&body).map_err(fail)?;
+        let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(body));
+        let blob = web_sys::Blob::new_with_buffer_source_sequence(&parts).map_err(fail)?;
         // The request is taken out of `req` to be read (server_fn lends it only by reference);
         // an empty GET to the same address holds its place meanwhile.
         let placeholder = web_sys::Request::new_with_str(&req.url()).map_err(fail)?;
@@ -231,8 +233,7 @@ mod blob_bodies {
                 Bytes::new(),
                 method,
             )?;
-            let bytes = js_sys::Uint8Array::from(&body[..]);
-            with_blob_body::<E>(&mut req, js_sys::Array::of1(&bytes))?;
+            with_blob_body::<E>(&mut req, &body)?;
             Ok(Self(req))
         }
 
