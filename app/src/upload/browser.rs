@@ -125,7 +125,7 @@ pub fn download(file_name: &str, text: &str) {
 /// client gives it (Json and Postcard bodies alike, `Post::into_req`). Chromium sends a large
 /// `ArrayBuffer` body slowly and partly on the page's thread: 40 posts of 675 KB (a million
 /// names' look-ups) took 2.9-4.4 s as `ArrayBuffer`s, 0.7-1.2 s of that inside `fetch` itself,
-/// against 0.36-0.44 s as `Blob`s (curl: 0.24 s).
+/// against 0.36-0.72 s as `Blob`s (curl: 0.24 s).
 /// Everything else (headers, abort on drop, the answer, errors) is server_fn's own.
 #[cfg(feature = "hydrate")]
 pub use blob_bodies::BlobBodies;
