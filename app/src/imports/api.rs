@@ -1,5 +1,7 @@
 //! Server functions of the import pages: thin wrappers over `service`, each behind
-//! `require_admin`. Files are staged with the upload's `upload_begin` / `upload_chunk`.
+//! `require_admin`. Files are staged with the upload's `upload_begin` / `upload_chunk`; the
+//! look-ups and effects send their batches through `upload::browser::BlobBodies`, as the
+//! upload's do.
 use super::types::{Effects, ImportResult, Knowledge, Questions, UndoImpact};
 use super::validate::EnrolmentWrite;
 use super::ImportOptions;

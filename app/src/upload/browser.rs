@@ -158,14 +158,10 @@ mod blob_bodies {
         req: &mut BrowserRequest,
         body: &[u8],
     ) -> Result<(), E> {
-        let fail = |e: JsValue| {
-            let message = e.as_string().unwrap_or_else(|| {
-                js_sys::Error::from(e)
-                    .message()
-                    .as_string()
-                    .unwrap_or_default()
-            });
-            ServerFnErrorErr::Request(message).into_app_error()
+        // As `send_chunk`: what the browser refused says nothing an admin could act on.
+        let fail = |_: JsValue| {
+            ServerFnErrorErr::Request("the browser could not build the request".into())
+                .into_app_error()
         };
         let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(body));
         let blob = web_sys::Blob::new_with_buffer_source_sequence(&parts).map_err(fail)?;
