@@ -7,11 +7,16 @@ const ready = init({ module_or_path: '/pkg/console.wasm' });
 
 self.onmessage = async ({ data: { id, head, tail, delimiter } }) => {
   let part = null;
+  // How long the message waited for the module, and the parse (the page marks them).
+  const t0 = performance.now();
+  let t1 = t0;
   try {
     await ready;
+    t1 = performance.now();
     part = parse_part(head, tail, delimiter);
   } catch (e) {
     console.error('parse worker:', e);
   }
-  self.postMessage({ id, part }, part ? [part.buffer] : []);
+  const waited = t1 - t0, parsed = performance.now() - t1;
+  self.postMessage({ id, part, waited, parsed }, part ? [part.buffer] : []);
 };

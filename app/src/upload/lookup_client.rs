@@ -30,7 +30,7 @@
 //! and times it). Nothing here needs the server's dependencies, so it compiles into the
 //! browser's WebAssembly and into `ssr` alike.
 use super::api::{LOOKUP_BATCH, LOOKUP_CONCURRENCY, MEMBERSHIPS_WHOLE};
-use super::browser::now_ms;
+use super::browser::{mark, now_ms};
 use super::parse::{FileText, Parsing, Part};
 use super::types::{SegmentFound, UserLookup};
 use super::validate::Knowledge;
@@ -349,6 +349,9 @@ where
     let mut part = helper
         .filter(|_| bytes.len() >= limits.split_bytes)
         .and_then(|helper| Some(helper.start(parsing.split(PAGE_SHARE)?)));
+    if part.is_some() {
+        mark("upload: part sent");
+    }
     let details = options.updates_details();
     let mut looked_up = LookedUp::default();
     // Segments are asked about as the parse meets them, before the names that follow, so the
@@ -439,15 +442,18 @@ where
             }
             let t = now_ms();
             more = parsing.step(limits.step_rows)?;
-            if let (false, Some(answer)) = (more, part.take()) {
+            if let Some(answer) = part.take_if(|_| !more) {
                 // The page's share is read: the other part's rows join (its wait counts as
                 // parsing), taking in the answers that come meanwhile.
+                mark("upload: page's share parsed");
                 let take_one = |reply| take(&mut gathered, reply, calls);
                 let answer = taking_answers(answer, &mut in_flight, take_one).await?;
+                mark("upload: part answered");
                 if !answer.is_some_and(|a| parsing.absorb(&a)) {
                     parsing.unsplit();
                     more = true;
                 }
+                mark("upload: part joined");
             }
             parse_ms += now_ms() - t;
             continue;
@@ -488,6 +494,7 @@ where
     }
     answers.add_to(&mut looked_up.known);
     looked_up.known.memberships.extend(whole_pairs);
+    mark("upload: answers taken in");
     Ok(Previewed {
         parsed,
         looked_up,
@@ -1263,6 +1270,39 @@ mod tests {
                 .then(|| crate::upload::parse::parse_part(part.head, part.tail, part.delimiter));
             futures::future::ready(answer).boxed_local()
         }
+    }
+
+    #[test]
+    fn the_parts_rows_are_the_ones_the_preview_shows() {
+        // A helper whose part names "dan" where the file says "dave": the preview shows dan, so
+        // the part's rows were taken, not read again by the page.
+        struct Renaming;
+        impl PartParser for Renaming {
+            fn start(&self, part: Part<'_>) -> LocalBoxFuture<'static, Option<Vec<u8>>> {
+                let tail = String::from_utf8_lossy(part.tail).replace("dave", "dan");
+                let answer =
+                    crate::upload::parse::parse_part(part.head, tail.as_bytes(), part.delimiter);
+                futures::future::ready(Some(answer)).boxed_local()
+            }
+        }
+        // A row a step: steps after the split end before it, and the part must wait for it.
+        let limits = Limits {
+            split_bytes: 0,
+            step_rows: 1,
+            ..STEPS
+        };
+        let out = futures::executor::block_on(parse_and_look_up_with(
+            limits,
+            &fake(),
+            Some(&Renaming),
+            FILE.as_bytes(),
+            &UploadOptions::default(),
+            |_, _| {},
+            || async { true },
+        ))
+        .unwrap();
+        let names: Vec<&str> = out.parsed.usernames().collect();
+        assert_eq!(names, ["alice", "bob", "ghost", "carol", "dan"]);
     }
 
     #[test]

@@ -67,6 +67,12 @@ mod imp {
                         .and_then(|v| v.dyn_into::<Uint8Array>().ok())
                         .map(|a| a.to_vec());
                     // A preview replaced meanwhile dropped its receiver: the part is dropped.
+                    let ms = |name| field(name).and_then(|v| v.as_f64()).unwrap_or(f64::NAN);
+                    super::super::browser::mark(&format!(
+                        "upload: the worker's part: module ready after {:.0} ms, parsed in {:.0} ms",
+                        ms("waited"),
+                        ms("parsed")
+                    ));
                     if let Some(sender) = id.and_then(|id| answered.borrow_mut().remove(&id)) {
                         let _ = sender.send(part);
                     }
