@@ -717,6 +717,9 @@ impl<'t> Parsing<'t> {
     }
 
     /// Reads up to `rows` more rows; false once the whole file is read.
+    // Never inlined: in the browser each call runs the code compiled so far, and WebAssembly's
+    // optimised code replaces a function's baseline code only from its next call on.
+    #[inline(never)]
     pub fn step(&mut self, rows: usize) -> Result<bool, FileError> {
         self.0.step(rows)
     }

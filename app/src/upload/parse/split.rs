@@ -86,15 +86,24 @@ pub fn parse_part(head: &[u8], tail: &[u8], delimiter: u8) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(head.len() + tail.len());
     bytes.extend_from_slice(head);
     bytes.extend_from_slice(tail);
-    match parse(
-        &bytes,
-        DelimiterChoice::from_byte(delimiter),
-        EncodingChoice::Utf8,
-    ) {
-        Ok(parsed) => parsed.encode(),
-        Err(_) => Vec::new(),
-    }
+    let Ok(file) = FileText::new(&bytes, EncodingChoice::Utf8) else {
+        return Vec::new();
+    };
+    let mut parsing = Parsing::new(&file, DelimiterChoice::from_byte(delimiter));
+    // In steps, as the page parses: a worker's module starts on baseline code, and one call
+    // reading the whole part would run on it to the end (`Parsing::step`).
+    let read = loop {
+        match parsing.step(PART_STEP_ROWS) {
+            Ok(true) => {}
+            Ok(false) => break parsing.finish(),
+            Err(e) => break Err(e),
+        }
+    };
+    read.map_or_else(|_| Vec::new(), |parsed| parsed.encode())
 }
+
+/// Rows `parse_part` reads a call.
+const PART_STEP_ROWS: usize = 20_000;
 
 /// Marks an encoded part (and its layout's version).
 const MAGIC: u32 = 0x5041_5254;
