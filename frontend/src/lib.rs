@@ -14,10 +14,3 @@ pub fn hydrate() {
 pub fn bench_core(bytes: &[u8]) -> Vec<f64> {
     app::upload::core_benchmark(bytes).to_vec()
 }
-
-/// The upload page's parse worker (`public/parse-worker.js`): parses the second part of a large
-/// file while the page parses the first (`app::upload::parse::parse_part`).
-#[wasm_bindgen]
-pub fn parse_part(head: &[u8], tail: &[u8], delimiter: u8) -> Vec<u8> {
-    app::upload::parse::parse_part(head, tail, delimiter)
-}

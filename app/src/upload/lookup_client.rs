@@ -31,12 +31,11 @@
 //! browser's WebAssembly and into `ssr` alike.
 use super::api::{LOOKUP_BATCH, LOOKUP_CONCURRENCY, MEMBERSHIPS_WHOLE};
 use super::browser::{mark, now_ms};
-use super::parse::{FileText, Parsing, Part};
+use super::parse::{FileText, Parsing};
 use super::types::{SegmentFound, UserLookup};
 use super::validate::Knowledge;
 use super::{FileError, Parsed, UploadOptions};
 use futures::future::Either;
-use futures::future::LocalBoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use futures::FutureExt;
 use std::future::Future;
@@ -87,8 +86,6 @@ struct Limits {
     concurrency: usize,
     /// Rows parsed between two rounds of questions in `parse_and_look_up`.
     step_rows: usize,
-    /// The smallest file (in bytes of text) `parse_and_look_up` splits with a `PartParser`.
-    split_bytes: usize,
 }
 
 const SERVER_LIMITS: Limits = Limits {
@@ -96,23 +93,7 @@ const SERVER_LIMITS: Limits = Limits {
     memberships_whole: MEMBERSHIPS_WHOLE,
     concurrency: LOOKUP_CONCURRENCY,
     step_rows: PARSE_STEP_ROWS,
-    split_bytes: SPLIT_BYTES,
 };
-
-/// Files from this size (4 MiB, about 60,000 rows) are split between the page and a
-/// `PartParser`: below it the part's trip (copies, a message each way) outweighs the gain.
-pub const SPLIT_BYTES: usize = 4 << 20;
-
-/// The share of a split file the page parses itself: less than half, as the page also sends the
-/// names and takes in the answers meanwhile.
-pub const PAGE_SHARE: f64 = 0.45;
-
-/// Parses the rest of a split file on another thread (the page's Web Worker, `parse_part`).
-pub trait PartParser {
-    /// Starts parsing `part` now (its bytes are copied before this returns); the answer is
-    /// `parse_part`'s, or `None` when none could be had (the page then reads the part itself).
-    fn start(&self, part: Part<'_>) -> LocalBoxFuture<'static, Option<Vec<u8>>>;
-}
 
 /// Rows `parse_and_look_up` parses before it sends the names they brought and lets the browser
 /// run (deliver answers, send questions, paint): 15-20 ms of the page's thread on the bench's
@@ -292,14 +273,8 @@ pub struct Previewed {
 /// only after some names were asked has its memberships for those names asked by user id
 /// (`upload_user_memberships`) at the end. A file of one step is parsed and then asked about
 /// exactly as `look_up` does.
-///
-/// With a `helper`, a file of `SPLIT_BYTES` or more (without quotes) is split after the first
-/// step: the page parses `PAGE_SHARE` of it while the helper parses the rest, whose rows join
-/// (`Parsing::absorb`) once the page's share is read; its names are asked about then. A helper
-/// that gives no part leaves the page to read on.
 pub async fn parse_and_look_up<T, F>(
     transport: &T,
-    helper: Option<&dyn PartParser>,
     bytes: &[u8],
     options: &UploadOptions,
     progress: impl Fn(usize, usize),
@@ -310,14 +285,12 @@ where
     T::Error: std::fmt::Display,
     F: Future<Output = bool>,
 {
-    let limits = SERVER_LIMITS;
-    parse_and_look_up_with(limits, transport, helper, bytes, options, progress, pause).await
+    parse_and_look_up_with(SERVER_LIMITS, transport, bytes, options, progress, pause).await
 }
 
 async fn parse_and_look_up_with<T, F>(
     limits: Limits,
     transport: &T,
-    helper: Option<&dyn PartParser>,
     bytes: &[u8],
     options: &UploadOptions,
     progress: impl Fn(usize, usize),
@@ -344,13 +317,6 @@ where
             looked_up,
             parse_ms,
         });
-    }
-    // The other part, parsing elsewhere until the page's share is read.
-    let mut part = helper
-        .filter(|_| bytes.len() >= limits.split_bytes)
-        .and_then(|helper| Some(helper.start(parsing.split(PAGE_SHARE)?)));
-    if part.is_some() {
-        mark("upload: part sent");
     }
     let details = options.updates_details();
     let mut looked_up = LookedUp::default();
@@ -431,8 +397,19 @@ where
             }
             // The answers that come while the browser runs are taken in as they come, so the
             // next stage of each call starts then, not after the next step.
-            let take_one = |reply| take(&mut gathered, reply, calls);
-            let go_on = taking_answers(pause(), &mut in_flight, take_one).await?;
+            let paused = pause();
+            futures::pin_mut!(paused);
+            let go_on = loop {
+                if in_flight.is_empty() {
+                    break paused.await;
+                }
+                match futures::future::select(paused.as_mut(), in_flight.next()).await {
+                    Either::Left((go_on, _)) => break go_on,
+                    Either::Right((Some(reply), _)) => take(&mut gathered, reply, calls)?,
+                    // Not empty, so `next` gives an answer or waits.
+                    Either::Right((None, _)) => {}
+                }
+            };
             if !go_on {
                 return Err(PreviewError::Superseded);
             }
@@ -442,19 +419,6 @@ where
             }
             let t = now_ms();
             more = parsing.step(limits.step_rows)?;
-            if let Some(answer) = part.take_if(|_| !more) {
-                // The page's share is read: the other part's rows join (its wait counts as
-                // parsing), taking in the answers that come meanwhile.
-                mark("upload: page's share parsed");
-                let take_one = |reply| take(&mut gathered, reply, calls);
-                let answer = taking_answers(answer, &mut in_flight, take_one).await?;
-                mark("upload: part answered");
-                if !answer.is_some_and(|a| parsing.absorb(&a)) {
-                    parsing.unsplit();
-                    more = true;
-                }
-                mark("upload: part joined");
-            }
             parse_ms += now_ms() - t;
             continue;
         }
@@ -464,6 +428,7 @@ where
         }
     }
     let parsed = parsing.finish()?;
+    mark("upload: parsed, every names call answered");
     let Gathered {
         answers,
         whole_pairs,
@@ -500,24 +465,6 @@ where
         looked_up,
         parse_ms,
     })
-}
-
-/// Awaits `wait`, taking in (`take`) the calls' answers that come meanwhile, so each call's
-/// next stage starts as its answer comes, not after the wait.
-async fn taking_answers<O, A, E>(
-    wait: impl Future<Output = O>,
-    in_flight: &mut (impl futures::Stream<Item = A> + Unpin),
-    mut take: impl FnMut(A) -> Result<(), E>,
-) -> Result<O, E> {
-    futures::pin_mut!(wait);
-    loop {
-        match futures::future::select(wait.as_mut(), in_flight.next()).await {
-            Either::Left((out, _)) => return Ok(out),
-            Either::Right((Some(reply), _)) => take(reply)?,
-            // None in flight: only the wait is left.
-            Either::Right((None, _)) => return Ok(wait.await),
-        }
-    }
 }
 
 /// A call of a stepped preview as it comes back: the answer of names' call number `call`
@@ -584,7 +531,7 @@ mod tests {
     use super::*;
     use crate::upload::validate::KnownUsers;
     use crate::upload::{parse, validate, ExistingDetails, KnownUser, UploadType};
-    use std::cell::{Cell, RefCell};
+    use std::cell::RefCell;
     use std::collections::HashMap;
 
     /// A server in memory that records the calls it is asked.
@@ -811,7 +758,6 @@ mod tests {
             memberships_whole: 2,
             concurrency: 2,
             step_rows: 2,
-            split_bytes: usize::MAX,
         };
         let options = UploadOptions {
             upload_type: UploadType::AddAndUpdate,
@@ -842,7 +788,6 @@ mod tests {
             memberships_whole: 250_000,
             concurrency: 2,
             step_rows: 100,
-            split_bytes: usize::MAX,
         };
         let whole_calls = |calls: &[String]| {
             let whole: Vec<&String> = calls.iter().filter(|c| c.starts_with("memb")).collect();
@@ -880,21 +825,10 @@ mod tests {
         options: UploadOptions,
         server: &Fake,
     ) -> (Previewed, Vec<String>, Vec<(usize, usize)>) {
-        run_split(limits, options, server, None)
-    }
-
-    /// `run_in_steps` with a `PartParser`.
-    fn run_split(
-        limits: Limits,
-        options: UploadOptions,
-        server: &Fake,
-        helper: Option<&dyn PartParser>,
-    ) -> (Previewed, Vec<String>, Vec<(usize, usize)>) {
         let progress = RefCell::new(vec![]);
         let out = futures::executor::block_on(parse_and_look_up_with(
             limits,
             server,
-            helper,
             FILE.as_bytes(),
             &options,
             |done, total| progress.borrow_mut().push((done, total)),
@@ -902,18 +836,7 @@ mod tests {
         ))
         .unwrap();
         let parsed = parse(FILE.as_bytes(), options.delimiter, options.encoding).unwrap();
-        if helper.is_none() {
-            assert_eq!(out.parsed, parsed, "the steps read what one parse reads");
-        }
-        // (A merged part's arena also holds its copies of names the page's part had.)
-        let rows = |p: &Parsed| -> Vec<(u32, String, Option<u32>)> {
-            let row = |r: &crate::upload::parse::Row| {
-                (r.line, p.username(r).to_string(), p.user_index(r))
-            };
-            p.rows.iter().map(row).collect()
-        };
-        assert_eq!(rows(&out.parsed), rows(&parsed));
-        assert_eq!(out.parsed.segment_ids, parsed.segment_ids);
+        assert_eq!(out.parsed, parsed, "the steps read what one parse reads");
         let full = validate(&parsed, &options, &everything(server, &parsed));
         let got = validate(&out.parsed, &options, &out.looked_up.known);
         assert_eq!(got.summary, full.summary, "{limits:?} {options:?}");
@@ -926,7 +849,6 @@ mod tests {
         memberships_whole: 250_000,
         concurrency: 2,
         step_rows: 2,
-        split_bytes: usize::MAX,
     };
 
     #[test]
@@ -1051,7 +973,6 @@ mod tests {
                 ..STEPS
             },
             &server,
-            None,
             FILE.as_bytes(),
             &UploadOptions::default(),
             |done, _| {
@@ -1109,7 +1030,6 @@ mod tests {
         let out = futures::executor::block_on(parse_and_look_up_with(
             STEPS,
             &NoWhole(fake()),
-            None,
             FILE.as_bytes(),
             &UploadOptions::default(),
             |_, _| {},
@@ -1162,7 +1082,6 @@ mod tests {
         let out = futures::executor::block_on(parse_and_look_up_with(
             limits,
             &server,
-            None,
             file.as_bytes(),
             &options,
             |_, _| {},
@@ -1214,7 +1133,6 @@ mod tests {
         let bad = futures::executor::block_on(parse_and_look_up_with(
             STEPS,
             &server,
-            None,
             b"username,cohort1\na,s\nb,s\nc,s\n\"d,s\n",
             &UploadOptions::default(),
             |_, _| {},
@@ -1247,7 +1165,6 @@ mod tests {
         let down = futures::executor::block_on(parse_and_look_up_with(
             STEPS,
             &Down,
-            None,
             FILE.as_bytes(),
             &UploadOptions::default(),
             |_, _| {},
@@ -1256,108 +1173,12 @@ mod tests {
         assert!(matches!(down, Err(PreviewError::Server(e)) if e == "down"));
     }
 
-    /// Parses each part here and now (`parse_part`), or answers none; counts the parts.
-    struct Here {
-        parts: Cell<usize>,
-        answers: bool,
-    }
-
-    impl PartParser for Here {
-        fn start(&self, part: Part<'_>) -> LocalBoxFuture<'static, Option<Vec<u8>>> {
-            self.parts.set(self.parts.get() + 1);
-            let answer = self
-                .answers
-                .then(|| crate::upload::parse::parse_part(part.head, part.tail, part.delimiter));
-            futures::future::ready(answer).boxed_local()
-        }
-    }
-
-    #[test]
-    fn the_parts_rows_are_the_ones_the_preview_shows() {
-        // A helper whose part names "dan" where the file says "dave": the preview shows dan, so
-        // the part's rows were taken, not read again by the page.
-        struct Renaming;
-        impl PartParser for Renaming {
-            fn start(&self, part: Part<'_>) -> LocalBoxFuture<'static, Option<Vec<u8>>> {
-                let tail = String::from_utf8_lossy(part.tail).replace("dave", "dan");
-                let answer =
-                    crate::upload::parse::parse_part(part.head, tail.as_bytes(), part.delimiter);
-                futures::future::ready(Some(answer)).boxed_local()
-            }
-        }
-        // A row a step: steps after the split end before it, and the part must wait for it.
-        let limits = Limits {
-            split_bytes: 0,
-            step_rows: 1,
-            ..STEPS
-        };
-        let out = futures::executor::block_on(parse_and_look_up_with(
-            limits,
-            &fake(),
-            Some(&Renaming),
-            FILE.as_bytes(),
-            &UploadOptions::default(),
-            |_, _| {},
-            || async { true },
-        ))
-        .unwrap();
-        let names: Vec<&str> = out.parsed.usernames().collect();
-        assert_eq!(names, ["alice", "bob", "ghost", "carol", "dan"]);
-    }
-
-    #[test]
-    fn a_split_file_is_asked_about_as_a_whole_one() {
-        let details = UploadOptions {
-            upload_type: UploadType::AddAndUpdate,
-            existing_details: ExistingDetails::FillMissing,
-            ..Default::default()
-        };
-        for options in [UploadOptions::default(), details] {
-            // A part that comes, and one that doesn't (the page reads on): the same preview.
-            for answers in [true, false] {
-                let here = Here {
-                    parts: Cell::new(0),
-                    answers,
-                };
-                let limits = Limits {
-                    split_bytes: 0,
-                    ..STEPS
-                };
-                let (_, calls, _) = run_split(limits, options, &fake(), Some(&here));
-                assert_eq!(here.parts.get(), 1, "split once");
-                let asked: usize = calls
-                    .iter()
-                    .filter_map(|c| {
-                        c.strip_prefix("users ")?
-                            .split(' ')
-                            .next()?
-                            .parse::<usize>()
-                            .ok()
-                    })
-                    .sum();
-                assert_eq!(asked, 5, "every name asked once: {calls:?}");
-            }
-        }
-        // Below the size, no part.
-        let here = Here {
-            parts: Cell::new(0),
-            answers: true,
-        };
-        let limits = Limits {
-            split_bytes: FILE.len() + 1,
-            ..STEPS
-        };
-        run_split(limits, UploadOptions::default(), &fake(), Some(&here));
-        assert_eq!(here.parts.get(), 0);
-    }
-
     #[test]
     fn a_replaced_preview_stops_at_the_next_step() {
         let server = fake();
         let out = futures::executor::block_on(parse_and_look_up_with(
             STEPS,
             &server,
-            None,
             FILE.as_bytes(),
             &UploadOptions::default(),
             |_, _| {},

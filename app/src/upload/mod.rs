@@ -12,7 +12,6 @@ pub mod service;
 pub(crate) mod state;
 pub mod types;
 pub mod validate;
-pub(crate) mod worker;
 
 #[cfg(test)]
 mod tests;

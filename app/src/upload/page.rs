@@ -38,11 +38,6 @@ pub fn UploadPage() -> impl IntoView {
     } = state;
     let committing = Signal::derive(move || phase.with(Phase::is_committing));
     let done = move || matches!(committed.get(), Some(Ok(_)));
-    // The parse worker loads its module while the admin picks a file (effects run in the browser
-    // only).
-    Effect::new(|_| {
-        super::worker::part_parser();
-    });
 
     view! {
         <h1>"Bulk upload users"</h1>

@@ -14,9 +14,6 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::hash::BuildHasher;
 
-mod split;
-pub use split::{parse_part, Part};
-
 /// Largest file accepted, in bytes (a million rows with several segments is about 60 MB).
 pub const MAX_FILE_BYTES: usize = 256 * 1024 * 1024;
 
@@ -366,10 +363,6 @@ pub struct Records<'t, S> {
     /// byte-at-a-time state machine, counting the lines as it passes them.
     plain: Option<Plain<'t>>,
     header_seen: bool,
-    /// Where a plain reader stops until told to read on (`split`): the start of a line.
-    limit: usize,
-    /// A plain reader's position and line just past the header's line ending (`split`).
-    header_end: Option<(usize, u32)>,
     /// Quote balance of a record is known once the next one starts (or the file ends).
     previous: Option<(usize, u32)>,
     /// A header error waits for the header's quote check: an unclosed quote explains it better.
@@ -406,8 +399,6 @@ impl<'t, S: RecordSink> Records<'t, S> {
                 line: 1,
             }),
             header_seen: false,
-            limit: usize::MAX,
-            header_end: None,
             previous: None,
             header_error: None,
             done: false,
@@ -511,13 +502,9 @@ impl<'t, S: RecordSink> Records<'t, S> {
     }
 
     /// Reads up to `rows` more data rows into the sink; false once the whole file is read.
-    /// Stops early at `limit` (see `split`), also false then.
     pub fn step(&mut self, rows: usize) -> Result<bool, FileError> {
         let mut read = 0;
         while !self.done && read < rows {
-            if self.at_limit() {
-                return Ok(false);
-            }
             // A plain record lies in the file from `start`, one delimiter between its fields.
             let next = match self.plain {
                 Some(_) => self
@@ -557,15 +544,6 @@ impl<'t, S: RecordSink> Records<'t, S> {
                     self.header_error = Some(e);
                 }
                 self.header_seen = true;
-                if let Some(plain) = &self.plain {
-                    // Past a CRLF's LF too, so the header's line ends where `header_end` says.
-                    let mut end = self.pos;
-                    if end > 0 && self.data[end - 1] == b'\r' && self.data.get(end) == Some(&b'\n')
-                    {
-                        end += 1;
-                    }
-                    self.header_end = Some((end, plain.line));
-                }
                 continue;
             }
             self.sink.row(&record, line);
@@ -574,30 +552,12 @@ impl<'t, S: RecordSink> Records<'t, S> {
         Ok(!self.done)
     }
 
-    /// Whether a plain reader has reached `limit` (passing a CRLF's LF that lies just before it,
-    /// which ends no line and no record).
-    fn at_limit(&mut self) -> bool {
-        let pos = self.pos;
-        if pos + 1 == self.limit
-            && pos > 0
-            && self.data[pos] == b'\n'
-            && self.data[pos - 1] == b'\r'
-        {
-            if let Some(plain) = &mut self.plain {
-                plain.seps.next();
-            }
-            self.pos = self.limit;
-        }
-        self.pos >= self.limit
-    }
-
     pub fn sink(&self) -> &S {
         &self.sink
     }
 
-    /// The sink and how the file was read, once `step` has read it all (past any `limit`).
+    /// The sink and how the file was read, once `step` has read it all.
     pub fn finish(mut self) -> Result<(S, FileShape), FileError> {
-        self.limit = usize::MAX;
         while self.step(usize::MAX)? {}
         Ok((self.sink, self.shape))
     }
@@ -717,9 +677,6 @@ impl<'t> Parsing<'t> {
     }
 
     /// Reads up to `rows` more rows; false once the whole file is read.
-    // Never inlined: in the browser each call runs the code compiled so far, and WebAssembly's
-    // optimised code replaces a function's baseline code only from its next call on.
-    #[inline(never)]
     pub fn step(&mut self, rows: usize) -> Result<bool, FileError> {
         self.0.step(rows)
     }
@@ -784,25 +741,17 @@ impl UserTable {
     /// The index of the name at `span` (just pushed at the end of the arena): an earlier copy's
     /// when the name was seen before (the new copy is then dropped), a new one otherwise.
     fn intern(&mut self, out: &mut Parsed, span: Span) -> (Span, u32) {
-        let (seen, i) = self.find_or_insert(out, span);
-        if seen {
-            out.text.truncate(span.start as usize);
-        }
-        (out.users[i as usize], i)
-    }
-
-    /// The index of the name at `span`, and whether it was seen before (else `span` is added).
-    fn find_or_insert(&mut self, out: &mut Parsed, span: Span) -> (bool, u32) {
         let name = out.get(span);
         let hash = rustc_hash::FxBuildHasher.hash_one(name);
         let same = |&(h, i): &(u64, u32)| h == hash && out.get(out.users[i as usize]) == name;
         if let Some(&(_, i)) = self.0.find(hash, same) {
-            return (true, i);
+            out.text.truncate(span.start as usize);
+            return (out.users[i as usize], i);
         }
         let i = out.users.len() as u32;
         self.0.insert_unique(hash, (hash, i), |&(h, _)| h);
         out.users.push(span);
-        (false, i)
+        (span, i)
     }
 }
 

@@ -11,7 +11,6 @@ use super::lookup_client::{parse_and_look_up, LookedUp, LookupTransport, Preview
 use super::report::effect_batches;
 use super::types::{CommitResult, SegmentFound, UserLookup};
 use super::validate::{Knowledge, Report, Validation};
-use super::worker::part_parser;
 use super::{validate, Parsed, UploadOptions};
 use crate::bulk::CommitProgress;
 use crate::error::AppError;
@@ -180,16 +179,7 @@ impl UploadState {
                 parsed,
                 looked_up: LookedUp { mut known, synced },
                 parse_ms,
-            } = match parse_and_look_up(
-                &ServerFns,
-                part_parser(),
-                &loaded.bytes,
-                &opts,
-                progress,
-                go_on,
-            )
-            .await
-            {
+            } = match parse_and_look_up(&ServerFns, &loaded.bytes, &opts, progress, go_on).await {
                 Ok(p) => p,
                 Err(e) => {
                     self.fail(gen, e.to_string());
