@@ -11,7 +11,7 @@ const RUNS: Record<number, number> = { 10_000: 41, 100_000: 15, 1_000_000: 7 };
 
 test('WASM core parse + validate vs PapaParse and uDSV, same bytes, same page', async ({ page }) => {
   // Any error the page reports.
-  page.on('console', (m) => { if (m.type() === 'error') console.log(`page console error: ${m.text()}`); });
+  page.on('console', (m) => { if (m.type() === 'error') console.log(`page console error: ${m.text()} (${m.location().url})`); });
   await signIn(page);
   await expect(page).toHaveURL(/\/segments$/);
   await open(page, '/upload');
