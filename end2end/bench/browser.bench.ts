@@ -10,8 +10,6 @@ const SIZES = [10_000, 100_000, 1_000_000];
 const RUNS: Record<number, number> = { 10_000: 41, 100_000: 15, 1_000_000: 7 };
 
 test('WASM core parse + validate vs PapaParse and uDSV, same bytes, same page', async ({ page }) => {
-  // Any error the page reports.
-  page.on('console', (m) => { if (m.type() === 'error') console.log(`page console error: ${m.text()} (${m.location().url})`); });
   await signIn(page);
   await expect(page).toHaveURL(/\/segments$/);
   await open(page, '/upload');
@@ -97,6 +95,8 @@ test('WASM core parse + validate vs PapaParse and uDSV, same bytes, same page', 
 test('a 1M-row file (BENCH_FILE): preview ready after choosing it, through the real page and server', async ({ page }) => {
   const file = process.env.BENCH_FILE;
   test.skip(!file, 'BENCH_FILE (made by scripts/bench-browser.sh) names the 1M-row file');
+  // Any error the page reports during the preview.
+  page.on('console', (m) => { if (m.type() === 'error') console.log(`page console error: ${m.text()} (${m.location().url})`); });
   await signIn(page);
   await expect(page).toHaveURL(/\/segments$/);
   await open(page, '/upload');
