@@ -145,11 +145,6 @@ test('a 1M-row file (BENCH_FILE): preview ready after choosing it, through the r
     console.log('page thread self time by function (top 20):');
     for (const [k, v] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 20)) console.log(`${v.toFixed(0).padStart(7)} ms  ${k}`);
   }
-  // The preview's own marks (app/src/upload: the parse, the answers, validation), from its start.
-  const marks: [string, number][] = await page.evaluate(() =>
-    performance.getEntriesByType('mark').filter((m) => m.name.startsWith('upload:')).map((m) => [m.name, m.startTime]));
-  const start = marks.findLast(([n]) => n === 'upload: preview starts')?.[1] ?? 0;
-  for (const [n, t] of marks.filter(([, t]) => t >= start)) console.log(`${(t - start).toFixed(0).padStart(6)} ms  ${n}`);
   const text = (await meta.textContent()) ?? '';
   console.log(`\npreview: ${text}`);
   console.log(`page thread: longest task ${Math.max(0, ...tasks).toFixed(0)} ms; ${tasks.length} tasks over 50 ms, ${blocked.toFixed(0)} ms in them`);

@@ -18,17 +18,6 @@ pub fn now_ms() -> f64 {
     }
 }
 
-/// Marks a moment of a preview on the page's performance timeline (the browser bench prints
-/// the marks named "upload: …").
-pub fn mark(name: &str) {
-    #[cfg(feature = "hydrate")]
-    if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
-        let _ = performance.mark(name);
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = name;
-}
-
 /// Lets the browser run before the page goes on, so answers that have come are delivered,
 /// requests are sent and the page is painted between two steps of a long parse.
 ///

@@ -30,7 +30,7 @@
 //! and times it). Nothing here needs the server's dependencies, so it compiles into the
 //! browser's WebAssembly and into `ssr` alike.
 use super::api::{LOOKUP_BATCH, LOOKUP_CONCURRENCY, MEMBERSHIPS_WHOLE};
-use super::browser::{mark, now_ms};
+use super::browser::now_ms;
 use super::parse::{FileText, Parsing};
 use super::types::{SegmentFound, UserLookup};
 use super::validate::Knowledge;
@@ -428,7 +428,6 @@ where
         }
     }
     let parsed = parsing.finish()?;
-    mark("upload: parsed, every names call answered");
     let Gathered {
         answers,
         whole_pairs,
@@ -459,7 +458,6 @@ where
     }
     answers.add_to(&mut looked_up.known);
     looked_up.known.memberships.extend(whole_pairs);
-    mark("upload: answers taken in");
     Ok(Previewed {
         parsed,
         looked_up,

@@ -6,7 +6,7 @@ use super::api::{
     upload_begin, upload_commit, upload_effects, upload_memberships, upload_segments,
     upload_user_memberships, upload_users, CHUNK_BYTES, EFFECTS_BATCH,
 };
-use super::browser::{mark, now_ms, pause, send_chunk};
+use super::browser::{now_ms, pause, send_chunk};
 use super::lookup_client::{parse_and_look_up, LookedUp, LookupTransport, Previewed};
 use super::report::effect_batches;
 use super::types::{CommitResult, SegmentFound, UserLookup};
@@ -155,7 +155,6 @@ impl UploadState {
         self.effects.set(None);
         self.phase.set(Phase::Checking { done: 0, total: 0 });
         leptos::task::spawn_local(async move {
-            mark("upload: preview starts");
             let t0 = now_ms();
             // A first analysis counts from the moment the file was chosen; a re-run from now.
             let (started, read_ms) = if loaded.chosen_at > 0.0 {
@@ -209,7 +208,6 @@ impl UploadState {
             if !self.is_current(gen) {
                 return;
             }
-            mark("upload: validation starts");
             let t2 = now_ms();
             let lookup_ms = t2 - t0 - parse_ms;
             // In steps, so a million-row file's validation does not hold the page's thread;
@@ -246,7 +244,6 @@ impl UploadState {
                 total_ms: t3 - started,
             })));
             self.phase.set(Phase::Ready);
-            mark("upload: preview ready");
         });
     }
 
