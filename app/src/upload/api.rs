@@ -191,7 +191,7 @@ pub async fn upload_commit(
             batch_id,
             summary: report.summary,
             rows: parsed.rows.len() as u32,
-            outcomes: super::report::PackedOutcomes::pack(&report.outcomes),
+            outcomes: super::report::PackedOutcomes::pack(&report),
         }),
         Err(UploadError::File(e)) => Err(AppError::Invalid(e.to_string())),
         Err(UploadError::App(e)) => Err(e),

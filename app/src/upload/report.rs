@@ -9,17 +9,19 @@ use serde::{Deserialize, Serialize};
 pub struct PackedOutcomes(pub Vec<u32>);
 
 impl PackedOutcomes {
-    pub fn pack(outcomes: &[Outcome]) -> Self {
-        let mut v = Vec::with_capacity(outcomes.len() * 5);
-        for o in outcomes {
-            let code = Code::ALL.iter().position(|c| *c == o.code).unwrap_or(0) as u32;
-            v.extend([
-                o.row,
-                code,
-                o.column.map_or(0, |c| c.wrapping_add(1)),
-                o.segment.map_or(0, |s| s + 1),
-                o.count,
-            ]);
+    pub fn pack(report: &Report) -> Self {
+        let mut v = Vec::with_capacity(report.outcomes.len() * 5);
+        for row in 0..report.row_start.len().saturating_sub(1) {
+            for o in report.row_outcomes(row) {
+                let code = Code::ALL.iter().position(|c| *c == o.code).unwrap_or(0) as u32;
+                v.extend([
+                    row as u32,
+                    code,
+                    o.column().map_or(0, |c| c + 1),
+                    o.segment().map_or(0, |s| s + 1),
+                    o.count(),
+                ]);
+            }
         }
         Self(v)
     }
@@ -27,33 +29,34 @@ impl PackedOutcomes {
     /// Rebuilds a report's outcome index for a file of `rows` rows; ill-formed input (from a
     /// server of another version, say) is dropped rather than trusted.
     pub fn unpack(&self, rows: usize, summary: Summary) -> Report {
-        let mut outcomes: Vec<Outcome> = self
+        let mut outcomes: Vec<(u32, Outcome)> = self
             .0
             .chunks_exact(5)
             .filter_map(|c| {
                 let code = *Code::ALL.get(c[1] as usize)?;
-                ((c[0] as usize) < rows).then_some(Outcome {
-                    row: c[0],
+                let outcome = Outcome::new(
                     code,
-                    column: (c[2] != 0).then(|| c[2].wrapping_sub(1)),
-                    segment: (c[3] != 0).then(|| c[3] - 1),
-                    count: c[4],
-                })
+                    (c[2] != 0).then(|| c[2] - 1),
+                    (c[3] != 0).then(|| c[3] - 1),
+                    c[4],
+                );
+                ((c[0] as usize) < rows).then_some((c[0], outcome))
             })
             .collect();
-        outcomes.sort_by_key(|o| o.row);
+        // Stable: a row's outcomes keep their order.
+        outcomes.sort_by_key(|&(row, _)| row);
         let mut row_start = Vec::with_capacity(rows + 1);
         let mut error_rows = Vec::new();
         let mut k = 0;
         for r in 0..rows as u32 {
             row_start.push(k as u32);
             let begin = k;
-            while k < outcomes.len() && outcomes[k].row == r {
+            while k < outcomes.len() && outcomes[k].0 == r {
                 k += 1;
             }
             if outcomes[begin..k]
                 .iter()
-                .any(|o| o.code.level() == super::Level::Error)
+                .any(|(_, o)| o.code.level() == super::Level::Error)
             {
                 error_rows.push(r);
             }
@@ -61,7 +64,7 @@ impl PackedOutcomes {
         row_start.push(k as u32);
         Report {
             summary,
-            outcomes,
+            outcomes: outcomes.into_iter().map(|(_, o)| o).collect(),
             row_start,
             error_rows,
             ..Default::default()

@@ -880,3 +880,81 @@ fn reservations_stay_bounded_for_blank_lines_under_a_wide_header() {
     assert_eq!(parsed.rows[0].line, 1_500_001);
     assert!(parsed.rows.capacity() <= 1 << 20);
 }
+
+#[test]
+fn a_commit_answers_outcomes_the_page_shows_as_the_preview_did() {
+    // Every kind of outcome that carries a column, a segment or a count, and one for a column
+    // the file lacks (missing_field for email); row 4 has none.
+    let data = "username,firstname,lastname,cohort1,cohort2\n\
+                alice,A,S,s1,nope\n\
+                ,A,S,s2,,extra,more\n\
+                carol,C,\n\
+                alice,A,S,s1,s2\n\
+                alice,A,S,s2,s2\n\
+                bob,B,S,s2,\n";
+    let options = UploadOptions {
+        upload_type: UploadType::AddAndUpdate,
+        ..Default::default()
+    };
+    let (parsed, report) = run(data, options);
+    let packed = report::PackedOutcomes::pack(&report);
+    let back = packed.unpack(parsed.rows.len(), report.summary);
+    assert_eq!(back.outcomes, report.outcomes);
+    assert_eq!(back.row_start, report.row_start);
+    assert_eq!(back.error_rows, report.error_rows);
+    let shown = |r: &Report| -> Vec<Vec<OutcomeView>> {
+        (0..parsed.rows.len())
+            .map(|i| {
+                r.row_outcomes(i)
+                    .iter()
+                    .map(|o| describe(&parsed, &parsed.rows[i], o))
+                    .collect()
+            })
+            .collect()
+    };
+    let views = shown(&back);
+    assert_eq!(views, shown(&report));
+    let brief: Vec<Vec<(String, Option<String>, Option<String>)>> = views
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|v| (v.code.clone(), v.column.clone(), v.value.clone()))
+                .collect()
+        })
+        .collect();
+    let o = |code: &str, column: Option<&str>, value: Option<&str>| {
+        (
+            code.to_string(),
+            column.map(String::from),
+            value.map(String::from),
+        )
+    };
+    assert_eq!(
+        brief,
+        vec![
+            vec![o("unknown_segment", Some("cohort2"), Some("nope"))],
+            vec![
+                o("missing_username", Some("username"), None),
+                o("too_many_fields", None, None),
+            ],
+            vec![
+                o("missing_field", Some("lastname"), None),
+                o("missing_field", None, None),
+            ],
+            vec![o("already_member", Some("cohort1"), Some("s1"))],
+            vec![
+                o("duplicate_pair", Some("cohort1"), Some("s2")),
+                o("duplicate_pair", Some("cohort2"), Some("s2")),
+            ],
+            vec![],
+        ]
+    );
+    let extra = &back.row_outcomes(1)[1];
+    assert!(describe(&parsed, &parsed.rows[1], extra)
+        .message
+        .contains("has 2 more cell(s)"));
+    let lacking = &back.row_outcomes(2)[1];
+    assert!(describe(&parsed, &parsed.rows[2], lacking)
+        .message
+        .contains("a required is missing"));
+}

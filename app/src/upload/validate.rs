@@ -167,20 +167,72 @@ impl Code {
             _ => Level::Error,
         }
     }
+
+    /// Whether an outcome of this code is about one segment cell.
+    fn about_segment(self) -> bool {
+        matches!(
+            self,
+            Code::UnknownSegment
+                | Code::AutomatedSegment
+                | Code::AlreadyMember
+                | Code::DuplicatePair
+        )
+    }
 }
 
-/// One outcome of one row. Text is looked up in the `Parsed` file when shown, to keep a
-/// million-row report small.
+/// One outcome of one row (`Report::row_start` says which). Text is looked up in the `Parsed`
+/// file when shown. Twelve bytes, not 28: a file uploaded again has an outcome per segment cell
+/// (already_member or duplicate_pair: five million for a million rows of five), and writing them
+/// into fresh memory was most of validation's time (`bench-parse`'s re-upload, under `perf`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Outcome {
-    pub row: u32,
     pub code: Code,
-    /// Header column index the outcome is about.
-    pub column: Option<u32>,
-    /// Interned segment ID number (segment outcomes).
-    pub segment: Option<u32>,
-    /// Extra cells counted (too_many_fields).
-    pub count: u32,
+    /// The header column's index, or `NONE`.
+    column: u32,
+    /// The interned segment ID number of a segment outcome, the extra cells counted by
+    /// too_many_fields, or `NONE`: no code has both.
+    detail: u32,
+}
+
+// The size the comment above counts on.
+const _: () = assert!(std::mem::size_of::<Outcome>() == 12);
+
+impl Outcome {
+    const NONE: u32 = u32::MAX;
+
+    /// Keeps what `code` carries: a segment for a segment outcome, a count for too_many_fields.
+    pub fn new(code: Code, column: Option<u32>, segment: Option<u32>, count: u32) -> Self {
+        let detail = if code.about_segment() {
+            segment.unwrap_or(Self::NONE)
+        } else if code == Code::TooManyFields {
+            count
+        } else {
+            Self::NONE
+        };
+        Outcome {
+            code,
+            column: column.unwrap_or(Self::NONE),
+            detail,
+        }
+    }
+
+    /// The header column the outcome is about (none for a column the file lacks).
+    pub fn column(&self) -> Option<u32> {
+        (self.column != Self::NONE).then_some(self.column)
+    }
+
+    /// The interned segment ID number of a segment outcome.
+    pub fn segment(&self) -> Option<u32> {
+        (self.code.about_segment() && self.detail != Self::NONE).then_some(self.detail)
+    }
+
+    /// The extra cells counted (too_many_fields; 0 otherwise).
+    pub fn count(&self) -> u32 {
+        match self.code {
+            Code::TooManyFields => self.detail,
+            _ => 0,
+        }
+    }
 }
 
 /// An outcome rendered for people and JSON (SPEC 6 `--json`).
@@ -403,13 +455,9 @@ impl<'a> Validation<'a> {
         report.row_start.push(report.outcomes.len() as u32);
         let first_outcome = report.outcomes.len();
         let push = |report: &mut Report, code, column: Option<u32>, segment: Option<u32>, count| {
-            report.outcomes.push(Outcome {
-                row: index,
-                code,
-                column,
-                segment,
-                count,
-            })
+            report
+                .outcomes
+                .push(Outcome::new(code, column, segment, count))
         };
         let col = |c: Column| {
             parsed
@@ -471,13 +519,7 @@ impl<'a> Validation<'a> {
                         (Column::Email, parsed.email(row)),
                     ] {
                         if v.is_none() {
-                            push(
-                                report,
-                                Code::MissingField,
-                                Some(col(c).unwrap_or(u32::MAX)),
-                                None,
-                                0,
-                            );
+                            push(report, Code::MissingField, col(c), None, 0);
                         }
                     }
                 }
@@ -846,14 +888,12 @@ fn apply_details(
 
 /// Renders an outcome's column, value and message.
 pub fn describe(parsed: &Parsed, row: &Row, o: &Outcome) -> OutcomeView {
-    let column = o
-        .column
-        .and_then(|c| (c != u32::MAX).then(|| parsed.column_name(c)));
-    let column = column.or_else(|| {
-        // missing_field for a column the file lacks entirely
-        (o.code == Code::MissingField && o.column == Some(u32::MAX)).then(String::new)
-    });
-    let segment = o.segment.map(|s| parsed.segment_ids[s as usize].clone());
+    // (A column the file lacks, as for missing_field, has no name.)
+    let column = o.column().map(|c| parsed.column_name(c));
+    // Outcomes unpacked from a server's answer are not trusted to index the file.
+    let segment = o
+        .segment()
+        .and_then(|s| parsed.segment_ids.get(s as usize).cloned());
     let username = parsed.username(row).to_string();
     let (value, message) = match o.code {
         Code::MissingUsername => (None, "The username cell is empty.".to_string()),
@@ -918,7 +958,7 @@ pub fn describe(parsed: &Parsed, row: &Row, o: &Outcome) -> OutcomeView {
             let v = parsed
                 .profile_cells(row)
                 .iter()
-                .find(|p| Some(p.column) == o.column)
+                .find(|p| Some(p.column) == o.column())
                 .map(|p| parsed.profile_value(p).to_string())
                 .unwrap_or_default();
             (
@@ -938,7 +978,7 @@ pub fn describe(parsed: &Parsed, row: &Row, o: &Outcome) -> OutcomeView {
             None,
             format!(
                 "The row has {} more cell(s) than the header has columns.",
-                o.count
+                o.count()
             ),
         ),
         Code::AlreadyMember => {
