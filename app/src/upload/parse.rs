@@ -765,7 +765,10 @@ impl UserTable {
     /// when the name was seen before (the new copy is then dropped), a new one otherwise.
     fn intern(&mut self, out: &mut Parsed, span: Span) -> (Span, u32) {
         let name = out.get(span);
-        let h = (rustc_hash::FxBuildHasher.hash_one(name) >> 32) as u32;
+        // Both halves folded: `FxHasher` hashes in a `usize`, so in WebAssembly the high half is
+        // zero (taking it alone put every name in one bucket chain).
+        let full = rustc_hash::FxBuildHasher.hash_one(name);
+        let h = (full ^ (full >> 32)) as u32;
         let hash = Self::spread(h);
         let same = |&(eh, _, s): &(u32, u32, Span)| eh == h && out.get(s) == name;
         if let Some(&(_, i, s)) = self.0.find(hash, same) {

@@ -914,7 +914,9 @@ fn a_commit_answers_outcomes_the_page_shows_as_the_preview_did() {
     };
     let views = shown(&back);
     assert_eq!(views, shown(&report));
-    let brief: Vec<Vec<(String, Option<String>, Option<String>)>> = views
+    // (code, column, value) of each outcome of each row.
+    type Brief = (String, Option<String>, Option<String>);
+    let brief: Vec<Vec<Brief>> = views
         .iter()
         .map(|row| {
             row.iter()
