@@ -208,20 +208,20 @@ impl Parsed {
     }
 
     pub fn firstname(&self, row: &Row) -> Option<&str> {
-        self.detail(row, 0)
+        self.detail(row, Column::Firstname)
     }
 
     pub fn lastname(&self, row: &Row) -> Option<&str> {
-        self.detail(row, 1)
+        self.detail(row, Column::Lastname)
     }
 
     pub fn email(&self, row: &Row) -> Option<&str> {
-        self.detail(row, 2)
+        self.detail(row, Column::Email)
     }
 
-    fn detail(&self, row: &Row, which: usize) -> Option<&str> {
+    fn detail(&self, row: &Row, column: Column) -> Option<&str> {
         let cells = self.details.get(row.details as usize)?;
-        cells[which].map(|s| self.get(s))
+        cells[detail_slot(column)?].map(|s| self.get(s))
     }
 
     /// Non-empty segment cells in the whole file.
@@ -746,6 +746,16 @@ const NO_USER: u32 = u32::MAX;
 /// `Row::details` of a row without firstname, lastname or email cells.
 const NO_DETAILS: u32 = u32::MAX;
 
+/// Where a firstname, lastname or email cell sits in a row's `Parsed::details` entry.
+fn detail_slot(column: Column) -> Option<usize> {
+    match column {
+        Column::Firstname => Some(0),
+        Column::Lastname => Some(1),
+        Column::Email => Some(2),
+        _ => None,
+    }
+}
+
 /// The distinct usernames seen so far, as indexes into `Parsed::users` hashed by their text in
 /// the arena (a map keyed by `String` would allocate a second copy of every name). Each entry
 /// keeps 32 bits of its hash, so growing the table never reads a name again, and the name's
@@ -895,17 +905,15 @@ fn read_row(
                 }
             }
             Column::Firstname | Column::Lastname | Column::Email => {
-                let which = match column {
-                    Column::Firstname => 0,
-                    Column::Lastname => 1,
-                    _ => 2,
-                };
                 let span = push(&mut out.text, text(cell));
                 if row.details == NO_DETAILS {
                     row.details = out.details.len() as u32;
                     out.details.push([None; 3]);
                 }
-                out.details[row.details as usize][which] = Some(span);
+                let cells = &mut out.details[row.details as usize];
+                if let Some(slot) = detail_slot(column) {
+                    cells[slot] = Some(span);
+                }
             }
             Column::ProfileField(field) => {
                 let value = push(&mut out.text, text(cell));
