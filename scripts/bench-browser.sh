@@ -16,6 +16,21 @@ cargo leptos build --release
 rm -rf target/site/pkg-baseline
 if [ -n "${BENCH_BASELINE_PKG:-}" ]; then cp -r "$BENCH_BASELINE_PKG" target/site/pkg-baseline; fi
 ROOT=$(pwd); B="$ROOT/.tmp/bench"; rm -rf "$B"; mkdir -p "$B"
+# BENCH_NAMES=1: this build's WebAssembly with its function names (the release pkg has none), so
+# BENCH_PROFILE's profiles name Rust functions, not wasm-function[N]. The same frontend.wasm goes
+# through wasm-bindgen and `wasm-opt -O3 -g` (the release build's optimisation, names kept) into a
+# copy of the site under $B/named, which the runs serve; target/site is left as built.
+if [ -n "${BENCH_NAMES:-}" ]; then
+  [ -z "${BENCH_BASELINE_DIR:-}" ] || { echo "BENCH_NAMES and BENCH_BASELINE_DIR do not go together" >&2; exit 2; }
+  mkdir -p "$B/named/gen"; cp target/release/server "$B/named/server"; cp -r target/site "$B/named/site"
+  wasm-bindgen --target web --out-name console --no-typescript --out-dir "$B/named/gen" \
+    target/front/wasm32-unknown-unknown/wasm-release/frontend.wasm
+  wasm-opt -O3 -g --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    "$B/named/gen/console_bg.wasm" -o "$B/named/site/pkg/console.wasm"
+  sed 's/console_bg\.wasm/console.wasm/g' "$B/named/gen/console.js" >"$B/named/site/pkg/console.js"
+  export E2E_SERVER_DIR="$B/named"
+fi
 export DATABASE_URL="sqlite://$B/console.db?mode=rwc" RUST_LOG=warn
 BIN=target/release/server
 # Against another build the database is made by that build: a build refuses a database that a

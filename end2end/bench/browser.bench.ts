@@ -1,9 +1,71 @@
-import { test, expect } from '@playwright/test';
+import { test, expect, type Page, type CDPSession } from '@playwright/test';
 import { createRequire } from 'module';
 import { open, signIn } from '../tests/helpers';
 import fs from 'fs';
 
 const require_ = createRequire(__filename);
+// BENCH_PROFILE=1: a profile from Chromium's sampling profiler, as the page thread's self time by
+// function (WebAssembly functions by name with scripts/bench-browser.sh's BENCH_NAMES=1).
+async function startProfile(page: Page): Promise<CDPSession | null> {
+  if (!process.env.BENCH_PROFILE) return null;
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+  await cdp.send('Profiler.start');
+  return cdp;
+}
+
+// BENCH_TRACE: how busy the page's thread was over the preview (the union of its tasks), in
+// 100 ms slices from its first task of 3 ms or more: when it is busy throughout, only less work
+// on it (or another thread) makes the preview faster; idle slices are waits.
+function pageThreadBusy(file: string, wall: number) {
+  const trace = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const events: any[] = Array.isArray(trace) ? trace : trace.traceEvents;
+  const mains = new Set(events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`));
+  const counts = new Map<string, number>();
+  for (const e of events) if (mains.has(`${e.pid}:${e.tid}`)) counts.set(`${e.pid}:${e.tid}`, (counts.get(`${e.pid}:${e.tid}`) ?? 0) + 1);
+  const main = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+  const tasks = events
+    .filter((e) => `${e.pid}:${e.tid}` === main && e.ph === 'X' && (e.name === 'RunTask' || e.name === 'ThreadControllerImpl::RunTask'))
+    .map((e) => [e.ts, e.ts + (e.dur ?? 0)] as [number, number])
+    .sort((a, b) => a[0] - b[0]);
+  const spans: [number, number][] = [];
+  for (const [s, e] of tasks) {
+    const last = spans[spans.length - 1];
+    if (last && s <= last[1]) last[1] = Math.max(last[1], e);
+    else spans.push([s, e]);
+  }
+  const first = tasks.find(([s, e]) => e - s >= 3000);
+  if (!first) return;
+  const start = first[0];
+  const slices: string[] = [];
+  let total = 0;
+  for (let at = 0; at < wall; at += 100) {
+    const [a, b] = [start + at * 1000, start + (at + 100) * 1000];
+    const busy = spans.reduce((n, [s, e]) => n + Math.max(0, Math.min(e, b) - Math.max(s, a)), 0) / 1000;
+    total += busy;
+    slices.push(busy.toFixed(0));
+  }
+  console.log(`page thread busy (ms in each 100 ms from its first long task): ${slices.join(' ')}; ${total.toFixed(0)} ms in all`);
+}
+
+function printProfile(profile: any, title: string, top: number) {
+  const nodes = new Map<number, any>(profile.nodes.map((n: any) => [n.id, n]));
+  const self = new Map<string, number>();
+  let total = 0;
+  profile.samples!.forEach((id: number, i: number) => {
+    const f = nodes.get(id).callFrame;
+    const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop()}`;
+    const ms = (profile.timeDeltas![i] ?? 0) / 1000;
+    total += ms;
+    self.set(key, (self.get(key) ?? 0) + ms);
+  });
+  console.log(title);
+  for (const [k, v] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    console.log(`${v.toFixed(0).padStart(7)} ms ${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);
+  }
+}
+
 const SIZES = [10_000, 100_000, 1_000_000];
 // Issue 13: at least 7 interleaved runs, so the JS parsers share the noise; small files take a few
 // milliseconds a run, so they get more runs for a steadier median.
@@ -24,6 +86,7 @@ test('WASM core parse + validate vs PapaParse and uDSV, same bytes, same page', 
   // copies it to target/site/pkg-baseline), whose core is timed in the same interleaved runs.
   const baseline = process.env.BENCH_BASELINE_PKG ? '/pkg-baseline/console.js' : '';
   for (const rows of SIZES) {
+    const cdp = await startProfile(page);
     const r = await page.evaluate(async ({ rows, runs, baseline }) => {
       // Deterministic generated file, built in the page so no transfer is timed.
       const lines = ['username,cohort1,cohort2,cohort3,cohort4,cohort5'];
@@ -72,6 +135,8 @@ test('WASM core parse + validate vs PapaParse and uDSV, same bytes, same page', 
         papa: median(papa), udsv: median(udsv), baseParse: base ? median(baseParse) : 0, baseValidate: base ? median(baseValidate) : 0,
       };
     }, { rows, runs: RUNS[rows], baseline });
+    // Over the file's making and every parser's runs: the core's functions beside the others'.
+    if (cdp) printProfile((await cdp.send('Profiler.stop')).profile, `${rows} rows: page thread self time by function (top 15):`, 15);
     expect(r.check[0]).toBe(rows);
     expect(r.check[3]).toBe(rows * 5);
     const mbs = (ms: number) => (r.mb / (ms / 1000)).toFixed(1);
@@ -100,14 +165,8 @@ test('a 1M-row file (BENCH_FILE): preview ready after choosing it, through the r
   await signIn(page);
   await expect(page).toHaveURL(/\/segments$/);
   await open(page, '/upload');
-  // BENCH_PROFILE=1: Chromium's sampling profiler over the preview, the page thread's self time
-  // by function (WebAssembly functions by index), to see where a phase's time goes.
-  const cdp = process.env.BENCH_PROFILE ? await page.context().newCDPSession(page) : null;
-  if (cdp) {
-    await cdp.send('Profiler.enable');
-    await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
-    await cdp.send('Profiler.start');
-  }
+  // BENCH_PROFILE=1: where the preview's page-thread time goes, by function.
+  const cdp = await startProfile(page);
   // The page must stay responsive (issue 13): every task of the page's thread over 50 ms.
   await page.evaluate(() => {
     const w = window as any;
@@ -124,7 +183,10 @@ test('a 1M-row file (BENCH_FILE): preview ready after choosing it, through the r
   const meta = page.getByText(/rows, UTF-8, delimiter comma, checked in/);
   await expect(meta).toBeVisible();
   const wall = Date.now() - t0;
-  if (tracer) await tracer.stopTracing();
+  if (tracer) {
+    await tracer.stopTracing();
+    pageThreadBusy(process.env.BENCH_TRACE!, wall);
+  }
   // Entries reach the observer's callback after their task: take the ones still queued too.
   const tasks: number[] = await page.evaluate(() => {
     const w = window as any;
@@ -134,16 +196,7 @@ test('a 1M-row file (BENCH_FILE): preview ready after choosing it, through the r
   });
   const blocked = tasks.reduce((a, b) => a + b, 0);
   if (cdp) {
-    const { profile } = await cdp.send('Profiler.stop');
-    const nodes = new Map<number, any>(profile.nodes.map((n: any) => [n.id, n]));
-    const self = new Map<string, number>();
-    profile.samples!.forEach((id: number, i: number) => {
-      const f = nodes.get(id).callFrame;
-      const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop()}`;
-      self.set(key, (self.get(key) ?? 0) + (profile.timeDeltas![i] ?? 0) / 1000);
-    });
-    console.log('page thread self time by function (top 20):');
-    for (const [k, v] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 20)) console.log(`${v.toFixed(0).padStart(7)} ms  ${k}`);
+    printProfile((await cdp.send('Profiler.stop')).profile, 'page thread self time by function (top 20):', 20);
   }
   const text = (await meta.textContent()) ?? '';
   console.log(`\npreview: ${text}`);
