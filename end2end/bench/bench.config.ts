@@ -10,8 +10,8 @@ export default defineConfig({
   testMatch: /.*\.bench\.ts/,
   timeout: 15 * 60_000,
   expect: { timeout: 120_000 },
-  // `gc()` in the page: the core bench collects before each parser's timed calls, so each pays
-  // for its own garbage and none for another's.
+  // `gc()` in the page: the core bench collects before and after each JS parser's timed calls,
+  // so each pays for its own garbage and none for another's.
   use: {
     ...base.use,
     launchOptions: {

@@ -82,7 +82,7 @@ test('WASM core parse + validate vs PapaParse and uDSV, same bytes, same page', 
 
   console.log(`\nbrowser core benchmark (${SIZES.map((n) => `${RUNS[n]} runs${REPEAT[n] > 1 ? ` of ${REPEAT[n]} calls each` : ''} at ${n} rows`).join(', ')}; medians; file: username + 5 segment columns)`);
   console.log('WASM p+v = the whole bench_core call (bytes copied into WASM, parse, validate, free) minus building the');
-  console.log('synthetic server knowledge; JS parsers include TextDecoder.decode of the same bytes.');
+  console.log('synthetic server knowledge; JS parsers include TextDecoder.decode of the same bytes and collecting their own garbage.');
   console.log('rows      MB     parse     validate  WASM p+v   PapaParse  uDSV      parse MB/s  uDSV MB/s  Papa MB/s  parse/uDSV  parse/Papa  p+v/uDSV  p+v/Papa');
   // BENCH_BASELINE_PKG: another build's pkg directory, served beside this one (scripts/bench-browser.sh
   // copies it to target/site/pkg-baseline), whose core is timed in the same interleaved runs.
@@ -109,7 +109,8 @@ test('WASM core parse + validate vs PapaParse and uDSV, same bytes, same page', 
       // A JS parser pays for collecting its own garbage, and for no one else's: the heap is
       // collected before its calls, and its time runs until its garbage is collected after them
       // (less what a collection of a clean heap takes). bench.config.ts exposes `gc`.
-      const gc: () => void = w.gc ?? (() => {});
+      if (typeof w.gc !== 'function') throw new Error('gc() is not exposed: run this bench with bench/bench.config.ts');
+      const gc: () => void = w.gc;
       const withOwnGarbage = (f: () => void) => {
         gc();
         const g = performance.now();
