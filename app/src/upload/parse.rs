@@ -727,6 +727,11 @@ struct ParsedSink {
 const RESERVE_ROWS_MAX: usize = 1 << 20;
 const RESERVE_CELLS_MAX: usize = 5 << 20;
 const RESERVE_TEXT_MAX: usize = 32 << 20;
+/// Names the name table is sized for up front (by the file's lines): a file of up to 16,384
+/// names then never grows its table (each growth moves every entry). Not more: a large file may
+/// name its users many times over (a million rows, 200,000 names), and a table sized for its
+/// lines would spread those names over five times the memory the look-ups then miss in.
+const RESERVE_USERS_MAX: usize = 1 << 14;
 
 /// The bytes a well-formed username may hold, in either case: a load per byte, where the
 /// `match` in `Username::allowed_byte` was a jump per byte in `perf`'s listing of the parse.
@@ -771,6 +776,10 @@ impl UserTable {
         u64::from(h).wrapping_mul(0x9E37_79B9_7F4A_7C15)
     }
 
+    fn reserve(&mut self, names: usize) {
+        self.0.reserve(names, |&(eh, _, _)| Self::spread(eh));
+    }
+
     /// The index of the name at `span` (just pushed at the end of the arena): an earlier copy's
     /// when the name was seen before (the new copy is then dropped), a new one otherwise.
     fn intern(&mut self, out: &mut Parsed, span: Span) -> (Span, u32) {
@@ -780,7 +789,9 @@ impl UserTable {
         let full = rustc_hash::FxBuildHasher.hash_one(name);
         let h = (full ^ (full >> 32)) as u32;
         let hash = Self::spread(h);
-        let same = |&(eh, _, s): &(u32, u32, Span)| eh == h && out.get(s) == name;
+        let same = |&(eh, _, s): &(u32, u32, Span)| {
+            eh == h && same_bytes(out.get(s).as_bytes(), name.as_bytes())
+        };
         if let Some(&(_, i, s)) = self.0.find(hash, same) {
             out.text.truncate(span.start as usize);
             return (s, i);
@@ -791,6 +802,28 @@ impl UserTable {
         out.users.push(span);
         (span, i)
     }
+}
+
+/// Byte equality eight bytes at a time: `==` on slices calls `memcmp`, which in WebAssembly
+/// compares a byte at a time (64 ms of the re-upload preview's profile, all in `intern`).
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() < 8 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    let word = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().unwrap_or([0; 8]));
+    // Whole words, then the last eight bytes (overlapping the last whole word).
+    let last = a.len() - 8;
+    let mut i = 0;
+    while i < last {
+        if word(a, i) != word(b, i) {
+            return false;
+        }
+        i += 8;
+    }
+    word(a, last) == word(b, last)
 }
 
 impl RecordSink for ParsedSink {
@@ -808,6 +841,7 @@ impl RecordSink for ParsedSink {
             .seg_cells
             .reserve(rows.saturating_mul(cohorts).min(RESERVE_CELLS_MAX));
         self.out.text.reserve(self.text_hint.min(RESERVE_TEXT_MAX));
+        self.users.reserve(rows.min(RESERVE_USERS_MAX));
         self.out.columns = columns;
         self.out.profile_fields = fields;
         Ok(())
@@ -884,8 +918,7 @@ fn read_row(
                         .fold(true, |ok, &b| ok & USERNAME_BYTES[b as usize]);
                 if simple {
                     row.username_cell = UsernameCell::Valid;
-                    let span = push(&mut out.text, text(cell));
-                    out.text[span.start as usize..].make_ascii_lowercase();
+                    let span = push_lowercase(&mut out.text, cell);
                     (row.username, row.user) = users.intern(out, span);
                 } else {
                     // Only ASCII can be in the allowed set: Unicode lowercasing maps a few
@@ -965,6 +998,19 @@ fn trimmed(field: &[u8]) -> &[u8] {
 /// A trimmed field as text (see `cell`).
 fn text(field: &[u8]) -> &str {
     std::str::from_utf8(field).unwrap_or("")
+}
+
+/// Pushes `ascii` (ASCII bytes) lowercased, in one pass: a copy and then a lowercasing pass took
+/// twice as long in the browser (the copy is a call to `memory.copy` there).
+fn push_lowercase(text: &mut String, ascii: &[u8]) -> Span {
+    let start = text.len() as u32;
+    // SAFETY: every byte pushed is below 0x80 (the mask, which leaves ASCII as it is), so
+    // `text` stays UTF-8.
+    unsafe { text.as_mut_vec() }.extend(ascii.iter().map(|b| b.to_ascii_lowercase() & 0x7F));
+    Span {
+        start,
+        len: ascii.len() as u32,
+    }
 }
 
 fn push(text: &mut String, s: &str) -> Span {
@@ -1135,5 +1181,28 @@ impl<'a> LineCounter<'a> {
     fn line_at(mut self, pos: usize) -> u32 {
         self.advance_to(pos);
         self.line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_bytes;
+
+    #[test]
+    fn same_bytes_is_slice_equality() {
+        // Every length across a few words, equal and with one byte changed at each place (the
+        // words, the overlapping tail), and lengths that differ.
+        for len in 0..=40usize {
+            let a: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            assert!(same_bytes(&a, &a.clone()), "len {len}");
+            for at in 0..len {
+                let mut b = a.clone();
+                b[at] ^= 0x20;
+                assert!(!same_bytes(&a, &b), "len {len}, byte {at}");
+            }
+            let mut longer = a.clone();
+            longer.push(b'a');
+            assert!(!same_bytes(&a, &longer), "len {len} against one more");
+        }
     }
 }
