@@ -56,12 +56,47 @@ pub async fn pause() {
     }
 }
 
+/// The parts a file is read in, as byte ranges covering `0..size` in order: `READ_PARTS` about
+/// equal parts, none under `READ_PART_MIN` bytes (a small file is one part).
+#[cfg(any(feature = "hydrate", test))]
+fn read_parts(size: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let part = size.div_ceil(READ_PARTS).max(READ_PART_MIN);
+    (0..size)
+        .step_by(part)
+        .map(move |start| start..(start + part).min(size))
+}
+
+/// A file is read as a few slices asked at once, each copied into the parse's buffer as it
+/// comes. Read whole, its copy into WebAssembly was one task of 60-84 ms on a 54 MB file, the
+/// page's longest (README, Benchmarks, session 21); a slice's copy is a quarter of that.
+#[cfg(any(feature = "hydrate", test))]
+const READ_PARTS: usize = 4;
+#[cfg(any(feature = "hydrate", test))]
+const READ_PART_MIN: usize = 1 << 20;
+
 #[cfg(feature = "hydrate")]
 pub async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {
-    let buffer = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
-        .await
-        .map_err(|_| "The browser could not read the file.".to_string())?;
-    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+    use futures::{stream::FuturesUnordered, StreamExt};
+    let unreadable = || "The browser could not read the file.".to_string();
+    let size = file.size() as usize;
+    let mut reads = FuturesUnordered::new();
+    for part in read_parts(size) {
+        let blob = file
+            .slice_with_f64_and_f64(part.start as f64, part.end as f64)
+            .map_err(|_| unreadable())?;
+        let read = wasm_bindgen_futures::JsFuture::from(blob.array_buffer());
+        reads.push(async move { (part, read.await) });
+    }
+    let mut bytes = vec![0; size];
+    while let Some((part, buffer)) = reads.next().await {
+        let array = js_sys::Uint8Array::new(&buffer.map_err(|_| unreadable())?);
+        // A file changed on disk since it was chosen reads short or long: refuse it.
+        if array.length() as usize != part.len() {
+            return Err(unreadable());
+        }
+        array.copy_to(&mut bytes[part]);
+    }
+    Ok(bytes)
 }
 
 /// Sends `bytes[start..end]` as chunk `seq` of `stage`.
@@ -309,5 +344,46 @@ mod blob_bodies {
         fn spawn(future: impl Future<Output = ()> + Send + 'static) {
             <BrowserClient as Client<E, IS, OS>>::spawn(future)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{read_parts, READ_PARTS, READ_PART_MIN};
+
+    #[test]
+    fn read_parts_cover_the_file_once_in_order() {
+        let mb = 1 << 20;
+        for size in [
+            0,
+            1,
+            1000,
+            mb - 1,
+            mb,
+            mb + 1,
+            4 * mb - 3,
+            4 * mb,
+            54_157_010,
+            1 << 31,
+        ] {
+            let parts: Vec<_> = read_parts(size).collect();
+            let mut next = 0;
+            for part in &parts {
+                assert_eq!(part.start, next, "size {size}: a gap or an overlap");
+                assert!(!part.is_empty(), "size {size}: an empty part");
+                next = part.end;
+            }
+            assert_eq!(next, size, "size {size}: the parts end early or late");
+            assert!(
+                parts.len() <= READ_PARTS,
+                "size {size}: {} parts",
+                parts.len()
+            );
+            // Only the last part may be shorter than the floor.
+            let short = parts.iter().filter(|p| p.len() < READ_PART_MIN).count();
+            assert!(short <= 1, "size {size}: {short} parts under the floor");
+        }
+        assert_eq!(read_parts(54_157_010).count(), READ_PARTS);
+        assert_eq!(read_parts(1000).count(), 1);
     }
 }
