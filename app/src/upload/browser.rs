@@ -99,6 +99,76 @@ pub async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
+/// A file being read: its first slice, as soon as it is in, and the whole file once read
+/// (shared, so the preview and the page can both wait for it).
+pub struct ReadAhead {
+    pub head: Vec<u8>,
+    pub size: usize,
+    pub rest: futures::future::Shared<
+        futures::future::LocalBoxFuture<'static, super::lookup_client::WholeFile>,
+    >,
+}
+
+/// Reads `file` as `read_file` does, but gives its first slice as soon as it is in, so the
+/// preview parses it while the browser reads the rest; `None` for a file of one slice (read
+/// whole, as before). The rest's slices are copied into the whole file's buffer as each comes,
+/// by a task of their own, so no copy waits for the head's parse to end and then runs as one.
+#[cfg(feature = "hydrate")]
+pub async fn read_ahead(file: &web_sys::File) -> Result<Option<ReadAhead>, String> {
+    use futures::{stream::FuturesUnordered, FutureExt, StreamExt};
+    let unreadable = || "The browser could not read the file.".to_string();
+    let size = file.size() as usize;
+    let parts: Vec<_> = slices::read_parts(size).collect();
+    if parts.len() < 2 {
+        return Ok(None);
+    }
+    let mut reads = Vec::new();
+    for part in parts {
+        let blob = file
+            .slice_with_f64_and_f64(part.start as f64, part.end as f64)
+            .map_err(|_| unreadable())?;
+        reads.push((
+            part,
+            wasm_bindgen_futures::JsFuture::from(blob.array_buffer()),
+        ));
+    }
+    let mut reads = reads.into_iter();
+    let Some((first, read)) = reads.next() else {
+        return Ok(None);
+    };
+    let first_array = js_sys::Uint8Array::new(&read.await.map_err(|_| unreadable())?);
+    // A file changed on disk since it was chosen reads short or long: refuse it.
+    if first_array.length() as usize != first.len() {
+        return Err(unreadable());
+    }
+    let head = first_array.to_vec();
+    let (tx, rx) = futures::channel::oneshot::channel();
+    let mut rest: FuturesUnordered<_> = reads
+        .map(|(part, read)| async move { (part, read.await) })
+        .collect();
+    leptos::task::spawn_local(async move {
+        let mut bytes = vec![0; size];
+        first_array.copy_to(&mut bytes[first]);
+        while let Some((part, buffer)) = rest.next().await {
+            let array = match buffer {
+                Ok(buffer) => js_sys::Uint8Array::new(&buffer),
+                Err(_) => return drop(tx.send(Err(unreadable()))),
+            };
+            if array.length() as usize != part.len() {
+                return drop(tx.send(Err(unreadable())));
+            }
+            array.copy_to(&mut bytes[part]);
+        }
+        let _ = tx.send(Ok(std::sync::Arc::new(bytes)));
+    });
+    let rest = async move { rx.await.unwrap_or_else(|_| Err(unreadable())) };
+    Ok(Some(ReadAhead {
+        head,
+        size,
+        rest: rest.boxed_local().shared(),
+    }))
+}
+
 /// Sends `bytes[start..end]` as chunk `seq` of `stage`.
 pub async fn send_chunk(stage: &str, seq: usize, bytes: &[u8]) -> Result<(), AppError> {
     #[cfg(feature = "hydrate")]

@@ -39,6 +39,7 @@ use futures::future::Either;
 use futures::stream::{FuturesUnordered, StreamExt};
 use futures::FutureExt;
 use std::future::Future;
+use std::sync::Arc;
 use std::task::Poll;
 
 /// Makes the look-up calls; the arguments and answers are those of the server functions
@@ -253,6 +254,30 @@ pub enum PreviewError<E: std::fmt::Display> {
     /// `pause` said not to go on (the page has begun a newer preview).
     #[error("A newer preview replaced this one.")]
     Superseded,
+    /// The rest of a file being read could not be read.
+    #[error("{0}")]
+    Unreadable(String),
+}
+
+/// A file to preview: whole, or its first part while the rest is still being read. The head is
+/// parsed (and its names asked about) while the browser reads the rest, which `rest` gives as
+/// the whole file once read, or why it could not be read.
+pub enum Source<'b, R> {
+    Whole(&'b [u8]),
+    Reading {
+        head: &'b [u8],
+        size: usize,
+        rest: R,
+    },
+}
+
+/// What `Source::Reading::rest` gives.
+pub type WholeFile = Result<Arc<Vec<u8>>, String>;
+
+impl<'b> Source<'b, std::future::Ready<WholeFile>> {
+    pub fn whole(bytes: &'b [u8]) -> Self {
+        Source::Whole(bytes)
+    }
 }
 
 /// What `parse_and_look_up` gives: the parsed file, what the server knows about it, and the
@@ -273,9 +298,14 @@ pub struct Previewed {
 /// only after some names were asked has its memberships for those names asked by user id
 /// (`upload_user_memberships`) at the end. A file of one step is parsed and then asked about
 /// exactly as `look_up` does.
-pub async fn parse_and_look_up<T, F>(
+///
+/// A file still being read (`Source::Reading`) is parsed from its head when the head can be
+/// read alone (`FileText::head`), and the parse goes on in the whole file once it is read
+/// (`Parsing::resume`); if the whole file does not read as its head did (quotes or another
+/// encoding in the rest), everything is dropped and the whole file is previewed afresh.
+pub async fn parse_and_look_up<T, F, R>(
     transport: &T,
-    bytes: &[u8],
+    source: Source<'_, R>,
     options: &UploadOptions,
     progress: impl Fn(usize, usize),
     pause: impl Fn() -> F,
@@ -284,14 +314,15 @@ where
     T: LookupTransport,
     T::Error: std::fmt::Display,
     F: Future<Output = bool>,
+    R: Future<Output = WholeFile>,
 {
-    parse_and_look_up_with(SERVER_LIMITS, transport, bytes, options, progress, pause).await
+    parse_and_look_up_with(SERVER_LIMITS, transport, source, options, progress, pause).await
 }
 
-async fn parse_and_look_up_with<T, F>(
+async fn parse_and_look_up_with<T, F, R>(
     limits: Limits,
     transport: &T,
-    bytes: &[u8],
+    source: Source<'_, R>,
     options: &UploadOptions,
     progress: impl Fn(usize, usize),
     pause: impl Fn() -> F,
@@ -300,23 +331,124 @@ where
     T: LookupTransport,
     T::Error: std::fmt::Display,
     F: Future<Output = bool>,
+    R: Future<Output = WholeFile>,
+{
+    let stepped = parse_in_steps(limits, transport, source, options, &progress, &pause).await?;
+    match stepped {
+        Ok(previewed) => Ok(previewed),
+        Err(Afresh { bytes, parse_ms }) => {
+            let whole = Source::whole(&bytes);
+            let stepped = parse_in_steps(limits, transport, whole, options, &progress, &pause);
+            let mut previewed = stepped.await?.map_err(|_| {
+                PreviewError::File(FileError::Empty) // a whole file is never begun afresh
+            })?;
+            previewed.parse_ms += parse_ms;
+            Ok(previewed)
+        }
+    }
+}
+
+/// A head whose parse was dropped: the whole file, to preview afresh, and the time spent
+/// parsing the head.
+struct Afresh {
+    bytes: Arc<Vec<u8>>,
+    parse_ms: f64,
+}
+
+/// The whole file's bytes and text, once read, for a parse begun on its head.
+type Whole<'t> = (
+    std::cell::OnceCell<Arc<Vec<u8>>>,
+    std::cell::OnceCell<Result<FileText<'t>, FileError>>,
+);
+
+/// One parse step of up to `rows` rows (its time added to `parse_ms`): whether more remain. At
+/// a head's end (or a head whose parse failed) the whole file, once `rest` has read it, takes
+/// its place: `None` when it does not read as its head did, and its parse must begin afresh.
+async fn step_in<'t, R, E>(
+    parsing: &mut Parsing<'t>,
+    rows: usize,
+    rest: &mut Option<std::pin::Pin<Box<R>>>,
+    whole: &'t Whole<'t>,
+    encoding: crate::upload::EncodingChoice,
+    parse_ms: &mut f64,
+) -> Result<Option<bool>, PreviewError<E>>
+where
+    R: Future<Output = WholeFile>,
+    E: std::fmt::Display,
+{
+    let t = now_ms();
+    let stepped = parsing.step(rows);
+    *parse_ms += now_ms() - t;
+    let Some(reading) = rest.take_if(|_| !matches!(stepped, Ok(true))) else {
+        return Ok(Some(stepped?));
+    };
+    let bytes = reading.await.map_err(PreviewError::Unreadable)?;
+    let bytes = whole.0.get_or_init(|| bytes);
+    let text = whole.1.get_or_init(|| FileText::new(bytes, encoding));
+    let text = text.as_ref().map_err(Clone::clone)?;
+    Ok((stepped.is_ok() && parsing.resume(text)).then_some(true))
+}
+
+async fn parse_in_steps<T, F, R>(
+    limits: Limits,
+    transport: &T,
+    source: Source<'_, R>,
+    options: &UploadOptions,
+    progress: impl Fn(usize, usize),
+    pause: impl Fn() -> F,
+) -> Result<Result<Previewed, Afresh>, PreviewError<T::Error>>
+where
+    T: LookupTransport,
+    T::Error: std::fmt::Display,
+    F: Future<Output = bool>,
+    R: Future<Output = WholeFile>,
 {
     let server = PreviewError::Server;
-    let file = FileText::new(bytes, options.encoding)?;
-    let mut parsing = Parsing::new(&file, options.delimiter);
-    let t0 = now_ms();
-    let mut more = parsing.step(limits.step_rows)?;
-    let mut parse_ms = now_ms() - t0;
+    // The text parsed: a head's (while the rest is read) or the whole file's.
+    let whole_file: Whole = Default::default();
+    let (text, mut rest) = match source {
+        Source::Whole(bytes) => (FileText::new(bytes, options.encoding)?, None),
+        Source::Reading { head, size, rest } => {
+            match FileText::head(head, size, options.encoding) {
+                Some(text) => (text, Some(Box::pin(rest))),
+                None => {
+                    let bytes = rest.await.map_err(PreviewError::Unreadable)?;
+                    let bytes = whole_file.0.get_or_init(|| bytes);
+                    (FileText::new(bytes, options.encoding)?, None)
+                }
+            }
+        }
+    };
+    let mut parsing = Parsing::new(&text, options.delimiter);
+    let mut parse_ms = 0.0;
+    let encoding = options.encoding;
+    let rows = limits.step_rows;
+    let afresh = |parse_ms| {
+        let bytes = whole_file.0.get().cloned().unwrap_or_default();
+        Ok(Err(Afresh { bytes, parse_ms }))
+    };
+    let Some(mut more) = step_in(
+        &mut parsing,
+        rows,
+        &mut rest,
+        &whole_file,
+        encoding,
+        &mut parse_ms,
+    )
+    .await?
+    else {
+        return afresh(parse_ms);
+    };
     if !more {
         let parsed = parsing.finish()?;
         let looked_up = look_up_with(limits, transport, &parsed, options, progress)
             .await
             .map_err(server)?;
-        return Ok(Previewed {
+        return Ok(Ok(Previewed {
             parsed,
             looked_up,
             parse_ms,
-        });
+        }));
     }
     let details = options.updates_details();
     let mut looked_up = LookedUp::default();
@@ -417,9 +549,18 @@ where
             while let Poll::Ready(Some(reply)) = futures::poll!(in_flight.next()) {
                 take(&mut gathered, reply, calls)?;
             }
-            let t = now_ms();
-            more = parsing.step(limits.step_rows)?;
-            parse_ms += now_ms() - t;
+            let stepped = step_in(
+                &mut parsing,
+                rows,
+                &mut rest,
+                &whole_file,
+                encoding,
+                &mut parse_ms,
+            );
+            let Some(stepped) = stepped.await? else {
+                return afresh(parse_ms);
+            };
+            more = stepped;
             continue;
         }
         match in_flight.next().await {
@@ -458,11 +599,11 @@ where
     }
     answers.add_to(&mut looked_up.known);
     looked_up.known.memberships.extend(whole_pairs);
-    Ok(Previewed {
+    Ok(Ok(Previewed {
         parsed,
         looked_up,
         parse_ms,
-    })
+    }))
 }
 
 /// A call of a stepped preview as it comes back: the answer of names' call number `call`
@@ -827,7 +968,7 @@ mod tests {
         let out = futures::executor::block_on(parse_and_look_up_with(
             limits,
             server,
-            FILE.as_bytes(),
+            Source::whole(FILE.as_bytes()),
             &options,
             |done, total| progress.borrow_mut().push((done, total)),
             || async { true },
@@ -848,6 +989,90 @@ mod tests {
         concurrency: 2,
         step_rows: 2,
     };
+
+    /// `parse_and_look_up` over `file` when its first `cut` bytes come before the rest; the
+    /// server's log says "rest" where the preview first waited for the rest.
+    fn run_reading(
+        file: &str,
+        cut: usize,
+        rest: WholeFile,
+        server: &Fake,
+    ) -> Result<Previewed, PreviewError<String>> {
+        let reading = Source::Reading {
+            head: &file.as_bytes()[..cut],
+            size: file.len(),
+            rest: async {
+                server.calls.borrow_mut().push("rest".into());
+                rest
+            },
+        };
+        futures::executor::block_on(parse_and_look_up_with(
+            STEPS,
+            server,
+            reading,
+            &UploadOptions::default(),
+            |_, _| {},
+            || async { true },
+        ))
+    }
+
+    #[test]
+    fn a_file_still_being_read_is_previewed_as_the_whole_file_is() {
+        let whole = || Ok(Arc::new(FILE.as_bytes().to_vec()));
+        let want = futures::executor::block_on(parse_and_look_up_with(
+            STEPS,
+            &fake(),
+            Source::whole(FILE.as_bytes()),
+            &UploadOptions::default(),
+            |_, _| {},
+            || async { true },
+        ))
+        .unwrap();
+        let options = UploadOptions::default();
+        let summary = |p: &Previewed| validate(&p.parsed, &options, &p.looked_up.known).summary;
+        for cut in 0..=FILE.len() {
+            let server = fake();
+            let got = run_reading(FILE, cut, whole(), &server).unwrap();
+            assert_eq!(got.parsed, want.parsed, "cut at {cut}");
+            assert_eq!(summary(&got), summary(&want), "cut at {cut}");
+            // A head of the header and two rows (a step) is asked about before the rest.
+            let calls = server.calls.into_inner();
+            let before = calls.iter().position(|c| c == "rest").unwrap();
+            let asked_ahead = calls[..before].iter().any(|c| c.starts_with("segments"));
+            assert_eq!(
+                asked_ahead,
+                cut >= FILE.find("ghost").unwrap(),
+                "cut at {cut}: {calls:?}"
+            );
+        }
+        // Quotes in the rest: the head's parse is dropped and the whole file read afresh.
+        let quoted = FILE.replace("dave", "\"dave\"");
+        let cut = FILE.find("carol").unwrap();
+        let got = run_reading(
+            &quoted,
+            cut,
+            Ok(Arc::new(quoted.clone().into_bytes())),
+            &fake(),
+        );
+        let got = got.unwrap();
+        assert_eq!(
+            got.parsed,
+            parse(quoted.as_bytes(), options.delimiter, options.encoding).unwrap()
+        );
+        assert_eq!(summary(&got), summary(&want));
+        // A rest that cannot be read, or that makes the whole file an error.
+        let unreadable = Err("The browser could not read the file.".into());
+        let unreadable = run_reading(FILE, cut, unreadable, &fake());
+        assert!(
+            matches!(unreadable, Err(PreviewError::Unreadable(m)) if m.contains("could not read"))
+        );
+        let nul = FILE.replace("dave", "da\0ve");
+        let refused = run_reading(&nul, cut, Ok(Arc::new(nul.clone().into_bytes())), &fake());
+        assert!(matches!(
+            refused,
+            Err(PreviewError::File(FileError::NulByte { line: 6 }))
+        ));
+    }
 
     #[test]
     fn a_file_of_several_steps_is_asked_about_while_it_parses() {
@@ -971,7 +1196,7 @@ mod tests {
                 ..STEPS
             },
             &server,
-            FILE.as_bytes(),
+            Source::whole(FILE.as_bytes()),
             &UploadOptions::default(),
             |done, _| {
                 if done > 0 {
@@ -1028,7 +1253,7 @@ mod tests {
         let out = futures::executor::block_on(parse_and_look_up_with(
             STEPS,
             &NoWhole(fake()),
-            FILE.as_bytes(),
+            Source::whole(FILE.as_bytes()),
             &UploadOptions::default(),
             |_, _| {},
             || async { true },
@@ -1080,7 +1305,7 @@ mod tests {
         let out = futures::executor::block_on(parse_and_look_up_with(
             limits,
             &server,
-            file.as_bytes(),
+            Source::whole(file.as_bytes()),
             &options,
             |_, _| {},
             || async { true },
@@ -1131,7 +1356,7 @@ mod tests {
         let bad = futures::executor::block_on(parse_and_look_up_with(
             STEPS,
             &server,
-            b"username,cohort1\na,s\nb,s\nc,s\n\"d,s\n",
+            Source::whole(b"username,cohort1\na,s\nb,s\nc,s\n\"d,s\n"),
             &UploadOptions::default(),
             |_, _| {},
             || async { true },
@@ -1163,7 +1388,7 @@ mod tests {
         let down = futures::executor::block_on(parse_and_look_up_with(
             STEPS,
             &Down,
-            FILE.as_bytes(),
+            Source::whole(FILE.as_bytes()),
             &UploadOptions::default(),
             |_, _| {},
             || async { true },
@@ -1177,7 +1402,7 @@ mod tests {
         let out = futures::executor::block_on(parse_and_look_up_with(
             STEPS,
             &server,
-            FILE.as_bytes(),
+            Source::whole(FILE.as_bytes()),
             &UploadOptions::default(),
             |_, _| {},
             || async { false },

@@ -10,7 +10,7 @@ use super::browser::now_ms;
 use super::options::OptionValue as _;
 use super::report::{report_csv, row_view, TEMPLATE_CSV};
 use super::state::UploadState;
-pub(crate) use super::state::{Loaded, Phase};
+pub(crate) use super::state::{Loaded, Phase, Reading};
 use super::validate::{Report, Summary};
 use super::{DelimiterChoice, EncodingChoice, ExistingDetails, Parsed, UploadType};
 use crate::components::{thousands, use_page_and_search, ErrorMessage, Pager};
@@ -49,6 +49,7 @@ pub fn UploadPage() -> impl IntoView {
         </p>
         <FilePicker
             on_file=move |f: Loaded| state.choose(f)
+            on_head=Callback::new(move |r: Reading| state.choose_reading(r))
             chosen=Signal::derive(move || file.get().map(|f| f.name))
             disabled=committing
         />
@@ -170,6 +171,10 @@ pub(crate) fn FilePicker(
     on_file: impl Fn(Loaded) + Copy + Send + Sync + 'static,
     chosen: Signal<Option<String>>,
     disabled: Signal<bool>,
+    /// Given, a file of several slices comes here as soon as its first slice is read (the rest
+    /// still being read), not to `on_file`.
+    #[prop(optional)]
+    on_head: Option<Callback<Reading>>,
 ) -> impl IntoView {
     let dragging = RwSignal::new(false);
     view! {
@@ -184,11 +189,11 @@ pub(crate) fn FilePicker(
                 #[cfg(feature = "hydrate")]
                 if !disabled.get_untracked() {
                     if let Some(f) = ev.data_transfer().and_then(|d| d.files()).and_then(|l| l.get(0)) {
-                        read_and(f, on_file);
+                        read_and(f, on_file, on_head);
                     }
                 }
                 #[cfg(not(feature = "hydrate"))]
-                let _ = (ev, on_file);
+                let _ = (ev, on_file, on_head);
             }
         >
             <label for="csv-file">"CSV file"</label>
@@ -205,7 +210,7 @@ pub(crate) fn FilePicker(
                         let input = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok());
                         if let Some(input) = input {
                             if let Some(f) = input.files().and_then(|l| l.get(0)) {
-                                read_and(f, on_file);
+                                read_and(f, on_file, on_head);
                             }
                             // The browser fires `change` only when the selection differs from the
                             // input's value: emptied, choosing the same file again (edited or
@@ -214,7 +219,7 @@ pub(crate) fn FilePicker(
                         }
                     }
                     #[cfg(not(feature = "hydrate"))]
-                    let _ = (ev, on_file);
+                    let _ = (ev, on_file, on_head);
                 }
             />
             <span id="csv-file-chosen" class="meta">
@@ -229,10 +234,28 @@ pub(crate) fn FilePicker(
 }
 
 #[cfg(feature = "hydrate")]
-fn read_and(f: web_sys::File, on_file: impl Fn(Loaded) + 'static) {
+fn read_and(
+    f: web_sys::File,
+    on_file: impl Fn(Loaded) + 'static,
+    on_head: Option<Callback<Reading>>,
+) {
     let name = f.name();
     let chosen_at = now_ms();
     leptos::task::spawn_local(async move {
+        if let Some(on_head) = on_head {
+            match super::browser::read_ahead(&f).await {
+                Ok(Some(ahead)) => {
+                    return on_head.run(Reading {
+                        name,
+                        chosen_at,
+                        head_ms: now_ms() - chosen_at,
+                        ahead,
+                    })
+                }
+                Ok(None) => {}
+                Err(_) => return,
+            }
+        }
         // An unreadable file leaves the page as it was; the browser already told the admin.
         if let Ok(bytes) = super::browser::read_file(&f).await {
             on_file(Loaded {

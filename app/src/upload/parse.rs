@@ -324,6 +324,8 @@ pub struct FileShape {
 pub struct FileText<'a> {
     text: Cow<'a, str>,
     encoding: TextEncoding,
+    /// The whole file's size when this is only its first part (`FileText::head`), else 0.
+    whole_len: usize,
 }
 
 impl<'a> FileText<'a> {
@@ -345,12 +347,54 @@ impl<'a> FileText<'a> {
         if data.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(FileError::Empty);
         }
-        Ok(FileText { text, encoding })
+        Ok(FileText {
+            text,
+            encoding,
+            whole_len: 0,
+        })
     }
 
-    /// About how many records the file holds (its line feeds), to size what a parse fills.
+    /// The first part of a file of `whole_len` bytes whose rest is still being read, to parse
+    /// ahead of it (`Parsing::resume` then goes on in the whole file): its complete lines, when
+    /// nothing the rest may hold can change how they read. So only UTF-8 text (under the
+    /// automatic or UTF-8 choice) without quotes and without NUL, not UTF-16, and with a line
+    /// ending; `None` otherwise, and the file is parsed once it is whole, as before.
+    pub fn head(bytes: &'a [u8], whole_len: usize, encoding: EncodingChoice) -> Option<Self> {
+        if !matches!(encoding, EncodingChoice::Auto | EncodingChoice::Utf8)
+            || whole_len > MAX_FILE_BYTES
+            || bytes.len() > whole_len
+        {
+            return None;
+        }
+        // Cut after the last line ending: line endings are ASCII, so no character is split.
+        let cut = memchr::memrchr2(b'\n', b'\r', bytes)? + 1;
+        let (text, TextEncoding::Utf8) = decode(&bytes[..cut], encoding).ok()? else {
+            return None;
+        };
+        let data = text.as_bytes();
+        if memchr::memchr2(0, b'"', data).is_some() {
+            return None;
+        }
+        Some(FileText {
+            text,
+            encoding: TextEncoding::Utf8,
+            whole_len,
+        })
+    }
+
+    /// About how many records the file holds (its line feeds), to size what a parse fills; for
+    /// a head, its own lines scaled to the whole file's size.
     pub fn lines_hint(&self) -> usize {
-        memchr::memchr_iter(b'\n', self.text.as_bytes()).count() + 1
+        let lines = memchr::memchr_iter(b'\n', self.text.as_bytes()).count() + 1;
+        match self.whole_len {
+            0 => lines,
+            whole => (lines as u64 * whole as u64 / self.text.len().max(1) as u64) as usize,
+        }
+    }
+
+    /// The whole file's size in bytes (as decoded), for a head too.
+    fn whole_len(&self) -> usize {
+        self.whole_len.max(self.text.len())
     }
 }
 
@@ -379,6 +423,8 @@ pub struct Records<'t, S> {
     /// A header error waits for the header's quote check: an unclosed quote explains it better.
     header_error: Option<FileError>,
     done: bool,
+    /// The delimiter as chosen (`resume` checks the whole file would read with the same one).
+    delimiter: DelimiterChoice,
     sink: S,
 }
 
@@ -407,14 +453,47 @@ impl<'t, S: RecordSink> Records<'t, S> {
             lines: LineCounter::new(data),
             plain: (!has_quotes).then(|| Plain {
                 seps: memchr::memchr3_iter(delim, b'\n', b'\r', data),
+                base: 0,
                 line: 1,
             }),
             header_seen: false,
             previous: None,
             header_error: None,
             done: false,
+            delimiter,
             sink,
         }
+    }
+
+    /// Goes on in `file`, the whole file, after reading all of its head (`FileText::head`): as
+    /// if the whole file had been read from the start. False (and nothing changed) when the
+    /// whole file does not read as its head did: another encoding, quotes in the rest, another
+    /// delimiter. The caller then parses the whole file afresh. `file`'s text must start with
+    /// the head's.
+    pub fn resume(&mut self, file: &'t FileText<'_>) -> bool {
+        let data = file.text.as_bytes();
+        let delim = self.shape.delimiter;
+        let same = self.done
+            && self.plain.is_some()
+            && file.encoding == self.shape.encoding
+            && data.len() >= self.data.len()
+            && self
+                .delimiter
+                .byte()
+                .unwrap_or_else(|| detect_delimiter(data))
+                == delim
+            && memchr::memchr(b'"', &data[self.data.len()..]).is_none();
+        let Some(plain) = self.plain.as_mut().filter(|_| same) else {
+            return false;
+        };
+        debug_assert!(data.starts_with(self.data));
+        // The head ended after a line ending, where `read_plain` left `pos`.
+        plain.seps = memchr::memchr3_iter(delim, b'\n', b'\r', &data[self.pos..]);
+        plain.base = self.pos;
+        self.data = data;
+        self.lines = LineCounter::new(data);
+        self.done = false;
+        true
     }
 
     /// The next record into `fields`/`ends`: its field count, or `None` at the end of the file.
@@ -460,7 +539,7 @@ impl<'t, S: RecordSink> Records<'t, S> {
         let mut start = self.pos;
         let mut n = 0;
         loop {
-            let Some(i) = plain.seps.next() else {
+            let Some(i) = plain.seps.next().map(|i| i + plain.base) else {
                 self.pos = data.len();
                 if start == data.len() && n == 0 {
                     return None;
@@ -597,8 +676,9 @@ pub fn read_records(
 
 /// The reader of a file without quotes (see `Records::plain`).
 struct Plain<'t> {
-    /// Every delimiter, CR and LF of the file, in order.
+    /// Every delimiter, CR and LF of the file from `base` on, in order (offsets from `base`).
     seps: memchr::Memchr3<'t>,
+    base: usize,
     /// The line the search has reached.
     line: u32,
 }
@@ -683,7 +763,7 @@ impl<'t> Parsing<'t> {
             interned: FxHashMap::default(),
             users: UserTable::default(),
             lines_hint: file.lines_hint(),
-            text_hint: file.text.len() / 2,
+            text_hint: file.whole_len() / 2,
         };
         Parsing(Records::new(file, delimiter, sink))
     }
@@ -691,6 +771,12 @@ impl<'t> Parsing<'t> {
     /// Reads up to `rows` more rows; false once the whole file is read.
     pub fn step(&mut self, rows: usize) -> Result<bool, FileError> {
         self.0.step(rows)
+    }
+
+    /// Goes on in the whole file after its head (see `Records::resume`); false when the whole
+    /// file must be parsed afresh.
+    pub fn resume(&mut self, file: &'t FileText<'_>) -> bool {
+        self.0.resume(file)
     }
 
     /// The file as read so far.

@@ -7,7 +7,7 @@ use super::api::{
     upload_user_memberships, upload_users, CHUNK_BYTES, EFFECTS_BATCH,
 };
 use super::browser::{now_ms, pause, send_chunk};
-use super::lookup_client::{parse_and_look_up, LookedUp, LookupTransport, Previewed};
+use super::lookup_client::{parse_and_look_up, LookedUp, LookupTransport, Previewed, Source};
 use super::report::effect_batches;
 use super::types::{CommitResult, SegmentFound, UserLookup};
 use super::validate::{Knowledge, Report, Validation};
@@ -30,6 +30,21 @@ pub struct Loaded {
     /// When the admin chose the file, and how long reading it took (ms).
     pub chosen_at: f64,
     pub read_ms: f64,
+}
+
+/// A file whose first slice is read while the browser reads the rest (`browser::read_ahead`).
+pub struct Reading {
+    pub name: String,
+    /// When the admin chose the file, and how long its first slice took to read (ms).
+    pub chosen_at: f64,
+    pub head_ms: f64,
+    pub ahead: super::browser::ReadAhead,
+}
+
+/// What a preview reads: a file read whole, or one whose rest is still being read.
+enum Input {
+    Whole(Loaded),
+    Reading(Reading),
 }
 
 /// A preview: the parsed file, what the server knows about it, and its validation.
@@ -146,9 +161,48 @@ impl UploadState {
         self.analyse(loaded);
     }
 
+    /// A newly chosen file whose first slice is read: its preview starts on that slice while
+    /// the browser reads the rest. The previous file is dropped at once, so nothing re-checks it
+    /// meanwhile; the new one is kept once read. An option changed meanwhile (with no file to
+    /// re-check, the change did nothing) previews it again under the new options.
+    pub(super) fn choose_reading(self, reading: Reading) {
+        if self.committing() {
+            return;
+        }
+        self.file.set(None);
+        self.analysis.set(None);
+        let (name, rest) = (reading.name.clone(), reading.ahead.rest.clone());
+        let opts = self.options.get_untracked();
+        let gen = self.preview(Input::Reading(reading));
+        leptos::task::spawn_local(async move {
+            // A file that could not be read: the preview says so.
+            let Ok(bytes) = rest.await else {
+                return;
+            };
+            if self.generation.current() != gen {
+                return; // another file was chosen, or the page started over
+            }
+            let loaded = Loaded {
+                name,
+                bytes,
+                chosen_at: 0.0,
+                read_ms: 0.0,
+            };
+            self.file.set(Some(loaded.clone()));
+            if self.options.get_untracked() != opts {
+                self.analyse(loaded);
+            }
+        });
+    }
+
     /// Parses the file under the current options and asks the server about its names. The
     /// previous preview (if any) stays on screen, but Commit is disabled until this one is ready.
     fn analyse(self, loaded: Loaded) {
+        self.preview(Input::Whole(loaded));
+    }
+
+    /// `analyse` of a file read whole or still being read; gives the preview's generation.
+    fn preview(self, input: Input) -> u64 {
         let gen = self.next_generation();
         let opts = self.options.get_untracked();
         self.committed.set(None);
@@ -156,11 +210,20 @@ impl UploadState {
         self.phase.set(Phase::Checking { done: 0, total: 0 });
         leptos::task::spawn_local(async move {
             let t0 = now_ms();
-            // A first analysis counts from the moment the file was chosen; a re-run from now.
-            let (started, read_ms) = if loaded.chosen_at > 0.0 {
-                (loaded.chosen_at, loaded.read_ms)
-            } else {
-                (t0, 0.0)
+            // A first analysis counts from the moment the file was chosen (its read, or its
+            // first slice's when the rest is read meanwhile); a re-run from now.
+            let (started, read_ms) = match &input {
+                Input::Whole(l) if l.chosen_at > 0.0 => (l.chosen_at, l.read_ms),
+                Input::Whole(_) => (t0, 0.0),
+                Input::Reading(r) => (r.chosen_at, r.head_ms),
+            };
+            let source = match &input {
+                Input::Whole(l) => Source::Whole(&l.bytes[..]),
+                Input::Reading(r) => Source::Reading {
+                    head: &r.ahead.head,
+                    size: r.ahead.size,
+                    rest: r.ahead.rest.clone(),
+                },
             };
             let details = opts.updates_details();
             let progress = move |done, total| {
@@ -178,7 +241,7 @@ impl UploadState {
                 parsed,
                 looked_up: LookedUp { mut known, synced },
                 parse_ms,
-            } = match parse_and_look_up(&ServerFns, &loaded.bytes, &opts, progress, go_on).await {
+            } = match parse_and_look_up(&ServerFns, source, &opts, progress, go_on).await {
                 Ok(p) => p,
                 Err(e) => {
                     self.fail(gen, e.to_string());
@@ -245,6 +308,7 @@ impl UploadState {
             })));
             self.phase.set(Phase::Ready);
         });
+        gen
     }
 
     fn fail(self, gen: u64, message: String) {

@@ -520,6 +520,102 @@ fn validation_in_steps_gives_the_whole_files_report() {
     }
 }
 
+// ---- a head parsed before the rest of the file is read ----
+
+/// What the upload page's preview gives for `bytes` when their first `cut` bytes come before
+/// the rest: the head parsed in steps of `step` rows (when it can be read ahead), then the whole
+/// file resumed, or parsed afresh when the head is not read ahead, errs, or cannot resume. The
+/// flag says whether the head's parse was kept.
+fn parse_ahead(
+    bytes: &[u8],
+    cut: usize,
+    delimiter: DelimiterChoice,
+    encoding: EncodingChoice,
+    step: usize,
+) -> (Result<Parsed, FileError>, bool) {
+    let afresh = || (parse(bytes, delimiter, encoding), false);
+    let Some(head) = parse::FileText::head(&bytes[..cut], bytes.len(), encoding) else {
+        return afresh();
+    };
+    let mut parsing = parse::Parsing::new(&head, delimiter);
+    loop {
+        match parsing.step(step) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(_) => return afresh(),
+        }
+    }
+    let whole = match parse::FileText::new(bytes, encoding) {
+        Ok(w) => w,
+        Err(e) => return (Err(e), false),
+    };
+    if !parsing.resume(&whole) {
+        return afresh();
+    }
+    (parsing.finish(), true)
+}
+
+#[test]
+fn a_head_parsed_ahead_and_resumed_reads_as_the_whole_file() {
+    let file = "\u{feff}Username;Cohort1;cohort2\r\n\
+                alice;s1;s2\r\n\r\n\
+                BOB;s2\r\
+                bad name!;s1\n\
+                ;s9\r\n\
+                alice;s1;s3;extra\n\
+                carol;Sales\r\n";
+    let bytes = file.as_bytes();
+    let want = parse(bytes, DelimiterChoice::Auto, EncodingChoice::Auto).unwrap();
+    let header_end = file.find('\r').unwrap() + 1;
+    for cut in 0..=bytes.len() {
+        for step in [1, 2, 100] {
+            let (got, kept) = parse_ahead(
+                bytes,
+                cut,
+                DelimiterChoice::Auto,
+                EncodingChoice::Auto,
+                step,
+            );
+            assert_eq!(got.as_ref(), Ok(&want), "cut at {cut}, {step} rows a step");
+            // Every head holding the header line is kept (the bytes before the BOM's end are
+            // not text, and a head of the BOM alone has no line ending).
+            assert_eq!(kept, cut >= header_end, "cut at {cut}");
+        }
+    }
+}
+
+#[test]
+fn a_head_is_not_read_ahead_when_the_rest_could_change_it() {
+    let head = b"username,cohort1\nalice,s1\n";
+    let ahead = |bytes: &[u8], encoding| parse::FileText::head(bytes, 1 << 20, encoding).is_some();
+    assert!(ahead(head, EncodingChoice::Auto));
+    assert!(ahead(head, EncodingChoice::Utf8));
+    // Windows-1252 decodes the whole file; a quote, NUL or a UTF-8 error may yet change it.
+    assert!(!ahead(head, EncodingChoice::Windows1252));
+    assert!(!ahead(
+        b"username,cohort1\n\"alice\",s1\n",
+        EncodingChoice::Auto
+    ));
+    assert!(!ahead(
+        b"username,cohort1\nal\0ice,s1\n",
+        EncodingChoice::Auto
+    ));
+    assert!(!ahead(
+        b"username,cohort1\nal\xE9,s1\n",
+        EncodingChoice::Auto
+    ));
+    assert!(!ahead(b"username,cohort1", EncodingChoice::Auto));
+    // The rest decides: quotes in it, another encoding, a NUL byte.
+    for rest in [&b"\"bob\",s2\n"[..], b"b\xE9b,s2\n", b"bob,s2\0\n"] {
+        let bytes = [&head[..], rest].concat();
+        for encoding in [EncodingChoice::Auto, EncodingChoice::Utf8] {
+            let (got, kept) = parse_ahead(&bytes, head.len(), DelimiterChoice::Auto, encoding, 1);
+            assert!(!kept, "{:?}", String::from_utf8_lossy(rest));
+            assert_eq!(got, parse(&bytes, DelimiterChoice::Auto, encoding));
+        }
+    }
+}
+
 // ---- robustness ----
 
 mod properties {
@@ -705,6 +801,41 @@ mod properties {
                 .map(|c| parsed.segment_ids[c.segment as usize].as_str())
                 .collect();
             prop_assert_eq!(segments, if want.is_empty() { vec![] } else { vec![want] });
+        }
+
+        /// However a file is cut into a head and its rest, parsing the head ahead and
+        /// resuming gives what parsing the whole file gives.
+        #[test]
+        fn a_head_resumed_reads_as_the_whole_file(
+            body in proptest::collection::vec(
+                prop_oneof![
+                    Just(","), Just(";"), Just("\t"), Just("\n"), Just("\r"), Just("\r\n"),
+                    Just(" "), Just("é"), Just("Alice"), Just("bob"), Just("s1"), Just("x y"),
+                    Just("\u{feff}"), Just("\u{0B}"),
+                ],
+                0..80,
+            ),
+            // Anywhere in the file, or not at all: what makes the rest read differently.
+            spoiler in prop_oneof![Just(""), Just(""), Just("\""), Just("\0"), Just("\u{E9}")],
+            at in any::<prop::sample::Index>(),
+            header in prop_oneof![
+                Just("username,cohort1,cohort2\n"), Just("username;cohort1\r\n"),
+                Just("\u{feff}username,firstname,email\r"), Just(""),
+            ],
+            cut in 0usize..200,
+            step in 1usize..4,
+            delimiter in proptest::sample::select(DelimiterChoice::all().to_vec()),
+        ) {
+            let mut bytes = format!("{header}{}", body.concat()).into_bytes();
+            // (é alone, as one byte, is not UTF-8: the automatic choice reads Windows-1252.)
+            let spoiler = match spoiler { "\u{E9}" => vec![0xE9], s => s.as_bytes().to_vec() };
+            let at = at.index(bytes.len() + 1);
+            bytes.splice(at..at, spoiler);
+            let cut = cut.min(bytes.len());
+            for encoding in EncodingChoice::all() {
+                let (got, _) = parse_ahead(&bytes, cut, delimiter, *encoding, step);
+                prop_assert_eq!(got, parse(&bytes, delimiter, *encoding));
+            }
         }
 
         #[test]
