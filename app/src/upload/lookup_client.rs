@@ -389,6 +389,8 @@ where
     Ok((stepped.is_ok() && parsing.resume(text)).then_some(true))
 }
 
+/// The steps of `parse_and_look_up` over `source`: the preview, or `Afresh` when a head's parse
+/// was dropped (never for a whole file).
 async fn parse_in_steps<T, F, R>(
     limits: Limits,
     transport: &T,

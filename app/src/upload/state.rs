@@ -209,6 +209,9 @@ impl UploadState {
         self.effects.set(None);
         self.phase.set(Phase::Checking { done: 0, total: 0 });
         leptos::task::spawn_local(async move {
+            if matches!(input, Input::Reading(_)) {
+                pause().await; // the head's copy and its first parse step: two tasks, not one
+            }
             let t0 = now_ms();
             // A first analysis counts from the moment the file was chosen (its read, or its
             // first slice's when the rest is read meanwhile); a re-run from now.
