@@ -177,6 +177,10 @@ pub(crate) fn FilePicker(
     on_head: Option<Callback<Reading>>,
 ) -> impl IntoView {
     let dragging = RwSignal::new(false);
+    // The latest choice: a read that ends after a newer choice is dropped.
+    let choice = StoredValue::new(0u64);
+    // Why the latest choice was refused before reading it.
+    let refused = RwSignal::new(None::<String>);
     view! {
         <div
             class="dropzone"
@@ -189,11 +193,11 @@ pub(crate) fn FilePicker(
                 #[cfg(feature = "hydrate")]
                 if !disabled.get_untracked() {
                     if let Some(f) = ev.data_transfer().and_then(|d| d.files()).and_then(|l| l.get(0)) {
-                        read_and(f, on_file, on_head);
+                        read_and(f, on_file, on_head, choice, refused);
                     }
                 }
                 #[cfg(not(feature = "hydrate"))]
-                let _ = (ev, on_file, on_head);
+                let _ = (ev, on_file, on_head, choice);
             }
         >
             <label for="csv-file">"CSV file"</label>
@@ -210,7 +214,7 @@ pub(crate) fn FilePicker(
                         let input = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok());
                         if let Some(input) = input {
                             if let Some(f) = input.files().and_then(|l| l.get(0)) {
-                                read_and(f, on_file, on_head);
+                                read_and(f, on_file, on_head, choice, refused);
                             }
                             // The browser fires `change` only when the selection differs from the
                             // input's value: emptied, choosing the same file again (edited or
@@ -219,7 +223,7 @@ pub(crate) fn FilePicker(
                         }
                     }
                     #[cfg(not(feature = "hydrate"))]
-                    let _ = (ev, on_file, on_head);
+                    let _ = (ev, on_file, on_head, choice);
                 }
             />
             <span id="csv-file-chosen" class="meta">
@@ -228,6 +232,7 @@ pub(crate) fn FilePicker(
                     None => " or drop a file here. It is checked in your browser; nothing is sent until you upload.".to_string(),
                 }}
             </span>
+            {move || refused.get().map(|why| view! { <p class="error" role="alert">{why}</p> })}
         </div>
     }
     .into_any()
@@ -238,12 +243,28 @@ fn read_and(
     f: web_sys::File,
     on_file: impl Fn(Loaded) + 'static,
     on_head: Option<Callback<Reading>>,
+    choice: StoredValue<u64>,
+    refused: RwSignal<Option<String>>,
 ) {
     let name = f.name();
     let chosen_at = now_ms();
+    let this = choice.get_value() + 1;
+    choice.set_value(this);
+    refused.set(None);
+    // Refused unread: reading a file of several GB into the page's memory would end the page.
+    if f.size() > super::MAX_FILE_BYTES as f64 {
+        let size = f.size() as u64;
+        let max = super::MAX_FILE_BYTES as u64;
+        let why = super::FileError::TooLarge { size, max };
+        refused.set(Some(format!("{name}: {why}")));
+        return;
+    }
+    // A slow read of an earlier choice (a large file) must not replace a later one.
+    let latest = move || choice.get_value() == this;
     leptos::task::spawn_local(async move {
         if let Some(on_head) = on_head {
             match super::browser::read_ahead(&f).await {
+                Ok(Some(_)) if !latest() => return,
                 Ok(Some(ahead)) => {
                     return on_head.run(Reading {
                         name,
@@ -256,14 +277,15 @@ fn read_and(
                 Err(_) => return,
             }
         }
-        // An unreadable file leaves the page as it was; the browser already told the admin.
-        if let Ok(bytes) = super::browser::read_file(&f).await {
-            on_file(Loaded {
+        match super::browser::read_file(&f).await {
+            Ok(bytes) if latest() => on_file(Loaded {
                 name,
                 bytes: Arc::new(bytes),
                 chosen_at,
                 read_ms: now_ms() - chosen_at,
-            });
+            }),
+            // An unreadable file leaves the page as it was; the browser already told the admin.
+            _ => {}
         }
     });
 }
