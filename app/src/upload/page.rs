@@ -259,7 +259,8 @@ fn read_and(
         refused.set(Some(format!("{name}: {why}")));
         return;
     }
-    // A slow read of an earlier choice (a large file) must not replace a later one.
+    // A slow read of an earlier choice (a large file) must not replace a later one. (Chromium
+    // ended the reads in the order chosen, so no test here could make that happen.)
     let latest = move || choice.get_value() == this;
     leptos::task::spawn_local(async move {
         if let Some(on_head) = on_head {
