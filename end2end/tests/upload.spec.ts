@@ -139,22 +139,29 @@ test('the rows table pages through a large file', async ({ page }) => {
   await expect(rows.getByRole('cell', { name: '251', exact: true })).toBeVisible();
 });
 
-test('a file of several MB is read in slices and previewed whole, every row in order', async ({ page }) => {
-  // Over 4 MiB, so the page reads it as four slices; lines of varying length straddle the
-  // slices' edges, and a slice out of place or lost would break lines and move the last one.
+/** Chooses a file of over 4 MiB (read as four slices): 50,000 rows of amelia.smith1 in
+ * `segment`, lines of varying length straddling the slices' edges, then `last`; checks the row
+ * count and that `last` alone has an error, at its own line, and gives that row. */
+async function chooseSeveralMb(page: Page, name: string, segment: string, last: string, lastName: string) {
   const lines = ['username,cohort1,firstname'];
   const rows = 50_000;
-  for (let i = 0; i < rows; i++) lines.push(`amelia.smith1,sales,${'x'.repeat(40 + (i % 59))}`);
-  // The last row alone has an error: one cell too many.
-  lines.push('oliver.smith1,sales,Oliver,extra');
+  for (let i = 0; i < rows; i++) lines.push(`amelia.smith1,${segment},${'x'.repeat(40 + (i % 59))}`);
+  lines.push(last);
   const text = lines.join('\n') + '\n';
   expect(text.length).toBeGreaterThan(4 * 1024 * 1024);
-  await choose(page, 'slices.csv', text);
+  await choose(page, name, text);
   await expect(summaryValue(page, 'Preview summary', 'Rows')).toHaveText(`${rows + 1}`, { timeout: 30_000 });
   await expect(summaryValue(page, 'Preview summary', 'Rows with errors')).toHaveText('1');
   await page.getByLabel('Show only rows with errors').check();
-  const last = page.getByRole('table', { name: 'Rows' }).getByRole('row').filter({ hasText: 'oliver.smith1' });
-  await expect(last.getByRole('cell').first()).toHaveText(`${rows + 2}`);
+  const row = page.getByRole('table', { name: 'Rows' }).getByRole('row').filter({ hasText: lastName });
+  await expect(row.getByRole('cell').first()).toHaveText(`${rows + 2}`);
+  return row;
+}
+
+test('a file of several MB is read in slices and previewed whole, every row in order', async ({ page }) => {
+  // A slice out of place or lost would break lines and move the last one.
+  // The last row alone has an error: one cell too many.
+  const last = await chooseSeveralMb(page, 'slices.csv', 'sales', 'oliver.smith1,sales,Oliver,extra', 'oliver.smith1');
   await expect(last).toContainText('too_many_fields');
 });
 
@@ -166,18 +173,7 @@ test('a file of several MB with a quote only in its last slice is previewed and 
   const segment = `quoted-${stamp}`;
   await createSegment(page, segment, `Quoted ${stamp}`);
   await open(page, '/upload');
-  const lines = ['username,cohort1,firstname'];
-  const rows = 50_000;
-  for (let i = 0; i < rows; i++) lines.push(`amelia.smith1,${segment},${'x'.repeat(40 + (i % 59))}`);
-  lines.push(`"oliver smith, jr",${segment},Oliver`);
-  const text = lines.join('\n') + '\n';
-  expect(text.length).toBeGreaterThan(4 * 1024 * 1024);
-  await choose(page, 'quoted.csv', text);
-  await expect(summaryValue(page, 'Preview summary', 'Rows')).toHaveText(`${rows + 1}`, { timeout: 30_000 });
-  await expect(summaryValue(page, 'Preview summary', 'Rows with errors')).toHaveText('1');
-  await page.getByLabel('Show only rows with errors').check();
-  const last = page.getByRole('table', { name: 'Rows' }).getByRole('row').filter({ hasText: 'oliver smith, jr' });
-  await expect(last.getByRole('cell').first()).toHaveText(`${rows + 2}`);
+  const last = await chooseSeveralMb(page, 'quoted.csv', segment, `"oliver smith, jr",${segment},Oliver`, 'oliver smith, jr');
   await expect(last).toContainText('invalid_username');
   await expect(last).not.toContainText('too_many_fields');
   // The commit sends the whole file, read by then: the server reads every row again.

@@ -75,26 +75,52 @@ mod slices {
 }
 
 #[cfg(feature = "hydrate")]
+fn unreadable() -> String {
+    "The browser could not read the file.".to_string()
+}
+
+/// Asks for `file`'s slices (`slices::read_parts`), all at once: each its range and its read.
+#[cfg(feature = "hydrate")]
+fn ask_slices(
+    file: &web_sys::File,
+) -> Result<Vec<(std::ops::Range<usize>, wasm_bindgen_futures::JsFuture)>, String> {
+    slices::read_parts(file.size() as usize)
+        .map(|part| {
+            let blob = file
+                .slice_with_f64_and_f64(part.start as f64, part.end as f64)
+                .map_err(|_| unreadable())?;
+            Ok((
+                part,
+                wasm_bindgen_futures::JsFuture::from(blob.array_buffer()),
+            ))
+        })
+        .collect()
+}
+
+/// A slice as read, checked against the range asked: a file changed on disk since it was
+/// chosen reads short or long, and is refused.
+#[cfg(feature = "hydrate")]
+fn slice_read(
+    part: &std::ops::Range<usize>,
+    read: Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>,
+) -> Result<js_sys::Uint8Array, String> {
+    let array = js_sys::Uint8Array::new(&read.map_err(|_| unreadable())?);
+    if array.length() as usize != part.len() {
+        return Err(unreadable());
+    }
+    Ok(array)
+}
+
+#[cfg(feature = "hydrate")]
 pub async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {
     use futures::{stream::FuturesUnordered, StreamExt};
-    let unreadable = || "The browser could not read the file.".to_string();
-    let size = file.size() as usize;
-    let mut reads = FuturesUnordered::new();
-    for part in slices::read_parts(size) {
-        let blob = file
-            .slice_with_f64_and_f64(part.start as f64, part.end as f64)
-            .map_err(|_| unreadable())?;
-        let read = wasm_bindgen_futures::JsFuture::from(blob.array_buffer());
-        reads.push(async move { (part, read.await) });
-    }
-    let mut bytes = vec![0; size];
-    while let Some((part, buffer)) = reads.next().await {
-        let array = js_sys::Uint8Array::new(&buffer.map_err(|_| unreadable())?);
-        // A file changed on disk since it was chosen reads short or long: refuse it.
-        if array.length() as usize != part.len() {
-            return Err(unreadable());
-        }
-        array.copy_to(&mut bytes[part]);
+    let mut reads: FuturesUnordered<_> = ask_slices(file)?
+        .into_iter()
+        .map(|(part, read)| async move { (part, read.await) })
+        .collect();
+    let mut bytes = vec![0; file.size() as usize];
+    while let Some((part, read)) = reads.next().await {
+        slice_read(&part, read)?.copy_to(&mut bytes[part]);
     }
     Ok(bytes)
 }
@@ -116,34 +142,15 @@ pub struct ReadAhead {
 #[cfg(feature = "hydrate")]
 pub async fn read_ahead(file: &web_sys::File) -> Result<Option<ReadAhead>, String> {
     use futures::{stream::FuturesUnordered, FutureExt, StreamExt};
-    let unreadable = || "The browser could not read the file.".to_string();
     let size = file.size() as usize;
-    let parts: Vec<_> = slices::read_parts(size).collect();
-    if parts.len() < 2 {
+    let mut reads = ask_slices(file)?.into_iter();
+    let (Some((first, read)), true) = (reads.next(), reads.len() > 0) else {
         return Ok(None);
-    }
-    let mut reads = Vec::new();
-    for part in parts {
-        let blob = file
-            .slice_with_f64_and_f64(part.start as f64, part.end as f64)
-            .map_err(|_| unreadable())?;
-        reads.push((
-            part,
-            wasm_bindgen_futures::JsFuture::from(blob.array_buffer()),
-        ));
-    }
+    };
     // The whole file's buffer is made while the first slice is read, not after (growing the
     // WebAssembly memory by the file's size is a cost of its own).
     let mut bytes = vec![0; size];
-    let mut reads = reads.into_iter();
-    let Some((first, read)) = reads.next() else {
-        return Ok(None);
-    };
-    let first_array = js_sys::Uint8Array::new(&read.await.map_err(|_| unreadable())?);
-    // A file changed on disk since it was chosen reads short or long: refuse it.
-    if first_array.length() as usize != first.len() {
-        return Err(unreadable());
-    }
+    let first_array = slice_read(&first, read.await)?;
     let head = first_array.to_vec();
     let (tx, rx) = futures::channel::oneshot::channel();
     let mut rest: FuturesUnordered<_> = reads
@@ -154,16 +161,12 @@ pub async fn read_ahead(file: &web_sys::File) -> Result<Option<ReadAhead>, Strin
         // were one task of 62-99 ms.
         pause().await;
         first_array.copy_to(&mut bytes[first]);
-        while let Some((part, buffer)) = rest.next().await {
+        while let Some((part, read)) = rest.next().await {
             pause().await;
-            let array = match buffer {
-                Ok(buffer) => js_sys::Uint8Array::new(&buffer),
-                Err(_) => return drop(tx.send(Err(unreadable()))),
-            };
-            if array.length() as usize != part.len() {
-                return drop(tx.send(Err(unreadable())));
+            match slice_read(&part, read) {
+                Ok(array) => array.copy_to(&mut bytes[part]),
+                Err(e) => return drop(tx.send(Err(e))),
             }
-            array.copy_to(&mut bytes[part]);
         }
         let _ = tx.send(Ok(std::sync::Arc::new(bytes)));
     });

@@ -179,7 +179,7 @@ impl UploadState {
             let Ok(bytes) = rest.await else {
                 return;
             };
-            if self.generation.current() != gen {
+            if !self.is_current(gen) {
                 return; // another file was chosen, or the page started over
             }
             let loaded = Loaded {
