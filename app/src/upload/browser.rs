@@ -118,11 +118,65 @@ pub async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {
         .into_iter()
         .map(|(part, read)| async move { (part, read.await) })
         .collect();
-    let mut bytes = vec![0; file.size() as usize];
+    let mut bytes = Filling::new(file.size() as usize);
     while let Some((part, read)) = reads.next().await {
-        slice_read(&part, read)?.copy_to(&mut bytes[part]);
+        bytes.put(part.clone(), &slice_read(&part, read)?)?;
     }
-    Ok(bytes)
+    bytes.finish()
+}
+
+/// A file's buffer in WebAssembly, filled slice by slice with nothing written before: made
+/// zeroed (`vec![0; size]`), a 54 MB file's buffer took a 45 ms task of the page thread just
+/// after the slices were asked for, and the first slice could not be taken in before it ended
+/// (README, Benchmarks, session 23).
+#[cfg(feature = "hydrate")]
+struct Filling {
+    bytes: Vec<u8>,
+    size: usize,
+    /// The parts copied so far: disjoint ranges of `0..size`.
+    put: Vec<std::ops::Range<usize>>,
+}
+
+#[cfg(feature = "hydrate")]
+impl Filling {
+    fn new(size: usize) -> Self {
+        Filling {
+            bytes: Vec::with_capacity(size),
+            size,
+            put: Vec::new(),
+        }
+    }
+
+    /// Copies the slice read for `part` (as `slice_read` checked it: `part.len()` bytes) into
+    /// its place; a part outside the file or over one already put is refused.
+    fn put(
+        &mut self,
+        part: std::ops::Range<usize>,
+        array: &js_sys::Uint8Array,
+    ) -> Result<(), String> {
+        let overlaps = |p: &std::ops::Range<usize>| p.start < part.end && part.start < p.end;
+        if part.end > self.size
+            || array.length() as usize != part.len()
+            || self.put.iter().any(overlaps)
+        {
+            return Err(unreadable());
+        }
+        array.copy_to_uninit(&mut self.bytes.spare_capacity_mut()[part.clone()]);
+        self.put.push(part);
+        Ok(())
+    }
+
+    /// The whole file, once its parts cover it.
+    fn finish(mut self) -> Result<Vec<u8>, String> {
+        if self.put.iter().map(|p| p.len()).sum::<usize>() != self.size {
+            return Err(unreadable());
+        }
+        // SAFETY: the parts put are disjoint ranges of `0..size`, each written whole by
+        // `copy_to_uninit`, and their lengths add up to `size`: every byte below `size` is
+        // initialised (and `size` is within the capacity reserved).
+        unsafe { self.bytes.set_len(self.size) };
+        Ok(self.bytes)
+    }
 }
 
 /// A file being read: its first slice, as soon as it is in, and the whole file once read
@@ -149,7 +203,7 @@ pub async fn read_ahead(file: &web_sys::File) -> Result<Option<ReadAhead>, Strin
     };
     // The whole file's buffer is made while the first slice is read, not after (growing the
     // WebAssembly memory by the file's size is a cost of its own).
-    let mut bytes = vec![0; size];
+    let mut bytes = Filling::new(size);
     let first_array = slice_read(&first, read.await)?;
     let head = first_array.to_vec();
     let (tx, rx) = futures::channel::oneshot::channel();
@@ -160,15 +214,16 @@ pub async fn read_ahead(file: &web_sys::File) -> Result<Option<ReadAhead>, Strin
         // Each copy a task of its own, apart from the head's first parse step: together they
         // were one task of 62-99 ms.
         pause().await;
-        first_array.copy_to(&mut bytes[first]);
+        if let Err(e) = bytes.put(first, &first_array) {
+            return drop(tx.send(Err(e)));
+        }
         while let Some((part, read)) = rest.next().await {
             pause().await;
-            match slice_read(&part, read) {
-                Ok(array) => array.copy_to(&mut bytes[part]),
-                Err(e) => return drop(tx.send(Err(e))),
+            if let Err(e) = slice_read(&part, read).and_then(|array| bytes.put(part, &array)) {
+                return drop(tx.send(Err(e)));
             }
         }
-        let _ = tx.send(Ok(std::sync::Arc::new(bytes)));
+        let _ = tx.send(bytes.finish().map(std::sync::Arc::new));
     });
     let rest = async move { rx.await.unwrap_or_else(|_| Err(unreadable())) };
     Ok(Some(ReadAhead {
