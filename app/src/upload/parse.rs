@@ -847,44 +847,83 @@ fn detail_slot(column: Column) -> Option<usize> {
     }
 }
 
-/// The distinct usernames seen so far, as indexes into `Parsed::users` hashed by their text in
-/// the arena (a map keyed by `String` would allocate a second copy of every name). Each entry
-/// keeps 32 bits of its hash, so growing the table never reads a name again, and the name's
-/// span, so a look-up reads the name straight from the arena: a file that names its users
-/// again (200,000 names over a million rows) misses the cache on each of those reads.
+/// The distinct usernames seen so far, as indexes into `Parsed::users`: an open-addressing
+/// table of 64-bit slots, each holding 32 bits of a name's hash and its index + 1 (0: empty),
+/// probed linearly and kept at most half full. A probe reads one slot, and reads the name
+/// itself only when all 32 bits of its hash match. hashbrown's table (a 16-byte entry and a
+/// control byte per bucket, control bytes read four at a time in 32-bit WebAssembly) took 1.1-1.7
+/// times as long for the same names in WebAssembly (README, Benchmarks, session 23).
 #[derive(Default)]
-struct UserTable(hashbrown::HashTable<(u32, u32, Span)>);
+struct UserTable {
+    slots: Vec<u64>,
+    len: usize,
+}
 
 impl UserTable {
-    /// The table's hash of a name, from the 32 bits an entry keeps (spread over 64, as the
-    /// table takes its bucket from the low bits and its tag from the high ones).
-    fn spread(h: u32) -> u64 {
-        u64::from(h).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    const MIN_SLOTS: usize = 64;
+
+    /// The slot a probe for hash `h` starts at: the high half of a multiplicative hash.
+    fn bucket(h: u32, mask: usize) -> usize {
+        (u64::from(h).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & mask
     }
 
+    /// Room for `names` names without growing.
     fn reserve(&mut self, names: usize) {
-        self.0.reserve(names, |&(eh, _, _)| Self::spread(eh));
+        let slots = names
+            .saturating_mul(2)
+            .next_power_of_two()
+            .max(Self::MIN_SLOTS);
+        if slots > self.slots.len() {
+            self.resize(slots);
+        }
+    }
+
+    /// Moves every name to a table of `slots` slots (a power of two); the hash each slot keeps
+    /// places it again without reading its name.
+    fn resize(&mut self, slots: usize) {
+        let old = std::mem::replace(&mut self.slots, vec![0; slots]);
+        let mask = slots - 1;
+        for slot in old.into_iter().filter(|&s| s != 0) {
+            let mut b = Self::bucket((slot >> 32) as u32, mask);
+            while self.slots[b] != 0 {
+                b = (b + 1) & mask;
+            }
+            self.slots[b] = slot;
+        }
     }
 
     /// The index of the name at `span` (just pushed at the end of the arena): an earlier copy's
     /// when the name was seen before (the new copy is then dropped), a new one otherwise.
     fn intern(&mut self, out: &mut Parsed, span: Span) -> (Span, u32) {
-        let name = out.get(span);
         // Both halves folded: `FxHasher` hashes in a `usize`, so in WebAssembly the high half is
-        // zero (taking it alone put every name in one bucket chain).
-        let full = rustc_hash::FxBuildHasher.hash_one(name);
-        let h = (full ^ (full >> 32)) as u32;
-        let hash = Self::spread(h);
-        let same = |&(eh, _, s): &(u32, u32, Span)| {
-            eh == h && same_bytes(out.get(s).as_bytes(), name.as_bytes())
-        };
-        if let Some(&(_, i, s)) = self.0.find(hash, same) {
-            out.text.truncate(span.start as usize);
-            return (s, i);
+        // zero.
+        let full = rustc_hash::FxBuildHasher.hash_one(out.get(span));
+        self.intern_hashed(out, span, (full ^ (full >> 32)) as u32)
+    }
+
+    /// `intern` with the name's hash given (tests give many names one hash).
+    fn intern_hashed(&mut self, out: &mut Parsed, span: Span, h: u32) -> (Span, u32) {
+        if (self.len + 1) * 2 > self.slots.len() {
+            self.resize((self.slots.len() * 2).max(Self::MIN_SLOTS));
+        }
+        let mask = self.slots.len() - 1;
+        let mut b = Self::bucket(h, mask);
+        // At most half full: the probe always meets an empty slot.
+        while self.slots[b] != 0 {
+            let slot = self.slots[b];
+            if (slot >> 32) as u32 == h {
+                let i = slot as u32 - 1;
+                let s = out.users[i as usize];
+                if same_bytes(out.get(s).as_bytes(), out.get(span).as_bytes()) {
+                    out.text.truncate(span.start as usize);
+                    return (s, i);
+                }
+            }
+            b = (b + 1) & mask;
         }
         let i = out.users.len() as u32;
-        self.0
-            .insert_unique(hash, (h, i, span), |&(eh, _, _)| Self::spread(eh));
+        self.slots[b] = (u64::from(h) << 32) | u64::from(i + 1);
+        self.len += 1;
         out.users.push(span);
         (span, i)
     }
@@ -1272,7 +1311,41 @@ impl<'a> LineCounter<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::same_bytes;
+    use super::{parse, push_lowercase, same_bytes, DelimiterChoice, EncodingChoice, UserTable};
+
+    /// Each distinct name gets one index, the next one when first met, and each later copy is
+    /// dropped from the arena: checked against a map through many growths of the table, with
+    /// each name's own hash and with one hash for every name (told apart by their bytes alone).
+    #[test]
+    fn the_name_table_indexes_each_distinct_name_once_in_the_order_met() {
+        for one_hash in [false, true] {
+            let mut out = parse(b"username\n", DelimiterChoice::Auto, EncodingChoice::Auto)
+                .expect("a header alone parses");
+            let mut table = UserTable::default();
+            let mut expected: std::collections::HashMap<String, u32> = Default::default();
+            let mut kept = 0;
+            for k in 0..3_000usize {
+                // 1,000 names of 1 to 12 bytes, met again and again in a shuffled order.
+                let n = (k * 7_919) % 1_000;
+                let name = format!("{}{}", "u".repeat(n % 5), n);
+                let next = expected.len() as u32;
+                let want = *expected.entry(name.clone()).or_insert(next);
+                if want == next {
+                    kept += name.len();
+                }
+                let span = push_lowercase(&mut out.text, name.as_bytes());
+                let (at, index) = if one_hash {
+                    table.intern_hashed(&mut out, span, 7)
+                } else {
+                    table.intern(&mut out, span)
+                };
+                assert_eq!(index, want, "{name} (one hash: {one_hash})");
+                assert_eq!(out.get(at), name);
+            }
+            assert_eq!(out.users.len(), expected.len());
+            assert_eq!(out.text.len(), kept, "every repeated copy dropped");
+        }
+    }
 
     #[test]
     fn same_bytes_is_slice_equality() {
