@@ -201,8 +201,8 @@ pub async fn read_ahead(file: &web_sys::File) -> Result<Option<ReadAhead>, Strin
     let (Some((first, read)), true) = (reads.next(), reads.len() > 0) else {
         return Ok(None);
     };
-    // The whole file's buffer is made while the first slice is read, not after (growing the
-    // WebAssembly memory by the file's size is a cost of its own).
+    // The whole file's buffer is reserved while the first slice is read (growing the
+    // WebAssembly memory by the file's size is a cost of its own, though no byte is written).
     let mut bytes = Filling::new(size);
     let first_array = slice_read(&first, read.await)?;
     let head = first_array.to_vec();

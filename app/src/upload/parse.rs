@@ -853,10 +853,10 @@ fn detail_slot(column: Column) -> Option<usize> {
 /// itself only when all 32 bits of its hash match. hashbrown's table (a 16-byte entry and a
 /// control byte per bucket, control bytes read four at a time in 32-bit WebAssembly) took 1.1-1.7
 /// times as long for the same names in WebAssembly (README, Benchmarks, session 23).
+/// The names it holds are `Parsed::users`, so it keeps no count of its own.
 #[derive(Default)]
 struct UserTable {
     slots: Vec<u64>,
-    len: usize,
 }
 
 impl UserTable {
@@ -903,7 +903,7 @@ impl UserTable {
 
     /// `intern` with the name's hash given (tests give many names one hash).
     fn intern_hashed(&mut self, out: &mut Parsed, span: Span, h: u32) -> (Span, u32) {
-        if (self.len + 1) * 2 > self.slots.len() {
+        if (out.users.len() + 1) * 2 > self.slots.len() {
             self.resize((self.slots.len() * 2).max(Self::MIN_SLOTS));
         }
         let mask = self.slots.len() - 1;
@@ -923,7 +923,6 @@ impl UserTable {
         }
         let i = out.users.len() as u32;
         self.slots[b] = (u64::from(h) << 32) | u64::from(i + 1);
-        self.len += 1;
         out.users.push(span);
         (span, i)
     }
