@@ -6,13 +6,11 @@
 //! the previous record ended (so blank lines and CR-only endings shift its numbers) and reads an
 //! unterminated quote silently to the end of the file. A file without a quote character needs
 //! none of its state machine: its records are split at the delimiter and line endings alone,
-//! found by `memchr` (see `Records::plain`; a property test holds the two readers equal).
+//! found by `Seps` (see `Records::plain`; a property test holds the two readers equal).
 use super::options::{DelimiterChoice, EncodingChoice};
 use crate::domain::Username;
-use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
-use std::hash::BuildHasher;
 
 /// Largest file accepted, in bytes (a million rows with several segments is about 60 MB).
 pub const MAX_FILE_BYTES: usize = 256 * 1024 * 1024;
@@ -452,8 +450,7 @@ impl<'t, S: RecordSink> Records<'t, S> {
             ends: vec![0; 64],
             lines: LineCounter::new(data),
             plain: (!has_quotes).then(|| Plain {
-                seps: memchr::memchr3_iter(delim, b'\n', b'\r', data),
-                base: 0,
+                seps: Seps::new(data, 0, delim),
                 line: 1,
             }),
             header_seen: false,
@@ -488,8 +485,7 @@ impl<'t, S: RecordSink> Records<'t, S> {
         };
         debug_assert!(data.starts_with(self.data));
         // The head ended after a line ending, where `read_plain` left `pos`.
-        plain.seps = memchr::memchr3_iter(delim, b'\n', b'\r', &data[self.pos..]);
-        plain.base = self.pos;
+        plain.seps = Seps::new(data, self.pos, delim);
         self.data = data;
         self.lines = LineCounter::new(data);
         self.done = false;
@@ -539,7 +535,7 @@ impl<'t, S: RecordSink> Records<'t, S> {
         let mut start = self.pos;
         let mut n = 0;
         loop {
-            let Some(i) = plain.seps.next().map(|i| i + plain.base) else {
+            let Some(i) = plain.seps.next() else {
                 self.pos = data.len();
                 if start == data.len() && n == 0 {
                     return None;
@@ -676,11 +672,84 @@ pub fn read_records(
 
 /// The reader of a file without quotes (see `Records::plain`).
 struct Plain<'t> {
-    /// Every delimiter, CR and LF of the file from `base` on, in order (offsets from `base`).
-    seps: memchr::Memchr3<'t>,
-    base: usize,
+    seps: Seps<'t>,
     /// The line the search has reached.
     line: u32,
+}
+
+/// Every delimiter, CR and LF of a text from an offset on, in order. A block of 64 bytes at a
+/// time becomes a mask of its separators (one bit per byte; in WebAssembly four 16-byte vector
+/// compares), and each separator is then a count of trailing zeros. `memchr3`'s iterator
+/// searched afresh from each separator, and in a CSV file they come every few bytes: it was an
+/// eighth of a 100k-row parse in WebAssembly (README, Benchmarks, session 24).
+struct Seps<'t> {
+    data: &'t [u8],
+    /// Where the block after `bits`' starts.
+    next: usize,
+    /// The separators of the block before `next` not yet given: bit `i` is byte `next - 64 + i`.
+    bits: u64,
+    delim: u8,
+}
+
+/// The bytes `Seps` masks at a time (the bits of its mask).
+const SEPS_BLOCK: usize = 64;
+
+impl<'t> Seps<'t> {
+    fn new(data: &'t [u8], from: usize, delim: u8) -> Self {
+        Seps {
+            data,
+            next: from,
+            bits: 0,
+            delim,
+        }
+    }
+
+    /// The separators of `block` (at most 64 bytes) as bits, byte by byte.
+    fn mask(block: &[u8], delim: u8) -> u64 {
+        block.iter().enumerate().fold(0, |m, (i, &b)| {
+            m | (u64::from(b == delim || b == b'\n' || b == b'\r') << i)
+        })
+    }
+
+    /// `mask` of a whole block, 16 bytes at a time with WebAssembly's vector compares.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    fn mask_block(block: &[u8; SEPS_BLOCK], delim: u8) -> u64 {
+        use std::arch::wasm32::{u8x16_bitmask, u8x16_eq, u8x16_splat, v128, v128_load, v128_or};
+        let (d, n, r) = (u8x16_splat(delim), u8x16_splat(b'\n'), u8x16_splat(b'\r'));
+        let mut m = 0;
+        for k in 0..SEPS_BLOCK / 16 {
+            // SAFETY: bytes 16k..16k+16 lie in the block; WebAssembly loads need no alignment.
+            let v = unsafe { v128_load(block.as_ptr().add(16 * k).cast::<v128>()) };
+            let hit = v128_or(v128_or(u8x16_eq(v, d), u8x16_eq(v, n)), u8x16_eq(v, r));
+            m |= u64::from(u8x16_bitmask(hit)) << (16 * k);
+        }
+        m
+    }
+
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    fn mask_block(block: &[u8; SEPS_BLOCK], delim: u8) -> u64 {
+        Self::mask(block, delim)
+    }
+}
+
+impl Iterator for Seps<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        while self.bits == 0 {
+            let rest = self.data.get(self.next..).filter(|r| !r.is_empty())?;
+            // A whole block as an array, so the fold has a fixed length to vectorise; the last,
+            // shorter one byte by byte (bits past its end stay 0).
+            self.bits = match rest.first_chunk::<{ SEPS_BLOCK }>() {
+                Some(block) => Self::mask_block(block, self.delim),
+                None => Self::mask(rest, self.delim),
+            };
+            self.next += SEPS_BLOCK;
+        }
+        let i = self.bits.trailing_zeros() as usize;
+        self.bits &= self.bits - 1;
+        Some(self.next - SEPS_BLOCK + i)
+    }
 }
 
 fn push_end(ends: &mut Vec<usize>, n: usize, end: usize) {
@@ -760,7 +829,7 @@ impl<'t> Parsing<'t> {
                 details: Vec::new(),
                 text: String::new(),
             },
-            interned: FxHashMap::default(),
+            segments: SegmentTable::default(),
             users: UserTable::default(),
             lines_hint: file.lines_hint(),
             text_hint: file.whole_len() / 2,
@@ -800,7 +869,7 @@ impl<'t> Parsing<'t> {
 
 struct ParsedSink {
     out: Parsed,
-    interned: FxHashMap<Box<[u8]>, u32>,
+    segments: SegmentTable,
     users: UserTable,
     /// Sizes the rows, cells and text are reserved at once the header is read: a million-row
     /// file otherwise pays for every doubling's copy (and, natively, fresh pages each time).
@@ -847,19 +916,20 @@ fn detail_slot(column: Column) -> Option<usize> {
     }
 }
 
-/// The distinct usernames seen so far, as indexes into `Parsed::users`: an open-addressing
-/// table of 64-bit slots, each holding 32 bits of a name's hash and its index + 1 (0: empty),
-/// probed linearly and kept at most half full. A probe reads one slot, and reads the name
-/// itself only when all 32 bits of its hash match. hashbrown's table (a 16-byte entry and a
-/// control byte per bucket, control bytes read four at a time in 32-bit WebAssembly) took 1.1-1.7
-/// times as long for the same names in WebAssembly (README, Benchmarks, session 23).
-/// The names it holds are `Parsed::users`, so it keeps no count of its own.
+/// An index of distinct names kept in a list its owner holds (the file's usernames, its segment
+/// IDs): an open-addressing table of 64-bit slots, each holding 32 bits of a name's hash and its
+/// place in the list + 1 (0: empty), probed linearly and kept at most half full. A probe reads
+/// one slot, and reads the name itself only when all 32 bits of its hash match. hashbrown's
+/// table (a 16-byte entry and a control byte per bucket, control bytes read four at a time in
+/// 32-bit WebAssembly) took 1.1-1.7 times as long for usernames in WebAssembly, and a
+/// `FxHashMap<Box<[u8]>, u32>` of segment IDs was a quarter of a 100k-row parse (README,
+/// Benchmarks, sessions 23 and 24). The list is the count of names, so it keeps none of its own.
 #[derive(Default)]
-struct UserTable {
+struct NameIndex {
     slots: Vec<u64>,
 }
 
-impl UserTable {
+impl NameIndex {
     const MIN_SLOTS: usize = 64;
 
     /// The slot a probe for hash `h` starts at: the high half of a multiplicative hash.
@@ -892,18 +962,11 @@ impl UserTable {
         }
     }
 
-    /// The index of the name at `span` (just pushed at the end of the arena): an earlier copy's
-    /// when the name was seen before (the new copy is then dropped), a new one otherwise.
-    fn intern(&mut self, out: &mut Parsed, span: Span) -> (Span, u32) {
-        // Both halves folded: `FxHasher` hashes in a `usize`, so in WebAssembly the high half is
-        // zero.
-        let full = rustc_hash::FxBuildHasher.hash_one(out.get(span));
-        self.intern_hashed(out, span, (full ^ (full >> 32)) as u32)
-    }
-
-    /// `intern` with the name's hash given (tests give many names one hash).
-    fn intern_hashed(&mut self, out: &mut Parsed, span: Span, h: u32) -> (Span, u32) {
-        if (out.users.len() + 1) * 2 > self.slots.len() {
+    /// The place of the name with hash `h` among the `len` names indexed so far (`is(place)`
+    /// tells whether the name there is the one sought); `Err(len)` when it is not among them,
+    /// having indexed it there: the caller then adds it to its list.
+    fn find_or_add(&mut self, len: usize, h: u32, is: impl Fn(usize) -> bool) -> Result<u32, u32> {
+        if (len + 1) * 2 > self.slots.len() {
             self.resize((self.slots.len() * 2).max(Self::MIN_SLOTS));
         }
         let mask = self.slots.len() - 1;
@@ -911,20 +974,107 @@ impl UserTable {
         // At most half full: the probe always meets an empty slot.
         while self.slots[b] != 0 {
             let slot = self.slots[b];
-            if (slot >> 32) as u32 == h {
-                let i = slot as u32 - 1;
-                let s = out.users[i as usize];
-                if same_bytes(out.get(s).as_bytes(), out.get(span).as_bytes()) {
-                    out.text.truncate(span.start as usize);
-                    return (s, i);
-                }
+            if (slot >> 32) as u32 == h && is(slot as u32 as usize - 1) {
+                return Ok(slot as u32 - 1);
             }
             b = (b + 1) & mask;
         }
-        let i = out.users.len() as u32;
-        self.slots[b] = (u64::from(h) << 32) | u64::from(i + 1);
-        out.users.push(span);
-        (span, i)
+        self.slots[b] = (u64::from(h) << 32) | (len as u64 + 1);
+        Err(len as u32)
+    }
+}
+
+/// 32 bits of a hash of a name's bytes, eight at a time: each word is mixed in with one 64-bit
+/// multiply. `FxHasher`'s hash of a byte string mixes with a 64 x 64 -> 128-bit multiply, which
+/// 32-bit WebAssembly has no instruction for: it was 8% of a 100k-row parse (README,
+/// Benchmarks, session 24).
+fn name_hash(name: &[u8]) -> u32 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mix = |h: u64, w: u64| (h.rotate_left(23) ^ w).wrapping_mul(K);
+    let n = name.len();
+    let word = |i: usize| u64::from_le_bytes(name[i..i + 8].try_into().unwrap_or_default());
+    let mut h = n as u64;
+    if n >= 8 {
+        // Whole words, then the last eight bytes (overlapping the last whole word).
+        let mut i = 0;
+        while i + 8 < n {
+            h = mix(h, word(i));
+            i += 8;
+        }
+        h = mix(h, word(n - 8));
+    } else if n >= 4 {
+        // The first four bytes and the last four (overlapping when fewer than eight).
+        let half = |i: usize| u32::from_le_bytes(name[i..i + 4].try_into().unwrap_or_default());
+        h = mix(h, u64::from(half(0)) | (u64::from(half(n - 4)) << 32));
+    } else {
+        let w = name
+            .iter()
+            .rev()
+            .fold(0u64, |w, &b| (w << 8) | u64::from(b));
+        h = mix(h, w);
+    }
+    (h >> 32) as u32 ^ h as u32
+}
+
+/// The distinct usernames seen so far: `Parsed::users`, indexed.
+#[derive(Default)]
+struct UserTable(NameIndex);
+
+impl UserTable {
+    /// Room for `names` names without growing.
+    fn reserve(&mut self, names: usize) {
+        self.0.reserve(names);
+    }
+
+    /// The index of the name at `span` (just pushed at the end of the arena): an earlier copy's
+    /// when the name was seen before (the new copy is then dropped), a new one otherwise.
+    fn intern(&mut self, out: &mut Parsed, span: Span) -> (Span, u32) {
+        let h = name_hash(out.get(span).as_bytes());
+        self.intern_hashed(out, span, h)
+    }
+
+    /// `intern` with the name's hash given (tests give many names one hash).
+    fn intern_hashed(&mut self, out: &mut Parsed, span: Span, h: u32) -> (Span, u32) {
+        let name = out.get(span).as_bytes();
+        let users = &out.users;
+        let found = self.0.find_or_add(users.len(), h, |i| {
+            same_bytes(out.get(users[i]).as_bytes(), name)
+        });
+        match found {
+            Ok(i) => {
+                out.text.truncate(span.start as usize);
+                (out.users[i as usize], i)
+            }
+            Err(i) => {
+                out.users.push(span);
+                (span, i)
+            }
+        }
+    }
+}
+
+/// The distinct segment IDs seen so far: `Parsed::segment_ids`, indexed.
+#[derive(Default)]
+struct SegmentTable(NameIndex);
+
+impl SegmentTable {
+    /// The segment ID number of `cell` (trimmed), a new one when it is met first.
+    fn intern(&mut self, ids: &mut Vec<String>, cell: &[u8]) -> u32 {
+        self.intern_hashed(ids, cell, name_hash(cell))
+    }
+
+    /// `intern` with the cell's hash given (tests give many cells one hash).
+    fn intern_hashed(&mut self, ids: &mut Vec<String>, cell: &[u8], h: u32) -> u32 {
+        match self
+            .0
+            .find_or_add(ids.len(), h, |i| same_bytes(ids[i].as_bytes(), cell))
+        {
+            Ok(i) => i,
+            Err(i) => {
+                ids.push(text(cell).to_string());
+                i
+            }
+        }
     }
 }
 
@@ -935,7 +1085,14 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
         return false;
     }
     if a.len() < 8 {
-        return a.iter().zip(b).all(|(x, y)| x == y);
+        if a.len() < 4 {
+            return a.iter().zip(b).all(|(x, y)| x == y);
+        }
+        // The first four bytes and the last four (overlapping when fewer than eight).
+        let word =
+            |s: &[u8], i: usize| u32::from_le_bytes(s[i..i + 4].try_into().unwrap_or([0; 4]));
+        let last = a.len() - 4;
+        return word(a, 0) == word(b, 0) && word(a, last) == word(b, last);
     }
     let word = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().unwrap_or([0; 8]));
     // Whole words, then the last eight bytes (overlapping the last whole word).
@@ -974,7 +1131,7 @@ impl RecordSink for ParsedSink {
     fn row(&mut self, record: &Record<'_>, line: u32) {
         let row = read_row(
             &mut self.out,
-            &mut self.interned,
+            &mut self.segments,
             &mut self.users,
             record,
             line,
@@ -1003,7 +1160,7 @@ fn cell(field: &[u8]) -> &str {
 
 fn read_row(
     out: &mut Parsed,
-    interned: &mut FxHashMap<Box<[u8]>, u32>,
+    segments: &mut SegmentTable,
     users: &mut UserTable,
     record: &Record<'_>,
     line: u32,
@@ -1082,15 +1239,7 @@ fn read_row(
                 row.pf_len += 1;
             }
             Column::Cohort(_) => {
-                let segment = match interned.get(cell) {
-                    Some(&s) => s,
-                    None => {
-                        let s = out.segment_ids.len() as u32;
-                        out.segment_ids.push(text(cell).to_string());
-                        interned.insert(cell.into(), s);
-                        s
-                    }
-                };
+                let segment = segments.intern(&mut out.segment_ids, cell);
                 out.seg_cells.push(SegmentCell {
                     column: i as u32,
                     segment,
@@ -1310,7 +1459,10 @@ impl<'a> LineCounter<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse, push_lowercase, same_bytes, DelimiterChoice, EncodingChoice, UserTable};
+    use super::{
+        name_hash, parse, push_lowercase, same_bytes, DelimiterChoice, EncodingChoice,
+        SegmentTable, Seps, UserTable,
+    };
 
     /// Each distinct name gets one index, the next one when first met, and each later copy is
     /// dropped from the arena: checked against a map through many growths of the table, with
@@ -1343,6 +1495,76 @@ mod tests {
             }
             assert_eq!(out.users.len(), expected.len());
             assert_eq!(out.text.len(), kept, "every repeated copy dropped");
+        }
+    }
+
+    /// The same for segment IDs (the cohort cells): each distinct ID gets the next number when
+    /// first met and is kept once, with each ID's own hash and with one hash for every ID.
+    #[test]
+    fn the_segment_table_numbers_each_distinct_id_once_in_the_order_met() {
+        for one_hash in [false, true] {
+            let mut table = SegmentTable::default();
+            let mut ids = Vec::new();
+            let mut expected: std::collections::HashMap<String, u32> = Default::default();
+            for k in 0..3_000usize {
+                // 1,000 IDs of 1 to 13 bytes, across the hash's eight-byte words.
+                let n = (k * 7_919) % 1_000;
+                let id = format!("{}{}", "s".repeat(n % 11), n);
+                let next = expected.len() as u32;
+                let want = *expected.entry(id.clone()).or_insert(next);
+                let got = if one_hash {
+                    table.intern_hashed(&mut ids, id.as_bytes(), 7)
+                } else {
+                    table.intern(&mut ids, id.as_bytes())
+                };
+                assert_eq!(got, want, "{id} (one hash: {one_hash})");
+                assert_eq!(ids[got as usize], id);
+            }
+            assert_eq!(ids.len(), expected.len());
+        }
+    }
+
+    /// Every byte of a name counts in its hash: names that differ in one byte, at any place of
+    /// any length up to 40, hash apart (a hash that skipped a byte, or the tail of a name whose
+    /// length is not a multiple of eight, would give some of them equal hashes).
+    #[test]
+    fn a_name_hash_depends_on_every_byte() {
+        for len in 1..=40usize {
+            let name: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            for at in 0..len {
+                let mut other = name.clone();
+                other[at] ^= 0x01;
+                assert_ne!(name_hash(&name), name_hash(&other), "len {len}, byte {at}");
+            }
+            assert_ne!(
+                name_hash(&name),
+                name_hash(&name[..len - 1]),
+                "len {len}, shorter"
+            );
+        }
+    }
+
+    /// The separator scan gives every delimiter, CR and LF from its start on, in order: texts
+    /// of every length to 200 bytes (across the 64-byte blocks), from every start to 70.
+    #[test]
+    fn the_separator_scan_finds_every_delimiter_and_line_ending_in_order() {
+        let mut state = 0x2545_F491_u32;
+        for len in 0..=200usize {
+            let data: Vec<u8> = (0..len)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 17;
+                    state ^= state << 5;
+                    b";\n\r,abc"[(state % 7) as usize]
+                })
+                .collect();
+            for from in 0..=len.min(70) {
+                let want: Vec<usize> = (from..len)
+                    .filter(|&i| matches!(data[i], b';' | b'\n' | b'\r'))
+                    .collect();
+                let got: Vec<usize> = Seps::new(&data, from, b';').collect();
+                assert_eq!(got, want, "len {len}, from {from}");
+            }
         }
     }
 
