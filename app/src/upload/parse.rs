@@ -535,7 +535,7 @@ impl<'t, S: RecordSink> Records<'t, S> {
         let mut start = self.pos;
         let mut n = 0;
         loop {
-            let Some(i) = plain.seps.next() else {
+            let Some((i, line_end)) = plain.seps.next() else {
                 self.pos = data.len();
                 if start == data.len() && n == 0 {
                     return None;
@@ -543,12 +543,12 @@ impl<'t, S: RecordSink> Records<'t, S> {
                 push_end(&mut self.ends, n, data.len() - start);
                 return Some((start, n + 1, plain.line));
             };
-            let b = data[i];
-            if b != b'\n' && b != b'\r' {
+            if !line_end {
                 push_end(&mut self.ends, n, i - start);
                 n += 1;
                 continue;
             }
+            let b = data[i];
             let line = plain.line;
             // A lone CR ends a line, as does LF; CRLF is one ending.
             if b == b'\r' || i == 0 || data[i - 1] != b'\r' {
@@ -688,6 +688,9 @@ struct Seps<'t> {
     next: usize,
     /// The separators of the block before `next` not yet given: bit `i` is byte `next - 64 + i`.
     bits: u64,
+    /// Which of that block's separators are line endings (CR or LF), so the reader need not
+    /// read a separator's byte again to tell.
+    ends: u64,
     delim: u8,
 }
 
@@ -700,55 +703,62 @@ impl<'t> Seps<'t> {
             data,
             next: from,
             bits: 0,
+            ends: 0,
             delim,
         }
     }
 
-    /// The separators of `block` (at most 64 bytes) as bits, byte by byte.
-    fn mask(block: &[u8], delim: u8) -> u64 {
-        block.iter().enumerate().fold(0, |m, (i, &b)| {
-            m | (u64::from(b == delim || b == b'\n' || b == b'\r') << i)
+    /// The delimiters and the line endings of `block` (at most 64 bytes) as bits, byte by byte.
+    fn mask(block: &[u8], delim: u8) -> (u64, u64) {
+        block.iter().enumerate().fold((0, 0), |(d, e), (i, &b)| {
+            (
+                d | (u64::from(b == delim) << i),
+                e | (u64::from(b == b'\n' || b == b'\r') << i),
+            )
         })
     }
 
     /// `mask` of a whole block, 16 bytes at a time with WebAssembly's vector compares.
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    fn mask_block(block: &[u8; SEPS_BLOCK], delim: u8) -> u64 {
+    fn mask_block(block: &[u8; SEPS_BLOCK], delim: u8) -> (u64, u64) {
         use std::arch::wasm32::{u8x16_bitmask, u8x16_eq, u8x16_splat, v128, v128_load, v128_or};
         let (d, n, r) = (u8x16_splat(delim), u8x16_splat(b'\n'), u8x16_splat(b'\r'));
-        let mut m = 0;
+        let (mut delims, mut ends) = (0, 0);
         for k in 0..SEPS_BLOCK / 16 {
             // SAFETY: bytes 16k..16k+16 lie in the block; WebAssembly loads need no alignment.
             let v = unsafe { v128_load(block.as_ptr().add(16 * k).cast::<v128>()) };
-            let hit = v128_or(v128_or(u8x16_eq(v, d), u8x16_eq(v, n)), u8x16_eq(v, r));
-            m |= u64::from(u8x16_bitmask(hit)) << (16 * k);
+            delims |= u64::from(u8x16_bitmask(u8x16_eq(v, d))) << (16 * k);
+            let end = v128_or(u8x16_eq(v, n), u8x16_eq(v, r));
+            ends |= u64::from(u8x16_bitmask(end)) << (16 * k);
         }
-        m
+        (delims, ends)
     }
 
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    fn mask_block(block: &[u8; SEPS_BLOCK], delim: u8) -> u64 {
+    fn mask_block(block: &[u8; SEPS_BLOCK], delim: u8) -> (u64, u64) {
         Self::mask(block, delim)
     }
 }
 
 impl Iterator for Seps<'_> {
-    type Item = usize;
+    /// A separator's place, and whether it ends a line.
+    type Item = (usize, bool);
 
-    fn next(&mut self) -> Option<usize> {
+    fn next(&mut self) -> Option<(usize, bool)> {
         while self.bits == 0 {
             let rest = self.data.get(self.next..).filter(|r| !r.is_empty())?;
             // A whole block as an array, so the fold has a fixed length to vectorise; the last,
             // shorter one byte by byte (bits past its end stay 0).
-            self.bits = match rest.first_chunk::<{ SEPS_BLOCK }>() {
+            let (delims, ends) = match rest.first_chunk::<{ SEPS_BLOCK }>() {
                 Some(block) => Self::mask_block(block, self.delim),
                 None => Self::mask(rest, self.delim),
             };
+            (self.bits, self.ends) = (delims | ends, ends);
             self.next += SEPS_BLOCK;
         }
-        let i = self.bits.trailing_zeros() as usize;
+        let i = self.bits.trailing_zeros();
         self.bits &= self.bits - 1;
-        Some(self.next - SEPS_BLOCK + i)
+        Some((self.next - SEPS_BLOCK + i as usize, self.ends >> i & 1 == 1))
     }
 }
 
@@ -1255,6 +1265,12 @@ fn read_row(
 /// tab included) off both ends, and a field that then starts or ends outside ASCII (where
 /// Unicode spaces such as NO-BREAK SPACE may sit) trimmed as text.
 fn trimmed(field: &[u8]) -> &[u8] {
+    // Most cells start and end with visible ASCII: nothing to trim.
+    if let (Some(&a), Some(&z)) = (field.first(), field.last()) {
+        if a > b' ' && a < 0x80 && z > b' ' && z < 0x80 {
+            return field;
+        }
+    }
     let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r');
     let start = field.iter().position(|b| !space(b)).unwrap_or(field.len());
     let end = field
@@ -1562,7 +1578,9 @@ mod tests {
                 let want: Vec<usize> = (from..len)
                     .filter(|&i| matches!(data[i], b';' | b'\n' | b'\r'))
                     .collect();
-                let got: Vec<usize> = Seps::new(&data, from, b';').collect();
+                let got: Vec<(usize, bool)> = Seps::new(&data, from, b';').collect();
+                let want: Vec<(usize, bool)> =
+                    want.into_iter().map(|i| (i, data[i] != b';')).collect();
                 assert_eq!(got, want, "len {len}, from {from}");
             }
         }
