@@ -690,7 +690,7 @@ struct Seps<'t> {
     bits: u64,
     /// Which of that block's separators are line endings (CR or LF), so the reader need not
     /// read a separator's byte again to tell.
-    ends: u64,
+    line_ends: u64,
     delim: u8,
 }
 
@@ -703,7 +703,7 @@ impl<'t> Seps<'t> {
             data,
             next: from,
             bits: 0,
-            ends: 0,
+            line_ends: 0,
             delim,
         }
     }
@@ -753,12 +753,15 @@ impl Iterator for Seps<'_> {
                 Some(block) => Self::mask_block(block, self.delim),
                 None => Self::mask(rest, self.delim),
             };
-            (self.bits, self.ends) = (delims | ends, ends);
+            (self.bits, self.line_ends) = (delims | ends, ends);
             self.next += SEPS_BLOCK;
         }
         let i = self.bits.trailing_zeros();
         self.bits &= self.bits - 1;
-        Some((self.next - SEPS_BLOCK + i as usize, self.ends >> i & 1 == 1))
+        Some((
+            self.next - SEPS_BLOCK + i as usize,
+            self.line_ends >> i & 1 == 1,
+        ))
     }
 }
 
@@ -994,6 +997,16 @@ impl NameIndex {
     }
 }
 
+/// The eight bytes of `s` from `i` as a little-endian word (`s` holds them: callers check).
+fn word64(s: &[u8], i: usize) -> u64 {
+    u64::from_le_bytes(s[i..i + 8].try_into().unwrap_or_default())
+}
+
+/// The four bytes of `s` from `i` as a little-endian word.
+fn word32(s: &[u8], i: usize) -> u32 {
+    u32::from_le_bytes(s[i..i + 4].try_into().unwrap_or_default())
+}
+
 /// 32 bits of a hash of a name's bytes, eight at a time: each word is mixed in with one 64-bit
 /// multiply. `FxHasher`'s hash of a byte string mixes with a 64 x 64 -> 128-bit multiply, which
 /// 32-bit WebAssembly has no instruction for: it was 8% of a 100k-row parse (README,
@@ -1002,20 +1015,21 @@ fn name_hash(name: &[u8]) -> u32 {
     const K: u64 = 0x9E37_79B9_7F4A_7C15;
     let mix = |h: u64, w: u64| (h.rotate_left(23) ^ w).wrapping_mul(K);
     let n = name.len();
-    let word = |i: usize| u64::from_le_bytes(name[i..i + 8].try_into().unwrap_or_default());
     let mut h = n as u64;
     if n >= 8 {
         // Whole words, then the last eight bytes (overlapping the last whole word).
         let mut i = 0;
         while i + 8 < n {
-            h = mix(h, word(i));
+            h = mix(h, word64(name, i));
             i += 8;
         }
-        h = mix(h, word(n - 8));
+        h = mix(h, word64(name, n - 8));
     } else if n >= 4 {
         // The first four bytes and the last four (overlapping when fewer than eight).
-        let half = |i: usize| u32::from_le_bytes(name[i..i + 4].try_into().unwrap_or_default());
-        h = mix(h, u64::from(half(0)) | (u64::from(half(n - 4)) << 32));
+        h = mix(
+            h,
+            u64::from(word32(name, 0)) | (u64::from(word32(name, n - 4)) << 32),
+        );
     } else {
         let w = name
             .iter()
@@ -1094,27 +1108,24 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    if a.len() < 8 {
-        if a.len() < 4 {
-            return a.iter().zip(b).all(|(x, y)| x == y);
-        }
-        // The first four bytes and the last four (overlapping when fewer than eight).
-        let word =
-            |s: &[u8], i: usize| u32::from_le_bytes(s[i..i + 4].try_into().unwrap_or([0; 4]));
-        let last = a.len() - 4;
-        return word(a, 0) == word(b, 0) && word(a, last) == word(b, last);
+    if a.len() < 4 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
     }
-    let word = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().unwrap_or([0; 8]));
+    if a.len() < 8 {
+        // The first four bytes and the last four (overlapping when fewer than eight).
+        let last = a.len() - 4;
+        return word32(a, 0) == word32(b, 0) && word32(a, last) == word32(b, last);
+    }
     // Whole words, then the last eight bytes (overlapping the last whole word).
     let last = a.len() - 8;
     let mut i = 0;
     while i < last {
-        if word(a, i) != word(b, i) {
+        if word64(a, i) != word64(b, i) {
             return false;
         }
         i += 8;
     }
-    word(a, last) == word(b, last)
+    word64(a, last) == word64(b, last)
 }
 
 impl RecordSink for ParsedSink {
@@ -1575,12 +1586,11 @@ mod tests {
                 })
                 .collect();
             for from in 0..=len.min(70) {
-                let want: Vec<usize> = (from..len)
+                let want: Vec<(usize, bool)> = (from..len)
                     .filter(|&i| matches!(data[i], b';' | b'\n' | b'\r'))
+                    .map(|i| (i, data[i] != b';'))
                     .collect();
                 let got: Vec<(usize, bool)> = Seps::new(&data, from, b';').collect();
-                let want: Vec<(usize, bool)> =
-                    want.into_iter().map(|i| (i, data[i] != b';')).collect();
                 assert_eq!(got, want, "len {len}, from {from}");
             }
         }
