@@ -61,10 +61,10 @@ fs.writeFileSync(`${B}/segments.txt`, [...seg].join("\n") + "\n");
 ' "$B" "$SCENARIO"
 while read -r s; do $BIN segment create "$s" "Segment $s" >/dev/null; done < "$B/segments.txt"
 echo "==> loading the file's users through upload-users (add-new)"
-time $BIN upload-users "$B/users.csv" --upload-type add-new | head -3
+time $BIN upload-users "$B/users.csv" --upload-type add-new | sed -n 1,3p
 if [ "$SCENARIO" = segments ]; then
   echo "==> committing the file once, so its segments hold its memberships"
-  time $BIN upload-users "$B/1m.csv" | head -3
+  time $BIN upload-users "$B/1m.csv" | sed -n 1,3p
 fi
 cd end2end
 export BENCH_FILE="$B/1m.csv" E2E_DATABASE_URL="$DATABASE_URL" E2E_PORT=${E2E_PORT:-3117}
