@@ -10,6 +10,28 @@ use sea_orm::{DatabaseConnection, TransactionTrait};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+/// A line of a command's report on standard output (`println!`'s arguments). When the report's
+/// reader has gone (`server upload-users f.csv | head -3`), the command ends quietly with
+/// success: its work was done before the report, and `println!` panicked there (exit 101 and a
+/// backtrace after a committed upload).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::cli::print_line(format_args!($($arg)*))
+    };
+}
+
+/// Writes `line` and a line ending to standard output (see `say!`).
+pub fn print_line(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    if let Err(e) = writeln!(std::io::stdout().lock(), "{line}") {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("error: could not write the report: {e}");
+            std::process::exit(3); // an I/O error (`CliError::exit_code`)
+        }
+        std::process::exit(0);
+    }
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "server",
@@ -193,7 +215,7 @@ pub async fn seed_demo(db: &DatabaseConnection) -> Result<(), CliError> {
     let txn = db.begin().await?;
     let report = app::demo::seed(&txn).await?;
     txn.commit().await?;
-    println!(
+    say!(
         "demo data: {} users, {} segments, {} memberships, {} courses, {} groups, {} enrolments added",
         report.users, report.segments, report.memberships, report.courses, report.groups, report.enrolments
     );
@@ -215,7 +237,7 @@ pub async fn create_admin(db: &DatabaseConnection, username: &str) -> Result<(),
     let txn = db.begin().await?;
     app::auth::service::create_or_reset_admin(&txn, username, &password).await?;
     txn.commit().await?;
-    println!(
+    say!(
         "site admin {} is ready to sign in",
         username.trim().to_lowercase()
     );
@@ -233,7 +255,7 @@ pub async fn segment(db: &DatabaseConnection, command: SegmentCommand) -> Result
             let draft = SegmentDraft::parse(&id_number, &name, &description, true)
                 .map_err(AppError::Invalid)?;
             let id = Mutation::create(db, &draft).await?;
-            println!(
+            say!(
                 "created segment {} ({}) with id {id}",
                 draft.id_number,
                 draft.name.as_str()
@@ -255,7 +277,7 @@ pub async fn segment(db: &DatabaseConnection, command: SegmentCommand) -> Result
                 let txn = app::sync::begin(db).await?;
                 app::automation::service::set_rules(&txn, seg.id, None).await?;
                 txn.commit().await?;
-                println!(
+                say!(
                     "segment {id_number} is manual again; its {} members stay",
                     seg.members
                 );
@@ -280,7 +302,7 @@ pub async fn segment(db: &DatabaseConnection, command: SegmentCommand) -> Result
                 }
             };
             if json {
-                println!(
+                say!(
                     "{}",
                     serde_json::json!({
                         "added": preview.added, "removed": preview.removed,
@@ -289,7 +311,7 @@ pub async fn segment(db: &DatabaseConnection, command: SegmentCommand) -> Result
                     })
                 );
             } else {
-                println!(
+                say!(
                     "{}{} added, {} removed; {} enrolments and {} group memberships added",
                     if dry_run { "dry run: " } else { "" },
                     preview.added,
@@ -306,11 +328,11 @@ pub async fn segment(db: &DatabaseConnection, command: SegmentCommand) -> Result
                     .iter()
                     .map(|s| serde_json::json!({"id_number": s.id_number, "name": s.name, "members": s.members}))
                     .collect();
-                println!("{}", serde_json::Value::Array(rows));
+                say!("{}", serde_json::Value::Array(rows));
             } else {
-                println!("{:<24} {:>9}  NAME", "ID NUMBER", "MEMBERS");
+                say!("{:<24} {:>9}  NAME", "ID NUMBER", "MEMBERS");
                 for s in all {
-                    println!("{:<24} {:>9}  {}", s.id_number, s.members, s.name);
+                    say!("{:<24} {:>9}  {}", s.id_number, s.members, s.name);
                 }
             }
         }
@@ -332,7 +354,7 @@ pub async fn profile_field(
             let options: Vec<String> = options.split(',').map(str::to_string).collect();
             let f = app::automation::service::create_field(db, &shortname, &name, kind, &options)
                 .await?;
-            println!("profile field {} created (id {})", f.shortname, f.id);
+            say!("profile field {} created (id {})", f.shortname, f.id);
         }
     }
     Ok(())
@@ -364,7 +386,7 @@ impl<O> FileArgs<O> {
     /// A file error: printed as JSON with `--json`, and exit code 4 (nothing committed).
     fn file_error(&self, e: app::upload::FileError) -> CliError {
         if self.json {
-            println!(
+            say!(
                 "{}",
                 serde_json::json!({"error": {"kind": "file", "message": e.to_string()}})
             );
@@ -393,15 +415,15 @@ pub async fn upload_users(db: &DatabaseConnection, args: UploadArgs) -> Result<(
             .map(|i| row_view(&parsed, &report, i))
             .collect();
         let out = serde_json::json!({"summary": report.summary, "rows": rows});
-        println!("{out}");
+        say!("{out}");
         return Ok(());
     }
     let s = report.summary;
     match batch {
-        Some(id) => println!("committed as upload batch {id}"),
-        None => println!("dry run: nothing was changed"),
+        Some(id) => say!("committed as upload batch {id}"),
+        None => say!("dry run: nothing was changed"),
     }
-    println!(
+    say!(
         "rows {}  ok {}  with errors {}\nusers created {}  users updated {}\nmemberships added {}  already members {}  duplicate pairs {}\nenrolments added {}  group memberships added {}",
         s.rows, s.rows_ok, s.rows_with_errors, s.users_created, s.users_updated,
         s.memberships_added, s.already_members, s.duplicate_pairs, s.enrolments_added, s.group_memberships_added
@@ -409,11 +431,11 @@ pub async fn upload_users(db: &DatabaseConnection, args: UploadArgs) -> Result<(
     for &i in report.error_rows.iter().take(20) {
         let view = row_view(&parsed, &report, i as usize);
         for o in view.outcomes.iter().filter(|o| o.level == "error") {
-            println!("line {}: {} ({})", view.line, o.message, o.code);
+            say!("line {}: {} ({})", view.line, o.message, o.code);
         }
     }
     if report.error_rows.len() > 20 {
-        println!(
+        say!(
             "… {} more rows with errors (see --json or --report)",
             report.error_rows.len() - 20
         );
@@ -461,20 +483,22 @@ pub async fn import(db: &DatabaseConnection, args: ImportArgs) -> Result<(), Cli
         let out = serde_json::json!({
             "summary": result.summary, "effects": result.effects, "rows": rows,
         });
-        println!("{out}");
+        say!("{out}");
         return Ok(());
     }
     match result.batch_id {
-        Some(id) => println!("committed as upload batch {id}"),
-        None => println!("dry run: nothing was changed"),
+        Some(id) => say!("committed as upload batch {id}"),
+        None => say!("dry run: nothing was changed"),
     }
     let s = &result.summary;
-    println!(
+    say!(
         "rows {}  ok {}  with errors {}",
-        s.rows, s.rows_ok, s.rows_with_errors
+        s.rows,
+        s.rows_ok,
+        s.rows_with_errors
     );
     for key in args.options.kind.summary_keys() {
-        println!("{} {}", key.replace('_', " "), s.get(key));
+        say!("{} {}", key.replace('_', " "), s.get(key));
     }
     let errors: Vec<_> = result.rows.iter().filter(|r| r.has_error()).collect();
     for r in errors.iter().take(20) {
@@ -483,11 +507,11 @@ pub async fn import(db: &DatabaseConnection, args: ImportArgs) -> Result<(), Cli
             .iter()
             .filter(|o| o.code.level().as_str() == "error")
         {
-            println!("line {}: {} ({})", r.line, o.message, o.code.as_str());
+            say!("line {}: {} ({})", r.line, o.message, o.code.as_str());
         }
     }
     if errors.len() > 20 {
-        println!(
+        say!(
             "… {} more rows with errors (see --json or --report)",
             errors.len() - 20
         );
@@ -504,14 +528,14 @@ pub async fn sync(db: &DatabaseConnection) -> Result<(), CliError> {
     let drift = app::sync::repair(&txn).await?;
     txn.commit().await?;
     if added + removed == 0 {
-        println!("no drift in automated segments");
+        say!("no drift in automated segments");
     } else {
-        println!("fixed automated segments: {added} members added, {removed} removed");
+        say!("fixed automated segments: {added} members added, {removed} removed");
     }
     if drift.is_empty() {
-        println!("no drift: every enrolment method was already in sync");
+        say!("no drift: every enrolment method was already in sync");
     } else {
-        println!(
+        say!(
             "fixed drift: {} enrolments added, {} reactivated, {} removed, {} suspended; {} group memberships added, {} removed",
             drift.enrolments_added,
             drift.enrolments_reactivated,

@@ -36,7 +36,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             );
             server::serve(db, listener, server::WebConfig::from_env()).await?;
         }
-        Command::Migrate => println!("migrations applied"),
+        Command::Migrate => cli::print_line(format_args!("migrations applied")),
         Command::SeedDemo => cli::seed_demo(&db).await?,
         Command::CreateAdmin { username } => cli::create_admin(&db, &username).await?,
         Command::Segment { command } => cli::segment(&db, command).await?,

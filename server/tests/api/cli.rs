@@ -42,6 +42,30 @@ async fn segment_create_and_list_json() {
     );
 }
 
+/// A command whose report's reader has gone (`| head -3` before the report) ends quietly with
+/// success, its work done: the reader here closes before the command has started.
+#[tokio::test]
+async fn a_command_whose_reader_has_gone_ends_quietly_its_work_done() {
+    let t = common::fresh_db().await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+        .args(["segment", "create", "007", "Secret Agents"])
+        .env("DATABASE_URL", &t.url)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run server binary");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait for server binary");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let out = server(&t.url, &["segment", "list", "--json"]);
+    let list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["id_number"], "007");
+}
+
 #[tokio::test]
 async fn seed_demo_twice_and_migrate() {
     let t = common::fresh_db().await;
