@@ -10,9 +10,9 @@ use sea_orm::{DatabaseConnection, TransactionTrait};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// A line of a command's report on standard output (`println!`'s arguments). When the report's
-/// reader has gone (`server upload-users f.csv | head -3`), the command ends quietly with
-/// success: its work was done before the report, and `println!` panicked there (exit 101 and a
+/// A line of a command's report on standard output (`println!`'s arguments), once its work is
+/// done. When the report's reader has gone (`server upload-users f.csv | head -3`), the command
+/// ends quietly with success, as its work was done; `println!` panicked there (exit 101 and a
 /// backtrace after a committed upload).
 macro_rules! say {
     ($($arg:tt)*) => {
@@ -383,13 +383,13 @@ impl<O> FileArgs<O> {
         Ok((std::fs::read(&self.file)?, name))
     }
 
-    /// A file error: printed as JSON with `--json`, and exit code 4 (nothing committed).
+    /// A file error: printed as JSON with `--json`, and exit code 4 (nothing committed). Not
+    /// through `say!`: a reader that has gone must not turn this failure into a success.
     fn file_error(&self, e: app::upload::FileError) -> CliError {
         if self.json {
-            say!(
-                "{}",
-                serde_json::json!({"error": {"kind": "file", "message": e.to_string()}})
-            );
+            use std::io::Write;
+            let error = serde_json::json!({"error": {"kind": "file", "message": e.to_string()}});
+            let _ = writeln!(std::io::stdout().lock(), "{error}");
         }
         CliError::File(e)
     }

@@ -1294,7 +1294,8 @@ fn trimmed(field: &[u8]) -> &[u8] {
 /// set, at most `Username::MAX_LEN` bytes); `None`, with `text` as it was, otherwise. Sixteen
 /// bytes at a time, as lane-wise work the compiler turns into vector instructions (WebAssembly's
 /// 16-byte ones in the browser): checked and lowercased in one pass, where a byte-at-a-time
-/// check and then a lowercasing copy were a tenth of a 100k-row parse.
+/// check and then a lowercasing copy ran (the parse is 8-18% faster for it in WebAssembly:
+/// README, Benchmarks, session 25).
 fn push_username(text: &mut String, cell: &[u8]) -> Option<Span> {
     const LANES: usize = 16;
     let n = cell.len();

@@ -64,6 +64,27 @@ async fn a_command_whose_reader_has_gone_ends_quietly_its_work_done() {
     let list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["id_number"], "007");
+
+    // A file error's report with its reader gone is still a failure: exit 4.
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.csv");
+    std::fs::write(&empty, "").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+        .args(["upload-users", empty.to_str().unwrap(), "--json"])
+        .env("DATABASE_URL", &t.url)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run server binary");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait for server binary");
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test]
