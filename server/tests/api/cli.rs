@@ -42,21 +42,26 @@ async fn segment_create_and_list_json() {
     );
 }
 
-/// A command whose report's reader has gone (`| head -3` before the report) ends quietly with
-/// success, its work done: the reader here closes before the command has started.
-#[tokio::test]
-async fn a_command_whose_reader_has_gone_ends_quietly_its_work_done() {
-    let t = common::fresh_db().await;
+/// Runs the binary with its standard output's reader closed before the command has started.
+fn with_reader_gone(url: &str, args: &[&str]) -> std::process::Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
-        .args(["segment", "create", "007", "Secret Agents"])
-        .env("DATABASE_URL", &t.url)
+        .args(args)
+        .env("DATABASE_URL", url)
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("run server binary");
     drop(child.stdout.take());
-    let out = child.wait_with_output().expect("wait for server binary");
+    child.wait_with_output().expect("wait for server binary")
+}
+
+/// A command whose report's reader has gone (`| head -3` before the report) ends quietly with
+/// success, its work done: the reader here closes before the command has started.
+#[tokio::test]
+async fn a_command_whose_reader_has_gone_ends_quietly_its_work_done() {
+    let t = common::fresh_db().await;
+    let out = with_reader_gone(&t.url, &["segment", "create", "007", "Secret Agents"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{:?}: {stderr}", out.status);
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -69,16 +74,7 @@ async fn a_command_whose_reader_has_gone_ends_quietly_its_work_done() {
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("empty.csv");
     std::fs::write(&empty, "").unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
-        .args(["upload-users", empty.to_str().unwrap(), "--json"])
-        .env("DATABASE_URL", &t.url)
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run server binary");
-    drop(child.stdout.take());
-    let out = child.wait_with_output().expect("wait for server binary");
+    let out = with_reader_gone(&t.url, &["upload-users", empty.to_str().unwrap(), "--json"]);
     assert_eq!(
         out.status.code(),
         Some(4),
