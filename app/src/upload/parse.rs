@@ -1341,20 +1341,14 @@ fn push_username(text: &mut String, cell: &[u8]) -> Option<Span> {
     })
 }
 
-/// Sixteen bytes of a username cell lowercased, and nonzero when any is outside the allowed set.
+/// Sixteen bytes of a username cell lowercased, and nonzero when any is outside the allowed set
+/// (`Username::allowed_byte`: range compares, which vectorise where a table load would not).
 fn lower_username_chunk(chunk: &[u8; 16]) -> ([u8; 16], u8) {
     let mut lower = [0u8; 16];
     let mut bad = 0u8;
     for (l, &b) in lower.iter_mut().zip(chunk) {
-        let c = b | (u8::from(b.wrapping_sub(b'A') < 26) << 5);
-        let ok = c.wrapping_sub(b'a') < 26
-            || c.wrapping_sub(b'0') < 10
-            || c == b'.'
-            || c == b'_'
-            || c == b'-'
-            || c == b'@';
-        *l = c;
-        bad |= u8::from(!ok);
+        *l = b.to_ascii_lowercase();
+        bad |= u8::from(!Username::allowed_byte(*l));
     }
     (lower, bad)
 }
