@@ -1049,15 +1049,19 @@ fn name_hash(name: &[u8]) -> u32 {
 }
 
 /// The distinct usernames seen so far: `Parsed::users`, indexed. Names are indexed in batches
-/// (`add`, then `flush`): a batch's probes run back to back, so the processor overlaps their
-/// cache misses where one probe per row waited for each in turn (a million-row parse 1.3-1.8
-/// times as fast in WebAssembly: README, Benchmarks, session 26).
+/// (`add`, then `flush`), each batch's probes in the order of the slots they start at: a table
+/// too large for the cache is then walked in one direction instead of at random, where one probe
+/// per row took most of a 100k-row parse (README, Benchmarks, session 26).
 #[derive(Default)]
 struct UserTable {
     index: NameIndex,
     /// The names added since the last `flush`: they lie back to back at the arena's end, as
     /// the parse flushes before it pushes any other text.
     pending: Vec<PendingName>,
+    /// `flush`'s work lists, kept for the next batch.
+    order: Vec<u32>,
+    found: Vec<u32>,
+    counts: Vec<u32>,
 }
 
 /// A valid username read but not yet indexed: its row, its copy in the arena, its hash.
@@ -1069,9 +1073,20 @@ struct PendingName {
 }
 
 impl UserTable {
-    /// Names indexed at once (256 and 1,024 measured the same; a batch's entries stay in the
-    /// first-level cache).
-    const BATCH: usize = 256;
+    /// Names indexed at once: a page's parse step (20,000 rows) is about one batch.
+    const BATCH: usize = 16_384;
+    /// A batch is placed in its own order, one probe per name, when it has fewer names than
+    /// this or the table stays within this many slots (256 KiB, which the cache holds): the
+    /// sort would cost more than it saves (a 10k-row parse was 10% slower with it).
+    const SORT_FROM: usize = 256;
+    const SORT_SLOTS_FROM: usize = 1 << 15;
+    /// The sort's groups: the table split in 2^GROUP_BITS runs of slots.
+    const GROUP_BITS: u32 = 11;
+    /// A slot's place field for a name of the batch being placed (its place in `pending`),
+    /// told apart from a place in `Parsed::users` (+ 1) by this bit.
+    const PENDING: u32 = 1 << 31;
+    /// `found` for a name new to the table.
+    const NEW: u32 = u32::MAX;
 
     /// Room for `names` names without growing.
     fn reserve(&mut self, names: usize) {
@@ -1100,43 +1115,169 @@ impl UserTable {
         self.pending.len() >= Self::BATCH
     }
 
-    /// Indexes the pending names in the order they were added, as if each had been indexed when
-    /// read: a row gets an earlier copy's index (and span) when its name was seen before, and
-    /// that later copy is dropped from the arena (the new names move down over it); a new name
-    /// gets the next index. `current` is the row being read (not yet in `out.rows`), whose name
-    /// may be the last pending.
+    /// Indexes the pending names as if each had been indexed when read: a row gets an earlier
+    /// copy's index (and span) when its name was seen before, and that later copy is dropped
+    /// from the arena (the new names move down over it); a new name gets the next index.
+    /// `current` is the row being read (not yet in `out.rows`), whose name may be pending.
+    ///
+    /// A small batch, or one into a small table, is placed in the file's order
+    /// (`flush_in_order`). A large one is first placed in the table in the order of its slots (a
+    /// stable counting sort on the slots' top bits), a new name's slot pointing at its place in
+    /// the batch; then, in the file's order, new names get their indexes and rows their names;
+    /// last, the new names' slots get their indexes, again in slot order.
     fn flush(&mut self, out: &mut Parsed, mut current: Option<&mut Row>) {
-        let Some(first) = self.pending.first() else {
+        let n = self.pending.len();
+        let Some(start) = self.pending.first().map(|p| p.span.start) else {
             return;
         };
-        let mut cursor = first.span.start;
+        if n < Self::SORT_FROM || (out.users.len() + n) * 2 <= Self::SORT_SLOTS_FROM {
+            return self.flush_in_order(out, current);
+        }
+        // No growth while the batch is placed: a growth would move the slots it points at.
+        self.index.reserve(out.users.len() + n);
+        let slots = self.index.slots.len();
+        let mask = slots - 1;
+        self.sort(slots);
+        let (pending, users) = (&self.pending, &out.users);
+        let same_as = |e: usize, place: u32| {
+            let name = out.get(pending[e].span).as_bytes();
+            let other = match place & Self::PENDING {
+                0 => users[place as usize - 1],
+                _ => pending[(place & !Self::PENDING) as usize].span,
+            };
+            same_bytes(out.get(other).as_bytes(), name)
+        };
+        self.found.clear();
+        self.found.resize(n, Self::NEW);
+        for &e in &self.order {
+            let e = e as usize;
+            let h = pending[e].h;
+            let mut b = NameIndex::bucket(h, mask);
+            // At most half full: the probe always meets an empty slot.
+            while self.index.slots[b] != 0 {
+                let slot = self.index.slots[b];
+                let place = slot as u32;
+                if (slot >> 32) as u32 == h && same_as(e, place) {
+                    // An earlier name of the batch (a stable sort meets the first copy first)
+                    // is found by its place in the batch, another by its index.
+                    self.found[e] = match place & Self::PENDING {
+                        0 => place - 1,
+                        _ => place,
+                    };
+                    break;
+                }
+                b = (b + 1) & mask;
+            }
+            if self.found[e] == Self::NEW {
+                self.index.slots[b] = (u64::from(h) << 32) | u64::from(Self::PENDING | e as u32);
+            }
+        }
+        // The file's order: indexes, the arena, the rows.
+        let mut cursor = start;
+        for (e, p) in self.pending.iter().enumerate() {
+            let user = match self.found[e] {
+                Self::NEW => {
+                    let user = keep_new(out, p.span, &mut cursor);
+                    self.found[e] = user | Self::PENDING;
+                    user
+                }
+                // A copy of an earlier name of the batch: that name's index, given above.
+                place if place & Self::PENDING != 0 => {
+                    let user = self.found[(place & !Self::PENDING) as usize] & !Self::PENDING;
+                    self.found[e] = user;
+                    user
+                }
+                user => user,
+            };
+            set_user(out, current.as_deref_mut(), p.row, user);
+        }
+        out.text.truncate(cursor as usize);
+        // The new names' slots (`found` still marked), in slot order: their indexes in place of
+        // their places in the batch. Nothing was taken out, so each is on its probe's way.
+        for &e in &self.order {
+            let e = e as usize;
+            if self.found[e] & Self::PENDING == 0 {
+                continue;
+            }
+            let p = self.pending[e];
+            let mut b = NameIndex::bucket(p.h, mask);
+            let want = u64::from(Self::PENDING | e as u32);
+            while self.index.slots[b] & 0xFFFF_FFFF != want {
+                b = (b + 1) & mask;
+            }
+            let user = self.found[e] & !Self::PENDING;
+            self.index.slots[b] = (u64::from(p.h) << 32) | u64::from(user + 1);
+        }
+        self.pending.clear();
+    }
+
+    /// `flush` for a small batch or table: each name probed in the file's order.
+    fn flush_in_order(&mut self, out: &mut Parsed, mut current: Option<&mut Row>) {
+        let Some(mut cursor) = self.pending.first().map(|p| p.span.start) else {
+            return;
+        };
         for p in self.pending.drain(..) {
             let name = out.get(p.span).as_bytes();
             let users = &out.users;
             let found = self.index.find_or_add(users.len(), p.h, |i| {
                 same_bytes(out.get(users[i]).as_bytes(), name)
             });
-            let (span, user) = match found {
-                Ok(i) => (out.users[i as usize], i),
-                Err(i) => {
-                    let mut span = p.span;
-                    if span.start != cursor {
-                        let from = span.start as usize..(span.start + span.len) as usize;
-                        // SAFETY: names are ASCII, and a name moves down only over the copies
-                        // dropped before it; the arena ends after the last name kept (below).
-                        unsafe { out.text.as_mut_vec() }.copy_within(from, cursor as usize);
-                        span.start = cursor;
-                    }
-                    cursor += span.len;
-                    out.users.push(span);
-                    (span, i)
-                }
+            let user = match found {
+                Ok(user) => user,
+                Err(_) => keep_new(out, p.span, &mut cursor),
             };
-            if let Some(row) = out.rows.get_mut(p.row as usize).or(current.as_deref_mut()) {
-                (row.username, row.user) = (span, user);
-            }
+            set_user(out, current.as_deref_mut(), p.row, user);
         }
         out.text.truncate(cursor as usize);
+    }
+
+    /// `order`: the pending names' places, sorted (stably) by the top bits of the slot each
+    /// probe starts at in a table of `slots` slots.
+    fn sort(&mut self, slots: usize) {
+        let n = self.pending.len();
+        self.order.clear();
+        let bits = slots.trailing_zeros();
+        let shift = bits.saturating_sub(Self::GROUP_BITS);
+        let groups = 1usize << (bits - shift);
+        let mask = slots - 1;
+        let group = |p: &PendingName| NameIndex::bucket(p.h, mask) >> shift;
+        self.counts.clear();
+        self.counts.resize(groups + 1, 0);
+        for p in &self.pending {
+            self.counts[group(p) + 1] += 1;
+        }
+        for g in 1..=groups {
+            self.counts[g] += self.counts[g - 1];
+        }
+        self.order.resize(n, 0);
+        for (e, p) in self.pending.iter().enumerate() {
+            let at = &mut self.counts[group(p)];
+            self.order[*at as usize] = e as u32;
+            *at += 1;
+        }
+    }
+}
+
+/// Adds the new name at `span` to `out.users`, moved down to `cursor` (past the names kept
+/// before it in its batch, over the copies dropped); its index.
+fn keep_new(out: &mut Parsed, mut span: Span, cursor: &mut u32) -> u32 {
+    if span.start != *cursor {
+        let from = span.start as usize..(span.start + span.len) as usize;
+        // SAFETY: names are ASCII, and a name moves down only over the copies dropped before it;
+        // the arena is cut after the last name kept (`UserTable::flush`).
+        unsafe { out.text.as_mut_vec() }.copy_within(from, *cursor as usize);
+        span.start = *cursor;
+    }
+    *cursor += span.len;
+    out.users.push(span);
+    out.users.len() as u32 - 1
+}
+
+/// Row `row` names user `user`: in `out.rows`, or `current`, the row being read.
+fn set_user(out: &mut Parsed, current: Option<&mut Row>, row: u32, user: u32) {
+    let span = out.users[user as usize];
+    if let Some(row) = out.rows.get_mut(row as usize).or(current) {
+        (row.username, row.user) = (span, user);
     }
 }
 
@@ -1666,22 +1807,43 @@ mod tests {
     }
 
     /// Each distinct name gets one index, the next one when first met: checked against a map
-    /// through many growths of the table and batches flushed at irregular points, with each
+    /// through many growths of the table, in batches flushed at irregular points and in one
+    /// batch of 3,000 names (placed in the order of their slots), with each
     /// name's own hash and with one hash for every name (told apart by their bytes alone). Each
     /// later copy is dropped from the arena, also where other text (a detail cell) is pushed
     /// between names, which is left as it was.
     #[test]
     fn the_name_table_indexes_each_distinct_name_once_in_the_order_met() {
-        for (one_hash, other_text) in [(false, false), (true, false), (false, true), (true, true)] {
+        // (hashes: each name's own, one for all (7) or 256; other text between names; flushes
+        // at irregular points; names; distinct names). 40,000 names without irregular flushes
+        // are a batch placed in the file's order (the table still small), then two placed in
+        // the order of their slots: new names, copies of earlier batches' names and of earlier
+        // names of their own; the last finds the names the second placed.
+        #[derive(Clone, Copy, PartialEq)]
+        enum Hashes {
+            Own,
+            One,
+            Few,
+        }
+        let cases = [
+            (Hashes::Own, false, true, 3_000, 1_000),
+            (Hashes::One, false, true, 3_000, 1_000),
+            (Hashes::Own, true, true, 3_000, 1_000),
+            (Hashes::One, true, true, 3_000, 1_000),
+            (Hashes::Own, false, false, 40_000, 30_000),
+            (Hashes::Few, false, false, 40_000, 30_000),
+        ];
+        for (hashes, other_text, often, count, distinct) in cases {
+            let one_hash = hashes == Hashes::One;
             let mut out = parse(b"username\n", DelimiterChoice::Auto, EncodingChoice::Auto)
                 .expect("a header alone parses");
             let mut table = UserTable::default();
             let mut expected: std::collections::HashMap<String, u32> = Default::default();
             let (mut names, mut others) = (Vec::new(), Vec::new());
             let mut kept = 0;
-            for k in 0..3_000usize {
-                // 1,000 names of 1 to 12 bytes, met again and again in a shuffled order.
-                let n = (k * 7_919) % 1_000;
+            for k in 0..count {
+                // Names of 1 to 12 bytes, met again and again in a shuffled order.
+                let n = ((k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as usize % distinct;
                 let name = format!("{}{}", "u".repeat(n % 5), n);
                 let next = expected.len() as u32;
                 let want = *expected.entry(name.clone()).or_insert(next);
@@ -1702,10 +1864,12 @@ mod tests {
                     extra_cells: 0,
                 };
                 let at = out.rows.len() as u32;
-                if one_hash {
-                    table.add_hashed(&out, at, span, 7);
-                } else {
-                    table.add(&out, at, span);
+                match hashes {
+                    Hashes::Own => table.add(&out, at, span),
+                    Hashes::One => table.add_hashed(&out, at, span, 7),
+                    Hashes::Few => {
+                        table.add_hashed(&out, at, span, name_hash(name.as_bytes()) & 255)
+                    }
                 }
                 if other_text && k % 3 == 1 {
                     // As the parse does before a detail cell: the row being read is not in
@@ -1718,7 +1882,7 @@ mod tests {
                 out.rows.push(row);
                 names.push((name, want));
                 // Batches end when full and at irregular points between (a parse step's end).
-                if table.full() || k % 97 == 13 {
+                if table.full() || (often && k % 97 == 13) {
                     table.flush(&mut out, None);
                 }
             }
