@@ -1049,9 +1049,9 @@ fn name_hash(name: &[u8]) -> u32 {
 }
 
 /// The distinct usernames seen so far: `Parsed::users`, indexed. Names are indexed in batches
-/// (`add`, then `flush`), each batch's probes in the order of the slots they start at: a table
+/// (`add`, then `flush`), a large batch's probes in the order of the slots they start at: a table
 /// too large for the cache is then walked in one direction instead of at random, where one probe
-/// per row took most of a 100k-row parse (README, Benchmarks, session 26).
+/// per row took about a third of a 100k-row parse (README, Benchmarks, session 26).
 #[derive(Default)]
 struct UserTable {
     index: NameIndex,
