@@ -990,18 +990,34 @@ impl NameIndex {
         if (len + 1) * 2 > self.slots.len() {
             self.resize((self.slots.len() * 2).max(Self::MIN_SLOTS));
         }
+        match self.probe(h, |place| is(place as usize - 1)) {
+            Ok(b) => Ok(self.slots[b] as u32 - 1),
+            Err(b) => {
+                self.set(b, h, len as u32 + 1);
+                Err(len as u32)
+            }
+        }
+    }
+
+    /// The slot of hash `h` whose place field (a name's place + 1) `is` accepts, or the empty
+    /// slot where the probe ended.
+    fn probe(&self, h: u32, is: impl Fn(u32) -> bool) -> Result<usize, usize> {
         let mask = self.slots.len() - 1;
         let mut b = Self::bucket(h, mask);
         // At most half full: the probe always meets an empty slot.
         while self.slots[b] != 0 {
             let slot = self.slots[b];
-            if (slot >> 32) as u32 == h && is(slot as u32 as usize - 1) {
-                return Ok(slot as u32 - 1);
+            if (slot >> 32) as u32 == h && is(slot as u32) {
+                return Ok(b);
             }
             b = (b + 1) & mask;
         }
-        self.slots[b] = (u64::from(h) << 32) | (len as u64 + 1);
-        Err(len as u32)
+        Err(b)
+    }
+
+    /// Slot `b` holds hash `h` and place field `place`.
+    fn set(&mut self, b: usize, h: u32, place: u32) {
+        self.slots[b] = (u64::from(h) << 32) | u64::from(place);
     }
 }
 
@@ -1135,9 +1151,7 @@ impl UserTable {
         }
         // No growth while the batch is placed: a growth would move the slots it points at.
         self.index.reserve(out.users.len() + n);
-        let slots = self.index.slots.len();
-        let mask = slots - 1;
-        self.sort(slots);
+        self.sort();
         let (pending, users) = (&self.pending, &out.users);
         let same_as = |e: usize, place: u32| {
             let name = out.get(pending[e].span).as_bytes();
@@ -1152,25 +1166,18 @@ impl UserTable {
         for &e in &self.order {
             let e = e as usize;
             let h = pending[e].h;
-            let mut b = NameIndex::bucket(h, mask);
-            // At most half full: the probe always meets an empty slot.
-            while self.index.slots[b] != 0 {
-                let slot = self.index.slots[b];
-                let place = slot as u32;
-                if (slot >> 32) as u32 == h && same_as(e, place) {
-                    // An earlier name of the batch (a stable sort meets the first copy first)
-                    // is found by its place in the batch, another by its index.
-                    self.found[e] = match place & Self::PENDING {
-                        0 => place - 1,
-                        _ => place,
-                    };
-                    break;
+            self.found[e] = match self.index.probe(h, |place| same_as(e, place)) {
+                // An earlier name of the batch (a stable sort meets the first copy first) is
+                // found by its place in the batch, another by its index.
+                Ok(b) => match self.index.slots[b] as u32 {
+                    place if place & Self::PENDING != 0 => place,
+                    place => place - 1,
+                },
+                Err(b) => {
+                    self.index.set(b, h, Self::PENDING | e as u32);
+                    Self::NEW
                 }
-                b = (b + 1) & mask;
-            }
-            if self.found[e] == Self::NEW {
-                self.index.slots[b] = (u64::from(h) << 32) | u64::from(Self::PENDING | e as u32);
-            }
+            };
         }
         // The file's order: indexes, the arena, the rows.
         let mut cursor = start;
@@ -1199,14 +1206,11 @@ impl UserTable {
             if self.found[e] & Self::PENDING == 0 {
                 continue;
             }
-            let p = self.pending[e];
-            let mut b = NameIndex::bucket(p.h, mask);
-            let want = u64::from(Self::PENDING | e as u32);
-            while self.index.slots[b] & 0xFFFF_FFFF != want {
-                b = (b + 1) & mask;
+            let h = self.pending[e].h;
+            let batch_place = Self::PENDING | e as u32;
+            if let Ok(b) = self.index.probe(h, |place| place == batch_place) {
+                self.index.set(b, h, (self.found[e] & !Self::PENDING) + 1);
             }
-            let user = self.found[e] & !Self::PENDING;
-            self.index.slots[b] = (u64::from(p.h) << 32) | u64::from(user + 1);
         }
         self.pending.clear();
     }
@@ -1232,8 +1236,9 @@ impl UserTable {
     }
 
     /// `order`: the pending names' places, sorted (stably) by the top bits of the slot each
-    /// probe starts at in a table of `slots` slots.
-    fn sort(&mut self, slots: usize) {
+    /// probe starts at.
+    fn sort(&mut self) {
+        let slots = self.index.slots.len();
         let n = self.pending.len();
         self.order.clear();
         let bits = slots.trailing_zeros();
