@@ -274,9 +274,24 @@ pub enum Source<'b, R> {
 /// What `Source::Reading::rest` gives.
 pub type WholeFile = Result<Arc<Vec<u8>>, String>;
 
-impl<'b> Source<'b, std::future::Ready<WholeFile>> {
+impl<'b> Source<'b, NoRest> {
     pub fn whole(bytes: &'b [u8]) -> Self {
         Source::Whole(bytes)
+    }
+}
+
+/// The rest of a file already whole: it has no value, so a `Source<NoRest>` is always
+/// `Source::Whole`, and the parse of one can never be begun afresh (its `Afresh` holds one).
+pub enum NoRest {}
+
+impl Future for NoRest {
+    type Output = WholeFile;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<WholeFile> {
+        match *self {}
     }
 }
 
@@ -336,23 +351,29 @@ where
     let stepped = parse_in_steps(limits, transport, source, options, &progress, &pause).await?;
     match stepped {
         Ok(previewed) => Ok(previewed),
-        Err(Afresh { bytes, parse_ms }) => {
+        Err(Afresh {
+            bytes, parse_ms, ..
+        }) => {
             let whole = Source::whole(&bytes);
             let stepped = parse_in_steps(limits, transport, whole, options, &progress, &pause);
-            let mut previewed = stepped.await?.map_err(|_| {
-                PreviewError::File(FileError::Empty) // a whole file is never begun afresh
-            })?;
-            previewed.parse_ms += parse_ms;
-            Ok(previewed)
+            match stepped.await? {
+                Ok(mut previewed) => {
+                    previewed.parse_ms += parse_ms;
+                    Ok(previewed)
+                }
+                Err(Afresh { rest, .. }) => match *rest {},
+            }
         }
     }
 }
 
-/// A head whose parse was dropped: the whole file, to preview afresh, and the time spent
-/// parsing the head.
-struct Afresh {
+/// A head whose parse was dropped: the whole file, to preview afresh, the time spent parsing
+/// the head, and the rest that read it. Only a head has a rest: a `NoRest` cannot be made, so
+/// a whole file's parse is never begun afresh, and the compiler knows it.
+struct Afresh<R> {
     bytes: Arc<Vec<u8>>,
     parse_ms: f64,
+    rest: std::pin::Pin<Box<R>>,
 }
 
 /// The whole file's bytes and text, once read, for a parse begun on its head.
@@ -363,7 +384,8 @@ type Whole<'t> = (
 
 /// One parse step of up to `rows` rows (its time added to `parse_ms`): whether more remain. At
 /// a head's end (or a head whose parse failed) the whole file, once `rest` has read it, takes
-/// its place: `None` when it does not read as its head did, and its parse must begin afresh.
+/// its place: `Err` with the rest that read it when it does not read as its head did, and its
+/// parse must begin afresh.
 async fn step_in<'t, R, E>(
     parsing: &mut Parsing<'t>,
     rows: usize,
@@ -371,7 +393,7 @@ async fn step_in<'t, R, E>(
     whole: &'t Whole<'t>,
     encoding: crate::upload::EncodingChoice,
     parse_ms: &mut f64,
-) -> Result<Option<bool>, PreviewError<E>>
+) -> Result<Result<bool, std::pin::Pin<Box<R>>>, PreviewError<E>>
 where
     R: Future<Output = WholeFile>,
     E: std::fmt::Display,
@@ -379,14 +401,17 @@ where
     let t = now_ms();
     let stepped = parsing.step(rows);
     *parse_ms += now_ms() - t;
-    let Some(reading) = rest.take_if(|_| !matches!(stepped, Ok(true))) else {
-        return Ok(Some(stepped?));
+    let Some(mut reading) = rest.take_if(|_| !matches!(stepped, Ok(true))) else {
+        return Ok(Ok(stepped?));
     };
-    let bytes = reading.await.map_err(PreviewError::Unreadable)?;
+    let bytes = (&mut reading).await.map_err(PreviewError::Unreadable)?;
     let bytes = whole.0.get_or_init(|| bytes);
     let text = whole.1.get_or_init(|| FileText::new(bytes, encoding));
     let text = text.as_ref().map_err(Clone::clone)?;
-    Ok((stepped.is_ok() && parsing.resume(text)).then_some(true))
+    Ok(match stepped.is_ok() && parsing.resume(text) {
+        true => Ok(true),
+        false => Err(reading),
+    })
 }
 
 /// The steps of `parse_and_look_up` over `source`: the preview, or `Afresh` when a head's parse
@@ -398,7 +423,7 @@ async fn parse_in_steps<T, F, R>(
     options: &UploadOptions,
     progress: impl Fn(usize, usize),
     pause: impl Fn() -> F,
-) -> Result<Result<Previewed, Afresh>, PreviewError<T::Error>>
+) -> Result<Result<Previewed, Afresh<R>>, PreviewError<T::Error>>
 where
     T: LookupTransport,
     T::Error: std::fmt::Display,
@@ -425,11 +450,15 @@ where
     let mut parse_ms = 0.0;
     let encoding = options.encoding;
     let rows = limits.step_rows;
-    let afresh = |parse_ms| {
+    let afresh = |rest, parse_ms| {
         let bytes = whole_file.0.get().cloned().unwrap_or_default();
-        Ok(Err(Afresh { bytes, parse_ms }))
+        Ok(Err(Afresh {
+            bytes,
+            parse_ms,
+            rest,
+        }))
     };
-    let Some(mut more) = step_in(
+    let mut more = match step_in(
         &mut parsing,
         rows,
         &mut rest,
@@ -438,8 +467,9 @@ where
         &mut parse_ms,
     )
     .await?
-    else {
-        return afresh(parse_ms);
+    {
+        Ok(more) => more,
+        Err(rest) => return afresh(rest, parse_ms),
     };
     if !more {
         let parsed = parsing.finish()?;
@@ -559,10 +589,10 @@ where
                 encoding,
                 &mut parse_ms,
             );
-            let Some(stepped) = stepped.await? else {
-                return afresh(parse_ms);
+            more = match stepped.await? {
+                Ok(more) => more,
+                Err(rest) => return afresh(rest, parse_ms),
             };
-            more = stepped;
             continue;
         }
         match in_flight.next().await {
