@@ -384,8 +384,7 @@ type Whole<'t> = (
 
 /// One parse step of up to `rows` rows (its time added to `parse_ms`): whether more remain. At
 /// a head's end (or a head whose parse failed) the whole file, once `rest` has read it, takes
-/// its place: `Err` with the rest that read it when it does not read as its head did, and its
-/// parse must begin afresh.
+/// its place: `Afresh` when it does not read as its head did, and its parse must begin afresh.
 async fn step_in<'t, R, E>(
     parsing: &mut Parsing<'t>,
     rows: usize,
@@ -393,7 +392,7 @@ async fn step_in<'t, R, E>(
     whole: &'t Whole<'t>,
     encoding: crate::upload::EncodingChoice,
     parse_ms: &mut f64,
-) -> Result<Result<bool, std::pin::Pin<Box<R>>>, PreviewError<E>>
+) -> Result<Result<bool, Afresh<R>>, PreviewError<E>>
 where
     R: Future<Output = WholeFile>,
     E: std::fmt::Display,
@@ -410,7 +409,11 @@ where
     let text = text.as_ref().map_err(Clone::clone)?;
     Ok(match stepped.is_ok() && parsing.resume(text) {
         true => Ok(true),
-        false => Err(reading),
+        false => Err(Afresh {
+            bytes: Arc::clone(bytes),
+            parse_ms: *parse_ms,
+            rest: reading,
+        }),
     })
 }
 
@@ -450,14 +453,6 @@ where
     let mut parse_ms = 0.0;
     let encoding = options.encoding;
     let rows = limits.step_rows;
-    let afresh = |rest, parse_ms| {
-        let bytes = whole_file.0.get().cloned().unwrap_or_default();
-        Ok(Err(Afresh {
-            bytes,
-            parse_ms,
-            rest,
-        }))
-    };
     let mut more = match step_in(
         &mut parsing,
         rows,
@@ -469,7 +464,7 @@ where
     .await?
     {
         Ok(more) => more,
-        Err(rest) => return afresh(rest, parse_ms),
+        Err(afresh) => return Ok(Err(afresh)),
     };
     if !more {
         let parsed = parsing.finish()?;
@@ -591,7 +586,7 @@ where
             );
             more = match stepped.await? {
                 Ok(more) => more,
-                Err(rest) => return afresh(rest, parse_ms),
+                Err(afresh) => return Ok(Err(afresh)),
             };
             continue;
         }
