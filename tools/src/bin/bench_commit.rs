@@ -9,7 +9,9 @@
 //!   of 50,000-pair arrays, in one transaction.
 //!
 //! Runs of ours and of the ceiling are interleaved, the table emptied between them; medians are
-//! printed, with peak RSS of our commit.
+//! printed, with peak RSS of our commit (`VmHWM`, the process's), and, sampled during the commit,
+//! its two parts: anonymous memory (the heap) and file-backed pages (the program's code and, on
+//! SQLite, the memory-mapped database file), each with how much a commit grew it.
 //!
 //!     cargo run --release -p tools --bin bench-commit -- [--users N] [--postgres URL]
 //!
@@ -63,9 +65,14 @@ async fn bench(label: &str, url: &str, sqlite_path: Option<&str>, users: usize, 
     );
     let pairs = resolved_pairs(&db).await;
     let (mut ours, mut ceiling, mut per_row, mut batched) = (vec![], vec![], vec![], vec![]);
-    let mut peak = 0;
+    let (mut peak, mut peak_anon, mut peak_file) = (0, 0, 0);
+    // The most each kind grew during one commit, from what the process held when it began.
+    let (mut grew_anon, mut grew_file) = (0, 0);
     for _ in 0..runs {
         reset_peak_rss();
+        let (anon_before, file_before) =
+            (rss_kib("RssAnon"), rss_kib("RssFile") + rss_kib("RssShmem"));
+        let sampler = RssSampler::start();
         let t = Instant::now();
         let (_, report, _) = run(
             &db,
@@ -79,6 +86,10 @@ async fn bench(label: &str, url: &str, sqlite_path: Option<&str>, users: usize, 
         .expect("commit");
         ours.push(t.elapsed().as_secs_f64());
         peak = peak.max(rss_kib("VmHWM"));
+        let (anon, file) = sampler.stop();
+        (peak_anon, peak_file) = (peak_anon.max(anon), peak_file.max(file));
+        grew_anon = grew_anon.max(anon.saturating_sub(anon_before));
+        grew_file = grew_file.max(file.saturating_sub(file_before));
         assert_eq!(
             report.summary.memberships_added as usize,
             users * SEGMENTS,
@@ -116,6 +127,13 @@ async fn bench(label: &str, url: &str, sqlite_path: Option<&str>, users: usize, 
         median(batched)
     );
     let fraction = c / o;
+    println!(
+        "[{label}] of that peak RSS, sampled every 2 ms during the commit: anonymous memory (the heap) at most {:.0} MB, grown by at most {:.0} MB during a commit; file-backed pages (the program's code and the memory-mapped database file, which the kernel may drop) at most {:.0} MB, grown by at most {:.0} MB",
+        peak_anon as f64 / 1024.0,
+        grew_anon as f64 / 1024.0,
+        peak_file as f64 / 1024.0,
+        grew_file as f64 / 1024.0
+    );
     println!(
         "[{label}] upload commit {o:.2} s ({:.0} rows/s), peak RSS {:.0} MB; ceiling {c:.2} s ({:.0} rows/s); commit runs at {fraction:.2} of the ceiling's speed (target >= 0.80: {}); peak RSS target < 300 MB: {}",
         pairs.len() as f64 / o,
@@ -345,6 +363,37 @@ fn rss_kib(field: &str) -> u64 {
                 .and_then(|v| v.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// The most anonymous and file-backed resident memory (`RssAnon`, `RssFile` + `RssShmem`, KiB)
+/// seen by a thread reading `/proc/self/status` every 2 ms: `VmHWM` gives only their sum's peak.
+struct RssSampler {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<(u64, u64)>,
+}
+
+impl RssSampler {
+    fn start() -> Self {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let (mut anon, mut file) = (0, 0);
+            loop {
+                anon = anon.max(rss_kib("RssAnon"));
+                file = file.max(rss_kib("RssFile") + rss_kib("RssShmem"));
+                if stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                    return (anon, file);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        });
+        RssSampler { stop, thread }
+    }
+
+    fn stop(self) -> (u64, u64) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap_or_default()
+    }
 }
 
 /// Linux: writing 5 to clear_refs resets the peak RSS (VmHWM) to the current RSS.
