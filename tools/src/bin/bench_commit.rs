@@ -9,7 +9,8 @@
 //!   of 50,000-pair arrays, in one transaction.
 //!
 //! Runs of ours and of the ceiling are interleaved, the table emptied between them; medians are
-//! printed, with peak RSS of our commit (`VmHWM`, the process's), and, sampled during the commit,
+//! printed, with peak RSS of our commit (`VmHWM`, the process's; the target is checked on the
+//! first run's, the only one the earlier runs have not grown), and, sampled during the commit,
 //! its two parts: anonymous memory (the heap) and file-backed pages (the program's code and, on
 //! SQLite, the memory-mapped database file), each with how much a commit grew it.
 //!
@@ -65,13 +66,16 @@ async fn bench(label: &str, url: &str, sqlite_path: Option<&str>, users: usize, 
     );
     let pairs = resolved_pairs(&db).await;
     let (mut ours, mut ceiling, mut per_row, mut batched) = (vec![], vec![], vec![], vec![]);
-    let (mut peak, mut peak_anon, mut peak_file) = (0, 0, 0);
+    // Each run's peak RSS. Only the first run's is the commit's alone: later runs start in a
+    // process that the earlier runs and the ceiling's connection have left bigger (freed heap
+    // the allocator keeps, mapped pages of the database file).
+    let mut peaks = vec![];
+    let (mut peak_anon, mut peak_file) = (0, 0);
     // The most each kind grew during one commit, from what the process held when it began.
     let (mut grew_anon, mut grew_file) = (0, 0);
     for _ in 0..runs {
         reset_peak_rss();
-        let (anon_before, file_before) =
-            (rss_kib("RssAnon"), rss_kib("RssFile") + rss_kib("RssShmem"));
+        let (anon_before, file_before) = rss_parts();
         let sampler = RssSampler::start();
         let t = Instant::now();
         let (_, report, _) = run(
@@ -85,7 +89,7 @@ async fn bench(label: &str, url: &str, sqlite_path: Option<&str>, users: usize, 
         .await
         .expect("commit");
         ours.push(t.elapsed().as_secs_f64());
-        peak = peak.max(rss_kib("VmHWM"));
+        peaks.push(rss_kib(["VmHWM:"])[0]);
         let (anon, file) = sampler.stop();
         (peak_anon, peak_file) = (peak_anon.max(anon), peak_file.max(file));
         grew_anon = grew_anon.max(anon.saturating_sub(anon_before));
@@ -127,6 +131,7 @@ async fn bench(label: &str, url: &str, sqlite_path: Option<&str>, users: usize, 
         median(batched)
     );
     let fraction = c / o;
+    let first_peak = peaks[0];
     println!(
         "[{label}] of that peak RSS, sampled every 2 ms during the commit: anonymous memory (the heap) at most {:.0} MB, grown by at most {:.0} MB during a commit; file-backed pages (the program's code and the memory-mapped database file, which the kernel may drop) at most {:.0} MB, grown by at most {:.0} MB",
         peak_anon as f64 / 1024.0,
@@ -135,12 +140,17 @@ async fn bench(label: &str, url: &str, sqlite_path: Option<&str>, users: usize, 
         grew_file as f64 / 1024.0
     );
     println!(
-        "[{label}] upload commit {o:.2} s ({:.0} rows/s), peak RSS {:.0} MB; ceiling {c:.2} s ({:.0} rows/s); commit runs at {fraction:.2} of the ceiling's speed (target >= 0.80: {}); peak RSS target < 300 MB: {}",
+        "[{label}] upload commit {o:.2} s ({:.0} rows/s), peak RSS {:.0} MB in the first run (each run: {}); ceiling {c:.2} s ({:.0} rows/s); commit runs at {fraction:.2} of the ceiling's speed (target >= 0.80: {}); peak RSS target < 300 MB, first run: {}",
         pairs.len() as f64 / o,
-        peak as f64 / 1024.0,
+        first_peak as f64 / 1024.0,
+        peaks
+            .iter()
+            .map(|p| format!("{:.0} MB", *p as f64 / 1024.0))
+            .collect::<Vec<_>>()
+            .join(", "),
         pairs.len() as f64 / c,
         if fraction >= 0.8 { "met" } else { "MISSED" },
-        if peak < 300 * 1024 { "met" } else { "MISSED" }
+        if first_peak < 300 * 1024 { "met" } else { "MISSED" }
     );
     db.close().await.ok();
 }
@@ -353,16 +363,23 @@ async fn resolved_pairs(db: &DatabaseConnection) -> Vec<(i32, i32)> {
         .collect()
 }
 
-fn rss_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
+/// The `/proc/self/status` fields named, in KiB (0 where one is missing), from one read.
+fn rss_kib<const N: usize>(fields: [&str; N]) -> [u64; N] {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    fields.map(|field| {
+        status
+            .lines()
+            .find(|l| l.starts_with(field))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    })
+}
+
+/// Resident anonymous memory and resident file-backed memory (`RssFile` + `RssShmem`), KiB.
+fn rss_parts() -> (u64, u64) {
+    let [anon, file, shmem] = rss_kib(["RssAnon:", "RssFile:", "RssShmem:"]);
+    (anon, file + shmem)
 }
 
 /// The most anonymous and file-backed resident memory (`RssAnon`, `RssFile` + `RssShmem`, KiB)
@@ -379,8 +396,8 @@ impl RssSampler {
         let thread = std::thread::spawn(move || {
             let (mut anon, mut file) = (0, 0);
             loop {
-                anon = anon.max(rss_kib("RssAnon"));
-                file = file.max(rss_kib("RssFile") + rss_kib("RssShmem"));
+                let (a, f) = rss_parts();
+                (anon, file) = (anon.max(a), file.max(f));
                 if stopped.load(std::sync::atomic::Ordering::Relaxed) {
                     return (anon, file);
                 }
