@@ -682,10 +682,10 @@ struct Plain<'t> {
 }
 
 /// Every delimiter, CR and LF of a text from an offset on, in order. A block of 64 bytes at a
-/// time becomes a mask of its separators (one bit per byte; in WebAssembly four 16-byte vector
-/// compares), and each separator is then a count of trailing zeros. `memchr3`'s iterator
-/// searched afresh from each separator, and in a CSV file they come every few bytes: it was an
-/// eighth of a 100k-row parse in WebAssembly (README, Benchmarks, session 24).
+/// time becomes a mask of its separators (one bit per byte; four 16-byte vector compares, in
+/// WebAssembly and on x86-64), and each separator is then a count of trailing zeros. `memchr3`'s
+/// iterator searched afresh from each separator, and in a CSV file they come every few bytes: it
+/// was an eighth of a 100k-row parse in WebAssembly (README, Benchmarks, session 24).
 struct Seps<'t> {
     data: &'t [u8],
     /// Where the block after `bits`' starts.
@@ -738,7 +738,39 @@ impl<'t> Seps<'t> {
         (delims, ends)
     }
 
-    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    /// `mask` of a whole block with SSE2's 16-byte compares, which every x86-64 processor has:
+    /// the server parses each file again, and `mask`'s fold, which the compiler does not turn
+    /// into vector compares there, made the native parse slower than the page's.
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    fn mask_block(block: &[u8; SEPS_BLOCK], delim: u8) -> (u64, u64) {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+            _mm_set1_epi8,
+        };
+        // SAFETY: SSE2 is enabled (the `cfg`), and bytes 16k..16k+16 lie in the block; `loadu`
+        // needs no alignment.
+        unsafe {
+            let (d, n, r) = (
+                _mm_set1_epi8(delim as i8),
+                _mm_set1_epi8(b'\n' as i8),
+                _mm_set1_epi8(b'\r' as i8),
+            );
+            let (mut delims, mut ends) = (0, 0);
+            for k in 0..SEPS_BLOCK / 16 {
+                let v = _mm_loadu_si128(block.as_ptr().add(16 * k).cast::<__m128i>());
+                // `movemask` gives one bit per byte in its low 16 bits.
+                let bits = |m| u64::from(_mm_movemask_epi8(m) as u16) << (16 * k);
+                delims |= bits(_mm_cmpeq_epi8(v, d));
+                ends |= bits(_mm_or_si128(_mm_cmpeq_epi8(v, n), _mm_cmpeq_epi8(v, r)));
+            }
+            (delims, ends)
+        }
+    }
+
+    #[cfg(not(any(
+        all(target_arch = "wasm32", target_feature = "simd128"),
+        all(target_arch = "x86_64", target_feature = "sse2")
+    )))]
     fn mask_block(block: &[u8; SEPS_BLOCK], delim: u8) -> (u64, u64) {
         Self::mask(block, delim)
     }
