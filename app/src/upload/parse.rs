@@ -1797,7 +1797,7 @@ mod tests {
     use super::{
         name_hash, parse, push, push_lowercase, push_username, same_bytes, DelimiterChoice,
         EncodingChoice, Row, SegmentTable, Seps, UserTable, Username, UsernameCell, NO_DETAILS,
-        NO_USER,
+        NO_USER, SEPS_BLOCK,
     };
 
     /// The sixteen-at-a-time username path keeps a cell lowercased exactly when every byte is
@@ -1997,7 +1997,8 @@ mod tests {
                     state ^= state << 13;
                     state ^= state >> 17;
                     state ^= state << 5;
-                    b";\n\r,abc"[(state % 7) as usize]
+                    // Bytes past ASCII too: a vector compare must not read their sign bit.
+                    b";\n\r,abc\x80\xE9\xFF"[(state % 10) as usize]
                 })
                 .collect();
             for from in 0..=len.min(70) {
@@ -2007,6 +2008,35 @@ mod tests {
                     .collect();
                 let got: Vec<(usize, bool)> = Seps::new(&data, from, b';').collect();
                 assert_eq!(got, want, "len {len}, from {from}");
+            }
+        }
+    }
+
+    /// The whole-block mask (vector compares in WebAssembly and on x86-64) is the byte-wise
+    /// one, for every delimiter the files use and blocks of every byte value.
+    #[test]
+    fn the_block_mask_is_the_byte_wise_mask() {
+        let mut state = 0x9E37_79B9_u32;
+        for delim in [b',', b';', b'\t', b'|'] {
+            for _ in 0..2_000 {
+                let block: [u8; SEPS_BLOCK] = std::array::from_fn(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 17;
+                    state ^= state << 5;
+                    // Half the bytes a separator, so masks of every density occur.
+                    match state % 8 {
+                        0 => delim,
+                        1 => b'\n',
+                        2 => b'\r',
+                        3 => b',',
+                        _ => (state >> 8) as u8,
+                    }
+                });
+                assert_eq!(
+                    Seps::mask_block(&block, delim),
+                    Seps::mask(&block, delim),
+                    "delimiter {delim}, block {block:?}"
+                );
             }
         }
     }
