@@ -45,15 +45,18 @@ async fn main() {
     );
     // Set in the process this one starts for PostgreSQL's runs.
     const POSTGRES_ONLY: &str = "BENCH_COMMIT_POSTGRES_ONLY";
-    let postgres_only = std::env::var_os(POSTGRES_ONLY).is_some();
-    if !postgres_only {
-        let dir = tempfile::tempdir().unwrap();
-        let path = format!("{}/bench.db", dir.path().display());
-        let sqlite = format!("sqlite://{path}?mode=rwc");
-        bench("sqlite", &sqlite, Some(&path), users, runs).await;
+    if std::env::var_os(POSTGRES_ONLY).is_some() {
+        let admin_url = postgres.expect("the same arguments, --postgres among them");
+        let scratch = tools::bench::ScratchDb::create(&admin_url, "bench").await;
+        bench("postgres", &scratch.url, None, users, runs).await;
+        scratch.drop().await;
+        return;
     }
-    let Some(admin_url) = postgres else { return };
-    if !postgres_only {
+    let dir = tempfile::tempdir().unwrap();
+    let path = format!("{}/bench.db", dir.path().display());
+    let sqlite = format!("sqlite://{path}?mode=rwc");
+    bench("sqlite", &sqlite, Some(&path), users, runs).await;
+    if postgres.is_some() {
         // PostgreSQL's runs in a fresh process: in this one, the heap the SQLite runs freed and
         // the allocator kept would count in their peak RSS.
         let status = std::process::Command::new(std::env::current_exe().expect("own path"))
@@ -62,11 +65,7 @@ async fn main() {
             .status()
             .expect("runs itself for PostgreSQL");
         assert!(status.success(), "the PostgreSQL runs failed: {status}");
-        return;
     }
-    let scratch = tools::bench::ScratchDb::create(&admin_url, "bench").await;
-    bench("postgres", &scratch.url, None, users, runs).await;
-    scratch.drop().await;
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -84,13 +83,10 @@ async fn bench(label: &str, url: &str, sqlite_path: Option<&str>, users: usize, 
     );
     let pairs = resolved_pairs(&db).await;
     let (mut ours, mut ceiling, mut per_row, mut batched) = (vec![], vec![], vec![], vec![]);
-    // Each run's peak RSS. Only the first run's is the commit's alone: later runs start in a
+    // Each run's memory. Only the first run's peak is the commit's alone: later runs start in a
     // process that the earlier runs and the ceiling's connection have left bigger (freed heap
     // the allocator keeps, mapped pages of the database file).
-    let mut peaks = vec![];
-    // Each run's sampled parts of that peak: the most of each kind, and how much the commit grew
-    // it over what the process held when it began.
-    let mut parts = vec![];
+    let mut memory: Vec<RunMemory> = vec![];
     for _ in 0..runs {
         reset_peak_rss();
         let (anon_before, file_before) = rss_parts();
@@ -107,9 +103,10 @@ async fn bench(label: &str, url: &str, sqlite_path: Option<&str>, users: usize, 
         .await
         .expect("commit");
         ours.push(t.elapsed().as_secs_f64());
-        peaks.push(rss_kib(["VmHWM:"])[0]);
+        let [peak] = rss_kib(["VmHWM:"]);
         let (anon, file) = sampler.stop();
-        parts.push(RssParts {
+        memory.push(RunMemory {
+            peak,
             anon,
             file,
             grew_anon: anon.saturating_sub(anon_before),
@@ -155,27 +152,30 @@ async fn bench(label: &str, url: &str, sqlite_path: Option<&str>, users: usize, 
         median(batched)
     );
     let fraction = c / o;
-    let first_peak = peaks[0];
+    let first_peak = memory[0].peak;
+    // One of each run's figures, in MB.
+    let per_run = |kib: fn(&RunMemory) -> u64| {
+        let mb: Vec<String> = memory
+            .iter()
+            .map(|m| format!("{:.0}", kib(m) as f64 / 1024.0))
+            .collect();
+        mb.join(", ")
+    };
     println!(
-        "[{label}] upload commit {o:.2} s ({:.0} rows/s), peak RSS {:.0} MB in the first run (each run: {}); ceiling {c:.2} s ({:.0} rows/s); commit runs at {fraction:.2} of the ceiling's speed (target >= 0.80: {}); peak RSS target < 300 MB, first run: {}",
+        "[{label}] upload commit {o:.2} s ({:.0} rows/s), peak RSS {:.0} MB in the first run (each run, MB: {}); ceiling {c:.2} s ({:.0} rows/s); commit runs at {fraction:.2} of the ceiling's speed (target >= 0.80: {}); peak RSS target < 300 MB, first run: {}",
         pairs.len() as f64 / o,
         first_peak as f64 / 1024.0,
-        peaks
-            .iter()
-            .map(|p| format!("{:.0} MB", *p as f64 / 1024.0))
-            .collect::<Vec<_>>()
-            .join(", "),
+        per_run(|m| m.peak),
         pairs.len() as f64 / c,
         if fraction >= 0.8 { "met" } else { "MISSED" },
         if first_peak < 300 * 1024 { "met" } else { "MISSED" }
     );
-    let mb = |kib: u64| format!("{:.0}", kib as f64 / 1024.0);
     println!(
         "[{label}] that peak's parts, sampled every 2 ms during each commit, per run (MB): anonymous memory (the heap) at most {} (grown by {} during the commit); file-backed pages (the program's code and the memory-mapped database file, which the kernel may drop) at most {} (grown by {})",
-        parts.iter().map(|p| mb(p.anon)).collect::<Vec<_>>().join(", "),
-        parts.iter().map(|p| mb(p.grew_anon)).collect::<Vec<_>>().join(", "),
-        parts.iter().map(|p| mb(p.file)).collect::<Vec<_>>().join(", "),
-        parts.iter().map(|p| mb(p.grew_file)).collect::<Vec<_>>().join(", "),
+        per_run(|m| m.anon),
+        per_run(|m| m.grew_anon),
+        per_run(|m| m.file),
+        per_run(|m| m.grew_file),
     );
     db.close().await.ok();
 }
@@ -407,8 +407,10 @@ fn rss_parts() -> (u64, u64) {
     (anon, file + shmem)
 }
 
-/// One commit's sampled parts of its peak RSS, KiB.
-struct RssParts {
+/// One commit's memory, KiB: its peak RSS (`VmHWM`) and that peak's parts as sampled, each
+/// with how much the commit grew it over what the process held when it began.
+struct RunMemory {
+    peak: u64,
     anon: u64,
     file: u64,
     grew_anon: u64,
