@@ -97,6 +97,24 @@ pub fn placeholder(backend: DatabaseBackend, n: usize) -> String {
     }
 }
 
+/// A `SELECT` of the integers (ids) of the JSON array bound at `placeholder` (already written for
+/// the backend, or a `?n` that `sync`'s statements rewrite): a list of any length in one value,
+/// for `column IN (…)` in raw statements.
+pub fn json_ids(backend: DatabaseBackend, placeholder: &str) -> String {
+    match backend {
+        DatabaseBackend::Postgres => {
+            format!("SELECT value::integer FROM json_array_elements_text({placeholder}::json)")
+        }
+        _ => format!("SELECT value FROM json_each({placeholder})"),
+    }
+}
+
+/// Ids as one JSON text to bind (`[1,2,3]`), for `json_ids`.
+pub fn json_list(ids: &[i32]) -> String {
+    // Integers always serialise.
+    serde_json::to_string(ids).unwrap_or_else(|_| "[]".into())
+}
+
 /// How long a bulk change waits for another one before giving up with a clear message.
 pub const WRITE_LOCK_WAIT_SECS: u32 = 30;
 

@@ -275,6 +275,158 @@ async fn a_small_change_syncs_its_own_users_only() {
     assert!(sync::violations(db).await.unwrap().is_empty());
 }
 
+/// As `a_small_change_syncs_its_own_users_only`, for a change of more users than the sync once
+/// took one whole-segment pass for (20,000): it still syncs its own users only.
+#[tokio::test]
+async fn a_large_change_syncs_its_own_users_only() {
+    use sea_orm::ConnectionTrait;
+    let t = common::fresh_db().await;
+    let db = &t.db;
+    let [a, b, c] = users(db, &["a", "b", "c"]).await[..] else {
+        panic!()
+    };
+    let now = chrono::Utc::now();
+    let rows: Vec<_> = (0..25_000)
+        .map(|i| {
+            user::ActiveModel::new_user(&format!("many{i:05}"), "M", "U", "m@example.com", now)
+        })
+        .collect();
+    for chunk in rows.chunks(4_000) {
+        user::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await
+            .unwrap();
+    }
+    let many: Vec<i32> = user::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|u| u.username.starts_with("many"))
+        .map(|u| u.id)
+        .collect();
+    assert_eq!(many.len(), 25_000);
+    let s = segment(db, "s").await;
+    Segments::add_members(db, s, &[a, b]).await.unwrap();
+    let c1 = courses::create_course(db, "c1", "C1").await.unwrap();
+    let g = courses::create_group(db, c1, "G").await.unwrap();
+    courses::add_segment_sync(db, c1, s, SyncGroup::Existing(g), false)
+        .await
+        .unwrap();
+    let c2 = courses::create_course(db, "c2", "C2").await.unwrap();
+    let g2 = courses::create_group(db, c2, "G2").await.unwrap();
+    courses::enrol(db, c2, &[a, b]).await.unwrap();
+    courses::add_segment_to_group(db, c2, s, g2).await.unwrap();
+    // The drift: member b lost both group rows; non-member c holds one of the sync method's.
+    db.execute_unprepared(&format!("DELETE FROM group_members WHERE user_id = {b}"))
+        .await
+        .unwrap();
+    db.execute_unprepared(&format!(
+        "INSERT INTO group_members (group_id, user_id, origin_instance_id, added_at) \
+         SELECT {g}, {c}, id, CURRENT_TIMESTAMP FROM enrol_instances WHERE kind = 'segment_sync'"
+    ))
+    .await
+    .unwrap();
+    let in_g = |group: i32| {
+        let sql = format!("SELECT COUNT(*) FROM group_members WHERE group_id = {group}");
+        async move {
+            let row = db
+                .query_one(sea_orm::Statement::from_string(
+                    db.get_database_backend(),
+                    sql,
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get_by_index::<i64>(0).unwrap()
+        }
+    };
+    courses::enrol(db, c2, &many).await.unwrap();
+    Segments::add_members(db, s, &many).await.unwrap();
+    assert_eq!(
+        in_g(g).await,
+        25_000 + 2,
+        "the added users, a, and c's planted row"
+    );
+    assert_eq!(
+        in_g(g2).await,
+        25_000 + 1,
+        "the added users (enrolled) and a"
+    );
+    assert!(!in_group(db, g, b).await && !in_group(db, g2, b).await);
+    assert!(in_group(db, g, c).await, "another user's drift is left");
+    Segments::remove_members(db, s, &many).await.unwrap();
+    assert_eq!((in_g(g).await, in_g(g2).await), (2, 1));
+    assert!(in_group(db, g, c).await && !in_group(db, g, b).await);
+    let fixed = sync::repair(db).await.unwrap();
+    assert_eq!(
+        (
+            fixed.group_memberships_added,
+            fixed.group_memberships_removed
+        ),
+        (2, 1),
+        "the full repair finds the planted drift, and only it"
+    );
+    assert!(sync::violations(db).await.unwrap().is_empty());
+}
+
+/// A change of more than one scoped pass that is most of its segment takes one whole pass
+/// (`sync::segments_changed_by`): everyone is synced, and a member's planted drift is mended by
+/// the same pass.
+#[tokio::test]
+async fn a_change_that_is_most_of_its_segment_syncs_it_whole() {
+    use sea_orm::ConnectionTrait;
+    let t = common::fresh_db().await;
+    let db = &t.db;
+    let [b] = users(db, &["b"]).await[..] else {
+        panic!()
+    };
+    let now = chrono::Utc::now();
+    let rows: Vec<_> = (0..sync::SCOPE_CHUNK + 1)
+        .map(|i| {
+            user::ActiveModel::new_user(&format!("many{i:06}"), "M", "U", "m@example.com", now)
+        })
+        .collect();
+    for chunk in rows.chunks(4_000) {
+        user::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await
+            .unwrap();
+    }
+    let many: Vec<i32> = user::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|u| u.username.starts_with("many"))
+        .map(|u| u.id)
+        .collect();
+    let s = segment(db, "s").await;
+    Segments::add_members(db, s, &[b]).await.unwrap();
+    let c1 = courses::create_course(db, "c1", "C1").await.unwrap();
+    let g = courses::create_group(db, c1, "G").await.unwrap();
+    courses::add_segment_sync(db, c1, s, SyncGroup::Existing(g), false)
+        .await
+        .unwrap();
+    db.execute_unprepared(&format!("DELETE FROM group_members WHERE user_id = {b}"))
+        .await
+        .unwrap();
+    Segments::add_members(db, s, &many).await.unwrap();
+    assert!(in_group(db, g, b).await, "the whole pass mends b's drift");
+    let in_g = db
+        .query_one(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT COUNT(*) FROM group_members WHERE group_id = {g}"),
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<i64>(0)
+        .unwrap();
+    assert_eq!(in_g as usize, many.len() + 1);
+    assert!(sync::violations(db).await.unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn server_sync_command_reports_drift_then_none() {
     let t = common::fresh_db().await;
