@@ -381,10 +381,10 @@ pub fn scopes(users: &[i32]) -> impl Iterator<Item = Option<&[i32]>> {
 }
 
 /// `segments_changed_for` for these users' changed memberships: in the passes `scopes` gives,
-/// or in one whole pass when the change is at least half the segments' members. A whole pass
-/// then costs at most about twice the change, and PostgreSQL runs it faster than scoped passes:
-/// 100,000 users filling an empty segment synced at 0.77 of the ceiling's speed whole, 0.69
-/// scoped (`bench-sync`). Only a change of more than one pass is measured against the segments,
+/// or in one whole pass when the segments hold at most twice the memberships the change could
+/// have touched (each user in each segment). A whole pass then reads at most twice those
+/// memberships, and PostgreSQL runs it faster than scoped passes: 100,000 users filling an empty
+/// segment synced at 0.77 of the ceiling's speed whole, 0.63-0.69 scoped (`bench-sync`). Only a change of more than one pass is measured against the segments,
 /// so a smaller one never costs O(segment).
 pub async fn segments_changed_by(
     db: &impl ConnectionTrait,
@@ -404,7 +404,7 @@ pub async fn segments_changed_by(
             vec![crate::db::json_list(segment_ids).into()],
         )
         .await?;
-        if members <= 2 * users.len() as u64 {
+        if members <= 2 * (users.len() * segment_ids.len()) as u64 {
             return segments_changed_for(db, segment_ids, None, moved).await;
         }
     }
