@@ -275,6 +275,48 @@ async fn a_small_change_syncs_its_own_users_only() {
     assert!(sync::violations(db).await.unwrap().is_empty());
 }
 
+/// `n` users made at once (`many000000`, …), their ids in the order they were made.
+async fn many_users(db: &sea_orm::DatabaseConnection, n: usize) -> Vec<i32> {
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+    let now = chrono::Utc::now();
+    let rows: Vec<_> = (0..n)
+        .map(|i| {
+            user::ActiveModel::new_user(&format!("many{i:06}"), "M", "U", "m@example.com", now)
+        })
+        .collect();
+    for chunk in rows.chunks(4_000) {
+        user::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await
+            .unwrap();
+    }
+    let ids: Vec<i32> = user::Entity::find()
+        .filter(user::Column::Username.starts_with("many"))
+        .order_by_asc(user::Column::Id)
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+    assert_eq!(ids.len(), n);
+    ids
+}
+
+/// Rows of group `g`, of any origin.
+async fn group_size(db: &sea_orm::DatabaseConnection, g: i32) -> i64 {
+    use sea_orm::ConnectionTrait;
+    db.query_one(sea_orm::Statement::from_string(
+        db.get_database_backend(),
+        format!("SELECT COUNT(*) FROM group_members WHERE group_id = {g}"),
+    ))
+    .await
+    .unwrap()
+    .unwrap()
+    .try_get_by_index(0)
+    .unwrap()
+}
+
 /// As `a_small_change_syncs_its_own_users_only`, for a change of more users than the sync once
 /// took one whole-segment pass for (20,000): it still syncs its own users only.
 #[tokio::test]
@@ -285,27 +327,7 @@ async fn a_large_change_syncs_its_own_users_only() {
     let [a, b, c] = users(db, &["a", "b", "c"]).await[..] else {
         panic!()
     };
-    let now = chrono::Utc::now();
-    let rows: Vec<_> = (0..25_000)
-        .map(|i| {
-            user::ActiveModel::new_user(&format!("many{i:05}"), "M", "U", "m@example.com", now)
-        })
-        .collect();
-    for chunk in rows.chunks(4_000) {
-        user::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(db)
-            .await
-            .unwrap();
-    }
-    let many: Vec<i32> = user::Entity::find()
-        .all(db)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|u| u.username.starts_with("many"))
-        .map(|u| u.id)
-        .collect();
-    assert_eq!(many.len(), 25_000);
+    let many = many_users(db, 25_000).await;
     let s = segment(db, "s").await;
     Segments::add_members(db, s, &[a, b]).await.unwrap();
     let c1 = courses::create_course(db, "c1", "C1").await.unwrap();
@@ -327,36 +349,22 @@ async fn a_large_change_syncs_its_own_users_only() {
     ))
     .await
     .unwrap();
-    let in_g = |group: i32| {
-        let sql = format!("SELECT COUNT(*) FROM group_members WHERE group_id = {group}");
-        async move {
-            let row = db
-                .query_one(sea_orm::Statement::from_string(
-                    db.get_database_backend(),
-                    sql,
-                ))
-                .await
-                .unwrap()
-                .unwrap();
-            row.try_get_by_index::<i64>(0).unwrap()
-        }
-    };
     courses::enrol(db, c2, &many).await.unwrap();
     Segments::add_members(db, s, &many).await.unwrap();
     assert_eq!(
-        in_g(g).await,
+        group_size(db, g).await,
         25_000 + 2,
         "the added users, a, and c's planted row"
     );
     assert_eq!(
-        in_g(g2).await,
+        group_size(db, g2).await,
         25_000 + 1,
         "the added users (enrolled) and a"
     );
     assert!(!in_group(db, g, b).await && !in_group(db, g2, b).await);
     assert!(in_group(db, g, c).await, "another user's drift is left");
     Segments::remove_members(db, s, &many).await.unwrap();
-    assert_eq!((in_g(g).await, in_g(g2).await), (2, 1));
+    assert_eq!((group_size(db, g).await, group_size(db, g2).await), (2, 1));
     assert!(in_group(db, g, c).await && !in_group(db, g, b).await);
     let fixed = sync::repair(db).await.unwrap();
     assert_eq!(
@@ -381,26 +389,7 @@ async fn a_change_that_is_most_of_its_segment_syncs_it_whole() {
     let [b] = users(db, &["b"]).await[..] else {
         panic!()
     };
-    let now = chrono::Utc::now();
-    let rows: Vec<_> = (0..sync::SCOPE_CHUNK + 1)
-        .map(|i| {
-            user::ActiveModel::new_user(&format!("many{i:06}"), "M", "U", "m@example.com", now)
-        })
-        .collect();
-    for chunk in rows.chunks(4_000) {
-        user::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(db)
-            .await
-            .unwrap();
-    }
-    let many: Vec<i32> = user::Entity::find()
-        .all(db)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|u| u.username.starts_with("many"))
-        .map(|u| u.id)
-        .collect();
+    let many = many_users(db, sync::SCOPE_CHUNK + 1).await;
     let s = segment(db, "s").await;
     Segments::add_members(db, s, &[b]).await.unwrap();
     let c1 = courses::create_course(db, "c1", "C1").await.unwrap();
@@ -413,17 +402,7 @@ async fn a_change_that_is_most_of_its_segment_syncs_it_whole() {
         .unwrap();
     Segments::add_members(db, s, &many).await.unwrap();
     assert!(in_group(db, g, b).await, "the whole pass mends b's drift");
-    let in_g = db
-        .query_one(sea_orm::Statement::from_string(
-            db.get_database_backend(),
-            format!("SELECT COUNT(*) FROM group_members WHERE group_id = {g}"),
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get_by_index::<i64>(0)
-        .unwrap();
-    assert_eq!(in_g as usize, many.len() + 1);
+    assert_eq!(group_size(db, g).await as usize, many.len() + 1);
     assert!(sync::violations(db).await.unwrap().is_empty());
 }
 
