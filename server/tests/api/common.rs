@@ -167,6 +167,16 @@ pub async fn seed_users(db: &DatabaseConnection, range: std::ops::Range<usize>) 
     }
 }
 
+/// `seed_users` for the numbers in `range`, their ids in the same order.
+pub async fn seeded_ids(db: &DatabaseConnection, range: std::ops::Range<usize>) -> Vec<i32> {
+    seed_users(db, range.clone()).await;
+    let names: Vec<String> = range.map(|i| format!("u{i:05}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    app::db::ids_in_order(db, "users", "username", &names)
+        .await
+        .unwrap()
+}
+
 // ---- SPEC 5 fixtures and checks, shared by the sync and course tests ----
 
 /// Users with these usernames; their ids in the same order.

@@ -275,46 +275,14 @@ async fn a_small_change_syncs_its_own_users_only() {
     assert!(sync::violations(db).await.unwrap().is_empty());
 }
 
-/// `n` users made at once (`many000000`, …), their ids in the order they were made.
-async fn many_users(db: &sea_orm::DatabaseConnection, n: usize) -> Vec<i32> {
-    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
-    let now = chrono::Utc::now();
-    let rows: Vec<_> = (0..n)
-        .map(|i| {
-            user::ActiveModel::new_user(&format!("many{i:06}"), "M", "U", "m@example.com", now)
-        })
-        .collect();
-    for chunk in rows.chunks(4_000) {
-        user::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(db)
-            .await
-            .unwrap();
-    }
-    let ids: Vec<i32> = user::Entity::find()
-        .filter(user::Column::Username.starts_with("many"))
-        .order_by_asc(user::Column::Id)
-        .all(db)
+/// Rows of group `g`, of any origin.
+async fn group_size(db: &sea_orm::DatabaseConnection, g: i32) -> u64 {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    app::entities::group_member::Entity::find()
+        .filter(app::entities::group_member::Column::GroupId.eq(g))
+        .count(db)
         .await
         .unwrap()
-        .into_iter()
-        .map(|u| u.id)
-        .collect();
-    assert_eq!(ids.len(), n);
-    ids
-}
-
-/// Rows of group `g`, of any origin.
-async fn group_size(db: &sea_orm::DatabaseConnection, g: i32) -> i64 {
-    use sea_orm::ConnectionTrait;
-    db.query_one(sea_orm::Statement::from_string(
-        db.get_database_backend(),
-        format!("SELECT COUNT(*) FROM group_members WHERE group_id = {g}"),
-    ))
-    .await
-    .unwrap()
-    .unwrap()
-    .try_get_by_index(0)
-    .unwrap()
 }
 
 /// As `a_small_change_syncs_its_own_users_only`, for a change of more users than the sync once
@@ -327,7 +295,7 @@ async fn a_large_change_syncs_its_own_users_only() {
     let [a, b, c] = users(db, &["a", "b", "c"]).await[..] else {
         panic!()
     };
-    let many = many_users(db, 25_000).await;
+    let many = common::seeded_ids(db, 0..25_000).await;
     let s = segment(db, "s").await;
     Segments::add_members(db, s, &[a, b]).await.unwrap();
     let c1 = courses::create_course(db, "c1", "C1").await.unwrap();
@@ -389,7 +357,7 @@ async fn a_change_that_is_most_of_its_segment_syncs_it_whole() {
     let [b] = users(db, &["b"]).await[..] else {
         panic!()
     };
-    let many = many_users(db, sync::SCOPE_CHUNK + 1).await;
+    let many = common::seeded_ids(db, 0..sync::SCOPE_CHUNK + 1).await;
     let s = segment(db, "s").await;
     Segments::add_members(db, s, &[b]).await.unwrap();
     let c1 = courses::create_course(db, "c1", "C1").await.unwrap();

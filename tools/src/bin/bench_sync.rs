@@ -166,39 +166,64 @@ async fn setup(db: &DatabaseConnection, users: usize, with_instances: bool) -> S
     }
 }
 
-/// The ceiling: the rows the sync writes, by one plain `INSERT … SELECT` per table and instance
-/// in one transaction. Returns seconds.
-async fn ceiling(url: &str, users: usize) -> f64 {
-    let db = app::db::connect_and_migrate(url).await.unwrap();
-    let s = setup(&db, users, true).await;
-    let backend = db.get_database_backend();
-    let st = |sql: String| Statement::from_string(backend, sql);
+/// The ceiling's writes: the segment's members from `users`, then each instance's enrolment
+/// and group rows from those members, by one plain `INSERT … SELECT` per table and instance in
+/// one transaction, for the users past id `after` (0: everyone). Returns seconds.
+async fn plain_writes(db: &DatabaseConnection, s: &Setup, after: i32) -> f64 {
+    let st = |sql: String| Statement::from_string(db.get_database_backend(), sql);
+    let seg = s.segment;
     let txn = db.begin().await.unwrap();
     let t = Instant::now();
-    let seg = s.segment;
     txn.execute(st(format!(
-        "INSERT INTO segment_members (segment_id, user_id, added_at) SELECT {seg}, id, CURRENT_TIMESTAMP FROM users"
+        "INSERT INTO segment_members (segment_id, user_id, added_at) \
+         SELECT {seg}, id, CURRENT_TIMESTAMP FROM users WHERE id > {after}"
     )))
     .await
     .unwrap();
+    let members = format!("segment_members WHERE segment_id = {seg} AND user_id > {after}");
     for &(course, group, sync, inst) in &s.courses {
         if sync {
             txn.execute(st(format!(
                 "INSERT INTO enrolments (instance_id, course_id, user_id, status, created_at) \
-                 SELECT {inst}, {course}, user_id, 'active', CURRENT_TIMESTAMP FROM segment_members WHERE segment_id = {seg}"
+                 SELECT {inst}, {course}, user_id, 'active', CURRENT_TIMESTAMP FROM {members}"
             )))
             .await
             .unwrap();
         }
         txn.execute(st(format!(
             "INSERT INTO group_members (group_id, user_id, origin_instance_id, added_at) \
-             SELECT {group}, user_id, {inst}, CURRENT_TIMESTAMP FROM segment_members WHERE segment_id = {seg}"
+             SELECT {group}, user_id, {inst}, CURRENT_TIMESTAMP FROM {members}"
         )))
         .await
         .unwrap();
     }
     txn.commit().await.unwrap();
-    let secs = t.elapsed().as_secs_f64();
+    t.elapsed().as_secs_f64()
+}
+
+/// `users` added to the segment through the sync module in one transaction: seconds, and the
+/// statements it took.
+async fn sync_add(db: &DatabaseConnection, segment: i32, users: &[i32]) -> (f64, u64) {
+    let txn = db.begin().await.unwrap();
+    let t = Instant::now();
+    let counting = Counting {
+        inner: &txn,
+        statements: AtomicU64::new(0),
+    };
+    app::segments::service::Mutation::add_members(&counting, segment, users)
+        .await
+        .unwrap();
+    let statements = counting.statements.load(Ordering::Relaxed);
+    txn.commit().await.unwrap();
+    (t.elapsed().as_secs_f64(), statements)
+}
+
+/// The ceiling: the rows the sync writes, by `plain_writes`, in a fresh database. Returns
+/// seconds.
+async fn ceiling(url: &str, users: usize) -> f64 {
+    let db = app::db::connect_and_migrate(url).await.unwrap();
+    let s = setup(&db, users, true).await;
+    let secs = plain_writes(&db, &s, 0).await;
     // The same rows the sync makes, and they meet its rules.
     let enrolments = count(&db, "SELECT COUNT(*) FROM enrolments WHERE instance_id IN (SELECT id FROM enrol_instances WHERE kind = 'segment_sync')").await;
     assert_eq!(enrolments as usize, users * COURSES / 2);
@@ -215,20 +240,7 @@ async fn bench(label: &str, [ours_url, base_url, ceiling_url]: [&str; 3], users:
     // Ours: add everyone to the segment; the sync module does the rest, set-based.
     let db = app::db::connect_and_migrate(ours_url).await.unwrap();
     let s = setup(&db, users, true).await;
-    let txn = db.begin().await.unwrap();
-    let t = Instant::now();
-    let ours_statements = {
-        let counting = Counting {
-            inner: &txn,
-            statements: AtomicU64::new(0),
-        };
-        app::segments::service::Mutation::add_members(&counting, s.segment, &s.user_ids)
-            .await
-            .unwrap();
-        counting.statements.load(Ordering::Relaxed)
-    };
-    txn.commit().await.unwrap();
-    let ours = t.elapsed().as_secs_f64();
+    let (ours, ours_statements) = sync_add(&db, s.segment, &s.user_ids).await;
     let enrolments = count(&db, "SELECT COUNT(*) FROM enrolments e JOIN enrol_instances i ON i.id = e.instance_id WHERE i.kind = 'segment_sync'").await;
     let groups = count(&db, "SELECT COUNT(*) FROM group_members").await;
     assert_eq!(enrolments as usize, users * COURSES / 2);
@@ -377,54 +389,14 @@ async fn grow(label: &str, [ours_url, ceiling_url]: [&str; 2], users: usize) {
     };
     let (db, s) = prepared(ceiling_url).await;
     // Users are numbered in the order they were made: the new ones are those past this id.
-    let last_old = s.user_ids[users - 1];
-    let st = |sql: String| Statement::from_string(db.get_database_backend(), sql);
-    let seg = s.segment;
-    let txn = db.begin().await.unwrap();
-    let t = Instant::now();
-    txn.execute(st(format!(
-        "INSERT INTO segment_members (segment_id, user_id, added_at) \
-         SELECT {seg}, id, CURRENT_TIMESTAMP FROM users WHERE id > {last_old}"
-    )))
-    .await
-    .unwrap();
-    let new_members = format!("segment_members WHERE segment_id = {seg} AND user_id > {last_old}");
-    for &(course, group, sync, inst) in &s.courses {
-        if sync {
-            txn.execute(st(format!(
-                "INSERT INTO enrolments (instance_id, course_id, user_id, status, created_at) \
-                 SELECT {inst}, {course}, user_id, 'active', CURRENT_TIMESTAMP FROM {new_members}"
-            )))
-            .await
-            .unwrap();
-        }
-        txn.execute(st(format!(
-            "INSERT INTO group_members (group_id, user_id, origin_instance_id, added_at) \
-             SELECT {group}, user_id, {inst}, CURRENT_TIMESTAMP FROM {new_members}"
-        )))
-        .await
-        .unwrap();
-    }
-    txn.commit().await.unwrap();
-    let floor = t.elapsed().as_secs_f64();
+    let floor = plain_writes(&db, &s, s.user_ids[users - 1]).await;
     let groups = count(&db, "SELECT COUNT(*) FROM group_members").await;
     assert_eq!(groups as usize, (users + extra) * COURSES);
     assert!(app::sync::violations(&db).await.unwrap().is_empty());
     db.close().await.ok();
 
     let (db, s) = prepared(ours_url).await;
-    let txn = db.begin().await.unwrap();
-    let t = Instant::now();
-    let counting = Counting {
-        inner: &txn,
-        statements: AtomicU64::new(0),
-    };
-    app::segments::service::Mutation::add_members(&counting, s.segment, &s.user_ids[users..])
-        .await
-        .unwrap();
-    let statements = counting.statements.load(Ordering::Relaxed);
-    txn.commit().await.unwrap();
-    let ours = t.elapsed().as_secs_f64();
+    let (ours, statements) = sync_add(&db, s.segment, &s.user_ids[users..]).await;
     let groups = count(&db, "SELECT COUNT(*) FROM group_members").await;
     assert_eq!(groups as usize, (users + extra) * COURSES);
     assert!(app::sync::violations(&db).await.unwrap().is_empty());
