@@ -7,7 +7,7 @@ use app::automation::{FieldKind, RulePreview, RuleSet};
 use app::entities::{segment_member, user};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, Set,
 };
 use serde_json::json;
 
@@ -55,6 +55,39 @@ async fn members(db: &DatabaseConnection, segment: i32) -> Vec<String> {
         .all(db)
         .await
         .unwrap()
+}
+
+/// Makes the segment hold every user (or none) behind the rules' back, then recomputes it for
+/// every user as a list, the way a change to those users does.
+async fn reread_listed(db: &DatabaseConnection, segment: i32, from_everyone: bool) {
+    let ids: Vec<i32> = user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await
+        .unwrap();
+    let txn = app::sync::begin(db).await.unwrap();
+    segment_member::Entity::delete_many()
+        .filter(segment_member::Column::SegmentId.eq(segment))
+        .exec(&txn)
+        .await
+        .unwrap();
+    if from_everyone {
+        segment_member::Entity::insert_many(ids.iter().map(|&user_id| {
+            segment_member::ActiveModel {
+                segment_id: Set(segment),
+                user_id: Set(user_id),
+                added_at: Set(chrono::Utc::now()),
+                batch_id: Set(None),
+            }
+        }))
+        .exec(&txn)
+        .await
+        .unwrap();
+    }
+    auto::users_changed(&txn, &ids).await.unwrap();
+    txn.commit().await.unwrap();
 }
 
 struct Site {
@@ -218,6 +251,16 @@ async fn each_operator_matches_as_specified() {
                 .await
                 .unwrap();
             assert_eq!(members(db, s.segment).await, expected, "{m} {rules}");
+            // Read for listed users (a change to them), from everyone and from no one: the
+            // same members, through the per-user probes.
+            for from_everyone in [true, false] {
+                reread_listed(db, s.segment, from_everyone).await;
+                assert_eq!(
+                    members(db, s.segment).await,
+                    expected,
+                    "listed, from everyone: {from_everyone}, {m} {rules}"
+                );
+            }
         }
     }
     automate(db, s.segment, json!({"match": "any", "rules": [

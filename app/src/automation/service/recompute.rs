@@ -2,7 +2,7 @@
 //! match. Each change that can alter a match calls in here in its own transaction: a rule change
 //! recomputes its segment (two set-based statements), a change to some users recomputes every
 //! automated segment for those users only, and SPEC 5's sync follows for the segments that moved.
-use super::sql::{condition, Bind};
+use super::sql::{condition, Bind, Reach};
 use crate::automation::rules::{check, CheckedRule, RuleSet};
 use crate::automation::types::RulePreview;
 use crate::entities::segment;
@@ -65,6 +65,10 @@ async fn recompute(
     let backend = db.get_database_backend();
     let today = today();
     let run = |chunk: Option<&[i32]>| {
+        let reach = match chunk {
+            None => Reach::Everyone,
+            Some(_) => Reach::Listed,
+        };
         let mut b = Bind::new(backend);
         let seg = b.p(segment_id);
         let now = b.p(chrono::Utc::now());
@@ -72,7 +76,7 @@ async fn recompute(
         let cond = if rules.is_empty() {
             "(1 = 0)".to_string()
         } else {
-            condition(rules, set.match_, &mut b, &today)
+            condition(rules, set.match_, &mut b, &today, reach)
         };
         let scope_sql = |b: &mut Bind, col: &str| match chunk {
             None => String::new(),
@@ -93,7 +97,7 @@ async fn recompute(
         let cond = if rules.is_empty() {
             "(1 = 0)".to_string()
         } else {
-            condition(rules, set.match_, &mut b2, &today)
+            condition(rules, set.match_, &mut b2, &today, reach)
         };
         let scope_m = scope_sql(&mut b2, "segment_members.user_id");
         let delete = format!(
@@ -205,7 +209,7 @@ pub async fn preview(
     let sample = |added: bool| {
         let mut b = Bind::new(backend);
         let seg = b.p(segment_id);
-        let cond = condition(&checked, rules.match_, &mut b, &today());
+        let cond = condition(&checked, rules.match_, &mut b, &today(), Reach::Everyone);
         let sql = if added {
             format!(
                 "SELECT u.username FROM users u WHERE {cond} AND NOT EXISTS \
