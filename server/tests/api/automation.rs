@@ -57,16 +57,22 @@ async fn members(db: &DatabaseConnection, segment: i32) -> Vec<String> {
         .unwrap()
 }
 
-/// Makes the segment hold every user (or none) behind the rules' back, then recomputes it for
-/// every user as a list, the way a change to those users does.
-async fn reread_listed(db: &DatabaseConnection, segment: i32, from_everyone: bool) {
-    let ids: Vec<i32> = user::Entity::find()
+/// Every user's id, in id order.
+async fn user_ids(db: &DatabaseConnection) -> Vec<i32> {
+    user::Entity::find()
         .select_only()
         .column(user::Column::Id)
+        .order_by_asc(user::Column::Id)
         .into_tuple()
         .all(db)
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Makes the segment hold every user (or none) behind the rules' back, then recomputes it for
+/// every user as a list, the way a change to those users does.
+async fn reread_listed(db: &DatabaseConnection, segment: i32, from_everyone: bool) {
+    let ids = user_ids(db).await;
     let txn = app::sync::begin(db).await.unwrap();
     segment_member::Entity::delete_many()
         .filter(segment_member::Column::SegmentId.eq(segment))
@@ -289,14 +295,7 @@ async fn the_invariant_follows_profile_changes_uploads_rules_and_repairs_into_co
     app::courses::service::add_segment_to_group(db, course, s.segment, g)
         .await
         .unwrap();
-    let ids: Vec<i32> = user::Entity::find()
-        .select_only()
-        .column(user::Column::Id)
-        .order_by_asc(user::Column::Id)
-        .into_tuple()
-        .all(db)
-        .await
-        .unwrap();
+    let ids = user_ids(db).await;
     app::courses::service::enrol(db, course, &ids)
         .await
         .unwrap();
@@ -418,14 +417,7 @@ async fn random_steps_keep_automated_segments_and_courses_exact() {
         user(db, n, &format!("{n}@example.com")).await;
         names.push(n);
     }
-    let ids: Vec<i32> = user::Entity::find()
-        .select_only()
-        .column(user::Column::Id)
-        .order_by_asc(user::Column::Id)
-        .into_tuple()
-        .all(db)
-        .await
-        .unwrap();
+    let ids = user_ids(db).await;
     let course = app::courses::service::create_course(db, "C", "Course")
         .await
         .unwrap();
