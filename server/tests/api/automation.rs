@@ -96,6 +96,24 @@ async fn reread_listed(db: &DatabaseConnection, segment: i32, from_everyone: boo
     txn.commit().await.unwrap();
 }
 
+/// Read for listed users (a change to them), from everyone and from no one: the same members
+/// as the whole recompute found, through the per-user probes.
+async fn listed_reads_the_same(
+    db: &DatabaseConnection,
+    segment: i32,
+    expected: &[&str],
+    what: &str,
+) {
+    for from_everyone in [true, false] {
+        reread_listed(db, segment, from_everyone).await;
+        assert_eq!(
+            members(db, segment).await,
+            expected,
+            "listed, from everyone: {from_everyone}, {what}"
+        );
+    }
+}
+
 struct Site {
     dept: i32,
     city: i32,
@@ -257,24 +275,38 @@ async fn each_operator_matches_as_specified() {
                 .await
                 .unwrap();
             assert_eq!(members(db, s.segment).await, expected, "{m} {rules}");
-            // Read for listed users (a change to them), from everyone and from no one: the
-            // same members, through the per-user probes.
-            for from_everyone in [true, false] {
-                reread_listed(db, s.segment, from_everyone).await;
-                assert_eq!(
-                    members(db, s.segment).await,
-                    expected,
-                    "listed, from everyone: {from_everyone}, {m} {rules}"
-                );
-            }
+            listed_reads_the_same(db, s.segment, expected, &format!("{m} {rules}")).await;
         }
     }
-    automate(db, s.segment, json!({"match": "any", "rules": [
-        {"field": "dept", "op": "equals", "value": "ops"}, {"field": "mentor", "op": "is_checked"}]})).await.unwrap();
-    assert_eq!(members(db, s.segment).await, ["ann", "bob"]);
-    automate(db, s.segment, json!({"match": "all", "rules": [
-        {"field": "dept", "op": "equals", "value": "ops"}, {"field": "mentor", "op": "is_checked"}]})).await.unwrap();
-    assert!(members(db, s.segment).await.is_empty());
+    // Several rules, some on profile fields and some on the user's own columns.
+    let combined: [(serde_json::Value, &[&str]); 4] = [
+        (
+            json!({"match": "any", "rules": [
+                {"field": "dept", "op": "equals", "value": "ops"}, {"field": "mentor", "op": "is_checked"}]}),
+            &["ann", "bob"],
+        ),
+        (
+            json!({"match": "all", "rules": [
+                {"field": "dept", "op": "equals", "value": "ops"}, {"field": "mentor", "op": "is_checked"}]}),
+            &[],
+        ),
+        (
+            json!({"match": "all", "rules": [
+                {"field": "dept", "op": "equals", "value": "sales"}, {"field": "mentor", "op": "is_checked"},
+                {"field": "city", "op": "not_contains", "value": "nord"}]}),
+            &["ann"],
+        ),
+        (
+            json!({"match": "any", "rules": [
+                {"field": "city", "op": "contains", "value": "nord"}, {"field": "suspended", "op": "is_checked"}]}),
+            &["bob", "cy"],
+        ),
+    ];
+    for (rules, expected) in combined {
+        automate(db, s.segment, rules.clone()).await.unwrap();
+        assert_eq!(members(db, s.segment).await, expected, "{rules}");
+        listed_reads_the_same(db, s.segment, expected, &rules.to_string()).await;
+    }
     let err = automate(db, s.segment, json!({"match": "all", "rules": [
         {"field": "city", "op": "equals", "value": "x"}, {"field": "dept", "op": "before", "value": "x"}]})).await.unwrap_err();
     assert!(err.to_string().contains("Rule 2 (dept before)"), "{err}");
