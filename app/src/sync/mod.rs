@@ -373,9 +373,9 @@ pub async fn segments_changed_for(
 /// Users per scoped pass (one bound JSON list of at most about 400 KB).
 pub const SCOPE_CHUNK: usize = 50_000;
 
-/// The passes a change to `users` (sorted, distinct) needs: a scoped pass per `SCOPE_CHUNK`
-/// users, so a change costs O(change), not O(segment), however many users it touched. Exact (see
-/// `apply_instance_for`).
+/// The passes a change to `users` needs: a scoped pass per `SCOPE_CHUNK` users, so a change
+/// costs O(change), not O(segment), however many users it touched. Exact for the sync (see
+/// `apply_instance_for`); automation's recompute scopes its passes the same way.
 pub fn scopes(users: &[i32]) -> impl Iterator<Item = Option<&[i32]>> {
     users.chunks(SCOPE_CHUNK).map(Some)
 }
@@ -384,8 +384,9 @@ pub fn scopes(users: &[i32]) -> impl Iterator<Item = Option<&[i32]>> {
 /// or in one whole pass when the segments hold at most twice the memberships the change could
 /// have touched (each user in each segment). A whole pass then reads at most twice those
 /// memberships, and PostgreSQL runs it faster than scoped passes: 100,000 users filling an empty
-/// segment synced at 0.77 of the ceiling's speed whole, 0.63-0.69 scoped (`bench-sync`). Only a change of more than one pass is measured against the segments,
-/// so a smaller one never costs O(segment).
+/// segment synced at 0.77 of the ceiling's speed whole, 0.63-0.69 scoped (`bench-sync`). Only
+/// a change of more than one pass is measured against the segments, so a smaller one never costs
+/// O(segment).
 pub async fn segments_changed_by(
     db: &impl ConnectionTrait,
     segment_ids: &[i32],

@@ -244,9 +244,7 @@ async fn a_small_change_syncs_its_own_users_only() {
         .unwrap();
     // The drift: member b lost its group row; non-member c holds one of the method's in G, and
     // d one in a group the method does not point at.
-    db.execute_unprepared(&format!("DELETE FROM group_members WHERE user_id = {b}"))
-        .await
-        .unwrap();
+    drop_group_rows(db, b).await;
     for (group, user) in [(g, c), (other, d)] {
         db.execute_unprepared(&format!(
             "INSERT INTO group_members (group_id, user_id, origin_instance_id, added_at) \
@@ -285,6 +283,24 @@ async fn group_size(db: &sea_orm::DatabaseConnection, g: i32) -> u64 {
         .unwrap()
 }
 
+/// Course c1 with group G, which segment `s` fills by "User segment sync"; returns G.
+async fn synced_group(db: &sea_orm::DatabaseConnection, s: i32) -> i32 {
+    let c1 = courses::create_course(db, "c1", "C1").await.unwrap();
+    let g = courses::create_group(db, c1, "G").await.unwrap();
+    courses::add_segment_sync(db, c1, s, SyncGroup::Existing(g), false)
+        .await
+        .unwrap();
+    g
+}
+
+/// Drift behind the app's back: every group row of `user` goes.
+async fn drop_group_rows(db: &sea_orm::DatabaseConnection, user: i32) {
+    use sea_orm::ConnectionTrait;
+    db.execute_unprepared(&format!("DELETE FROM group_members WHERE user_id = {user}"))
+        .await
+        .unwrap();
+}
+
 /// As `a_small_change_syncs_its_own_users_only`, for a change of more users than the sync once
 /// took one whole-segment pass for (20,000): it still syncs its own users only.
 #[tokio::test]
@@ -298,19 +314,13 @@ async fn a_large_change_syncs_its_own_users_only() {
     let many = common::seeded_ids(db, 0..25_000).await;
     let s = segment(db, "s").await;
     Segments::add_members(db, s, &[a, b]).await.unwrap();
-    let c1 = courses::create_course(db, "c1", "C1").await.unwrap();
-    let g = courses::create_group(db, c1, "G").await.unwrap();
-    courses::add_segment_sync(db, c1, s, SyncGroup::Existing(g), false)
-        .await
-        .unwrap();
+    let g = synced_group(db, s).await;
     let c2 = courses::create_course(db, "c2", "C2").await.unwrap();
     let g2 = courses::create_group(db, c2, "G2").await.unwrap();
     courses::enrol(db, c2, &[a, b]).await.unwrap();
     courses::add_segment_to_group(db, c2, s, g2).await.unwrap();
     // The drift: member b lost both group rows; non-member c holds one of the sync method's.
-    db.execute_unprepared(&format!("DELETE FROM group_members WHERE user_id = {b}"))
-        .await
-        .unwrap();
+    drop_group_rows(db, b).await;
     db.execute_unprepared(&format!(
         "INSERT INTO group_members (group_id, user_id, origin_instance_id, added_at) \
          SELECT {g}, {c}, id, CURRENT_TIMESTAMP FROM enrol_instances WHERE kind = 'segment_sync'"
@@ -351,7 +361,6 @@ async fn a_large_change_syncs_its_own_users_only() {
 /// the same pass.
 #[tokio::test]
 async fn a_change_that_is_most_of_its_segment_syncs_it_whole() {
-    use sea_orm::ConnectionTrait;
     let t = common::fresh_db().await;
     let db = &t.db;
     let [b] = users(db, &["b"]).await[..] else {
@@ -360,14 +369,8 @@ async fn a_change_that_is_most_of_its_segment_syncs_it_whole() {
     let many = common::seeded_ids(db, 0..sync::SCOPE_CHUNK + 1).await;
     let s = segment(db, "s").await;
     Segments::add_members(db, s, &[b]).await.unwrap();
-    let c1 = courses::create_course(db, "c1", "C1").await.unwrap();
-    let g = courses::create_group(db, c1, "G").await.unwrap();
-    courses::add_segment_sync(db, c1, s, SyncGroup::Existing(g), false)
-        .await
-        .unwrap();
-    db.execute_unprepared(&format!("DELETE FROM group_members WHERE user_id = {b}"))
-        .await
-        .unwrap();
+    let g = synced_group(db, s).await;
+    drop_group_rows(db, b).await;
     Segments::add_members(db, s, &many).await.unwrap();
     assert!(in_group(db, g, b).await, "the whole pass mends b's drift");
     assert_eq!(group_size(db, g).await as usize, many.len() + 1);

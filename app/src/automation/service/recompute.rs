@@ -14,11 +14,6 @@ use sea_orm::{
     TransactionTrait,
 };
 
-/// Users per scoped statement, bound as an `IN (?, ?, …)` list. Not one JSON list as the sync
-/// binds: SQLite then planned a one-user recompute around the rule's subquery, 18 -> 71 ms for
-/// the segment's INSERT among 1M users (`bench-automation`).
-const SCOPE_CHUNK: usize = 1_000;
-
 /// What a rule change or a recompute did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RuleChange {
@@ -78,11 +73,12 @@ async fn recompute(
         } else {
             condition(rules, set.match_, &mut b, &today, reach)
         };
+        // The scope as the sync binds it: one JSON list of ids.
         let scope_sql = |b: &mut Bind, col: &str| match chunk {
             None => String::new(),
             Some(ids) => {
-                let list: Vec<String> = ids.iter().map(|id| b.p(*id)).collect();
-                format!(" AND {col} IN ({})", list.join(", "))
+                let list = crate::db::json_ids(backend, &b.p(crate::db::json_list(ids)));
+                format!(" AND {col} IN ({list})")
             }
         };
         let scope_u = scope_sql(&mut b, "u.id");
@@ -111,7 +107,7 @@ async fn recompute(
     };
     let statements: Vec<_> = match scope {
         None => vec![run(None)],
-        Some(ids) => ids.chunks(SCOPE_CHUNK).map(|c| run(Some(c))).collect(),
+        Some(ids) => crate::sync::scopes(ids).map(run).collect(),
     };
     let (mut added, mut removed) = (0, 0);
     for (insert, delete) in statements {
