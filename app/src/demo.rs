@@ -1,9 +1,7 @@
 //! `server seed-demo`: a deterministic demo site (5,000 users, a dozen segments, courses with
 //! groups). Every insert skips rows that exist, so running it again changes nothing.
 use crate::courses::{EnrolMethodKind, EnrolmentStatus};
-use crate::entities::{
-    course, course_group, enrol_instance, enrolment, segment, segment_member, user,
-};
+use crate::entities::{course, course_group, enrol_instance, enrolment, segment, user};
 use crate::error::AppError;
 use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
@@ -177,25 +175,24 @@ pub async fn seed(db: &impl ConnectionTrait) -> Result<SeedReport, AppError> {
             pairs.push((segment_ids["new-starters"], uid));
         }
     }
-    for chunk in pairs.chunks(5_000) {
-        report.memberships += segment_member::Entity::insert_many(chunk.iter().map(|&(s, u)| {
-            segment_member::ActiveModel {
-                segment_id: Set(s),
-                user_id: Set(u),
-                added_at: Set(now),
-                batch_id: Set(None),
-            }
-        }))
-        .on_conflict(
-            OnConflict::columns([
-                segment_member::Column::SegmentId,
-                segment_member::Column::UserId,
-            ])
-            .do_nothing()
-            .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
+    // Through the segments' own add, so SPEC 5's sync follows; an automated segment (SPEC 8)
+    // is left to its rules.
+    let automated: std::collections::HashSet<i32> = crate::automation::service::automated(db)
+        .await?
+        .into_iter()
+        .map(|(id, ..)| id)
+        .collect();
+    let mut by_segment: HashMap<i32, Vec<i32>> = HashMap::new();
+    for (s, u) in pairs {
+        if !automated.contains(&s) {
+            by_segment.entry(s).or_default().push(u);
+        }
+    }
+    let mut by_segment: Vec<_> = by_segment.into_iter().collect();
+    by_segment.sort_unstable();
+    for (s, users) in by_segment {
+        report.memberships +=
+            crate::segments::service::Mutation::add_members(db, s, &users).await?;
     }
 
     report.courses =
@@ -268,8 +265,10 @@ pub async fn seed(db: &impl ConnectionTrait) -> Result<SeedReport, AppError> {
             .enumerate()
             .filter(|(i, _)| (i + short.len()) % 17 == 0)
             .map(|(_, u)| user_ids[&u.0]);
+        let enrolled: Vec<i32> = enrolled.collect();
         let rows: Vec<_> = enrolled
-            .map(|uid| enrolment::ActiveModel {
+            .iter()
+            .map(|&uid| enrolment::ActiveModel {
                 instance_id: Set(manual),
                 course_id: Set(course_id),
                 user_id: Set(uid),
@@ -286,7 +285,11 @@ pub async fn seed(db: &impl ConnectionTrait) -> Result<SeedReport, AppError> {
             )
             .exec_without_returning(db)
             .await?;
+        crate::sync::courses_changed_by(db, &[course_id], enrolled, crate::sync::Moved::In).await?;
     }
+    // New users may match an automated segment's rules.
+    let ids: Vec<i32> = user_ids.into_values().collect();
+    crate::automation::service::users_changed(db, &ids).await?;
     Ok(report)
 }
 

@@ -6,7 +6,7 @@ use app::error::AppError;
 use app::imports::{ImportKind, ImportMode, ImportOptions, NotEnrolled};
 use app::upload::{DelimiterChoice, EncodingChoice, ExistingDetails, UploadOptions, UploadType};
 use clap::{Parser, Subcommand};
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -138,7 +138,7 @@ pub enum SegmentCommand {
         id_number: String,
         #[arg(required_unless_present = "off")]
         rules: Option<PathBuf>,
-        #[arg(long, conflicts_with = "rules")]
+        #[arg(long, conflicts_with_all = ["rules", "dry_run"])]
         off: bool,
         #[arg(long)]
         dry_run: bool,
@@ -212,7 +212,8 @@ impl CliError {
 }
 
 pub async fn seed_demo(db: &DatabaseConnection) -> Result<(), CliError> {
-    let txn = db.begin().await?;
+    // Under the write lock that every change running the sync takes.
+    let txn = app::sync::begin(db).await?;
     let report = app::demo::seed(&txn).await?;
     txn.commit().await?;
     say!(
@@ -234,7 +235,8 @@ pub async fn create_admin(db: &DatabaseConnection, username: &str) -> Result<(),
             p
         }
     };
-    let txn = db.begin().await?;
+    // The admin is a user that automated segments may match: the sync runs, under its lock.
+    let txn = app::sync::begin(db).await?;
     app::auth::service::create_or_reset_admin(&txn, username, &password).await?;
     txn.commit().await?;
     say!(
@@ -277,10 +279,15 @@ pub async fn segment(db: &DatabaseConnection, command: SegmentCommand) -> Result
                 let txn = app::sync::begin(db).await?;
                 app::automation::service::set_rules(&txn, seg.id, None).await?;
                 txn.commit().await?;
-                say!(
-                    "segment {id_number} is manual again; its {} members stay",
-                    seg.members
-                );
+                if json {
+                    // Nobody moves: the members stay.
+                    say!("{}", rule_change_json(&Default::default()));
+                } else {
+                    say!(
+                        "segment {id_number} is manual again; its {} members stay",
+                        seg.members
+                    );
+                }
                 return Ok(());
             }
             let path = rules.ok_or_else(|| CliError::Usage("RULES.json is required".into()))?;
@@ -302,14 +309,7 @@ pub async fn segment(db: &DatabaseConnection, command: SegmentCommand) -> Result
                 }
             };
             if json {
-                say!(
-                    "{}",
-                    serde_json::json!({
-                        "added": preview.added, "removed": preview.removed,
-                        "enrolments_added": preview.enrolments_added,
-                        "group_memberships_added": preview.group_memberships_added,
-                    })
-                );
+                say!("{}", rule_change_json(&preview));
             } else {
                 say!(
                     "{}{} added, {} removed; {} enrolments and {} group memberships added",
@@ -383,6 +383,20 @@ impl<O> FileArgs<O> {
         Ok((std::fs::read(&self.file)?, name))
     }
 
+    /// The report's file, made before anything runs, so a path that cannot be written is
+    /// refused while nothing is committed (SPEC 6: a failed command changed nothing).
+    fn open_report(&self) -> Result<Option<std::fs::File>, CliError> {
+        let Some(path) = &self.report else {
+            return Ok(None);
+        };
+        std::fs::File::create(path).map(Some).map_err(|e| {
+            CliError::Io(std::io::Error::new(
+                e.kind(),
+                format!("--report {}: {e}", path.display()),
+            ))
+        })
+    }
+
     /// A file error: printed as JSON with `--json`, and exit code 4 (nothing committed). Not
     /// through `say!`: a reader that has gone must not turn this failure into a success.
     fn file_error(&self, e: app::upload::FileError) -> CliError {
@@ -395,28 +409,46 @@ impl<O> FileArgs<O> {
     }
 }
 
+/// Writes the report last, once the outcome is printed: what was committed is said first,
+/// whatever the disk does then.
+fn write_report(report: Option<(std::fs::File, String)>) -> Result<(), CliError> {
+    use std::io::Write;
+    if let Some((mut file, csv)) = report {
+        file.write_all(csv.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// `segment automate --json`: SPEC 6's shape.
+fn rule_change_json(p: &app::automation::RulePreview) -> serde_json::Value {
+    serde_json::json!({
+        "added": p.added, "removed": p.removed,
+        "enrolments_added": p.enrolments_added,
+        "group_memberships_added": p.group_memberships_added,
+    })
+}
+
 /// `server upload-users`: SPEC 6. Exit 0 when the upload ran (row errors included), 4 on a file
 /// error (nothing committed).
 pub async fn upload_users(db: &DatabaseConnection, args: UploadArgs) -> Result<(), CliError> {
     use app::upload::report::{report_csv, row_view};
     use app::upload::service::{run, UploadError};
     let (bytes, name) = args.read()?;
+    let report_file = args.open_report()?;
     let (parsed, report, batch) =
         match run(db, &bytes, &name, args.options, None, args.dry_run).await {
             Ok(done) => done,
             Err(UploadError::File(e)) => return Err(args.file_error(e)),
             Err(UploadError::App(e)) => return Err(e.into()),
         };
-    if let Some(path) = &args.report {
-        std::fs::write(path, report_csv(&parsed, &report))?;
-    }
+    let report_out = report_file.map(|f| (f, report_csv(&parsed, &report)));
     if args.json {
         let rows: Vec<_> = (0..parsed.rows.len())
             .map(|i| row_view(&parsed, &report, i))
             .collect();
         let out = serde_json::json!({"summary": report.summary, "rows": rows});
         say!("{out}");
-        return Ok(());
+        return write_report(report_out);
     }
     let s = report.summary;
     match batch {
@@ -440,7 +472,7 @@ pub async fn upload_users(db: &DatabaseConnection, args: UploadArgs) -> Result<(
             report.error_rows.len() - 20
         );
     }
-    Ok(())
+    write_report(report_out)
 }
 
 /// `server import KIND FILE`: SPEC 6-7, with `upload-users`' JSON shape and exit codes.
@@ -454,15 +486,18 @@ pub async fn import(db: &DatabaseConnection, args: ImportArgs) -> Result<(), Cli
     } else {
         RunMode::Commit
     };
+    let report_file = args.open_report()?;
     let result = match run(db, &bytes, &name, args.options, None, mode).await {
         Ok(done) => done,
         Err(UploadError::File(e)) => return Err(args.file_error(e)),
         Err(UploadError::App(e)) => return Err(e.into()),
     };
-    if let Some(path) = &args.report {
-        std::fs::write(path, report_csv(&result.rows))?;
-    }
+    let report_out = report_file.map(|f| (f, report_csv(&result.rows)));
     if args.json {
+        let user_rows = matches!(
+            args.options.kind,
+            ImportKind::GroupMembers | ImportKind::Enrolments
+        );
         let rows: Vec<_> = result
             .rows
             .iter()
@@ -477,14 +512,18 @@ pub async fn import(db: &DatabaseConnection, args: ImportArgs) -> Result<(), Cli
                         })
                     })
                     .collect();
-                serde_json::json!({"line": r.line, "key": r.key, "outcomes": outcomes})
+                // SPEC 6: `upload-users`' row shape; `key` also names a segment or group row.
+                let username = user_rows.then_some(&r.key);
+                serde_json::json!({
+                    "line": r.line, "username": username, "key": r.key, "outcomes": outcomes,
+                })
             })
             .collect();
         let out = serde_json::json!({
             "summary": result.summary, "effects": result.effects, "rows": rows,
         });
         say!("{out}");
-        return Ok(());
+        return write_report(report_out);
     }
     match result.batch_id {
         Some(id) => say!("committed as upload batch {id}"),
@@ -516,7 +555,7 @@ pub async fn import(db: &DatabaseConnection, args: ImportArgs) -> Result<(), Cli
             errors.len() - 20
         );
     }
-    Ok(())
+    write_report(report_out)
 }
 
 /// `server sync`: SPEC 5's repair command, in one transaction under the write lock that every
@@ -524,9 +563,16 @@ pub async fn import(db: &DatabaseConnection, args: ImportArgs) -> Result<(), Cli
 pub async fn sync(db: &DatabaseConnection) -> Result<(), CliError> {
     let txn = app::sync::begin(db).await?;
     // Automated segments first (SPEC 8): their members feed the enrolment methods.
-    let (added, removed) = app::automation::service::repair(&txn).await?;
+    let app::automation::service::RuleChange {
+        added,
+        removed,
+        drift: mut fixed,
+    } = app::automation::service::repair(&txn).await?;
     let drift = app::sync::repair(&txn).await?;
     txn.commit().await?;
+    // The enrolments and group rows that followed the recompute were drift it fixed too.
+    fixed.add(drift);
+    let drift = fixed;
     if added + removed == 0 {
         say!("no drift in automated segments");
     } else {

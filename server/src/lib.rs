@@ -200,6 +200,7 @@ pub async fn serve(
     let directory = Directory::new(db.clone());
     directory.refresh_in_background();
     let app = router(db.clone(), leptos_options(addr), &web, directory);
+    tokio::spawn(follow_the_calendar(db.clone()));
     tokio::spawn(delete_expired_sessions(db));
     // Peer addresses feed the per-address sign-in limit.
     axum::serve(
@@ -208,6 +209,42 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown_signal())
     .await
+}
+
+/// SPEC 8 for rules that read the calendar (`within_last_days`): their segments are recomputed
+/// at start and whenever the UTC date turns (looked at every 5 minutes), under the write lock
+/// every change that runs the sync takes. Several servers sharing PostgreSQL each do it; the
+/// lock orders them and the later ones find nothing to move.
+async fn follow_the_calendar(db: DatabaseConnection) {
+    let mut done_for = None;
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
+    loop {
+        tick.tick().await;
+        let today = chrono::Utc::now().date_naive();
+        if done_for == Some(today) {
+            continue;
+        }
+        let run = async {
+            let txn = app::sync::begin(&db).await?;
+            let change = app::automation::service::the_date_turned(&txn).await?;
+            txn.commit().await?;
+            Ok::<_, app::error::AppError>(change)
+        };
+        match run.await {
+            Ok(change) => {
+                done_for = Some(today);
+                if change.added + change.removed > 0 {
+                    tracing::info!(
+                        added = change.added,
+                        removed = change.removed,
+                        "the date turned: segments whose rules read it recomputed"
+                    );
+                }
+            }
+            // Tried again at the next tick.
+            Err(e) => tracing::warn!(error = %e, "could not recompute date rules"),
+        }
+    }
 }
 
 async fn delete_expired_sessions(db: DatabaseConnection) {

@@ -55,6 +55,12 @@ pub fn valid_shortname(s: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
+/// Whether rules read `name` as a user column (`username`, `email`, …): a profile field of that
+/// shortname could never be named by a rule.
+pub fn is_user_column(name: &str) -> bool {
+    Builtin::parse(name).is_some()
+}
+
 /// A date written YYYY-MM-DD that exists on the calendar.
 pub fn valid_date(s: &str) -> bool {
     let b = s.as_bytes();

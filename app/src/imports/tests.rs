@@ -191,6 +191,45 @@ fn groups_rows_check_courses_names_and_id_numbers() {
     assert_eq!(r.plan.groups[0].id_number.as_deref(), Some("m-b"));
 }
 
+/// A row with more cells than its header is refused in the segment and group kinds too, not cut
+/// short; and only a group that will be written holds its ID number against later lines.
+#[test]
+fn extra_cells_are_refused_and_refused_groups_hold_no_id_number() {
+    let t = table(
+        ImportKind::Segments,
+        "idnumber,name,description
+sales2,Sales,Sales, EU team
+ok,OK,fine
+",
+    );
+    let r = validate(&t, &ImportOptions::new(ImportKind::Segments), &world());
+    assert_eq!(codes(&r), vec![(2, vec!["too_many_fields"]), (3, vec![])]);
+    assert_eq!(r.plan.segments.len(), 1);
+    assert_eq!(r.rows[0].outcomes[0].column, "idnumber");
+    let t = table(
+        ImportKind::Groups,
+        "course,groupname,groupidnumber,description
+         MATH,C,,Morning, late
+         MATH,D,m-d,Has\u{7}bell
+         MATH,E,m-d,
+         MATH,A,m-x,
+         MATH,F,m-x,
+",
+    );
+    let r = validate(&t, &ImportOptions::new(ImportKind::Groups), &world());
+    assert_eq!(
+        codes(&r),
+        vec![
+            (2, vec!["too_many_fields"]),
+            (3, vec!["invalid_field"]),
+            (4, vec![]),
+            (5, vec!["group_exists"]),
+            (6, vec![]),
+        ]
+    );
+    assert_eq!(r.summary.get("groups_created"), 2);
+}
+
 #[test]
 fn group_members_rows_plan_memberships_and_enrolments() {
     let t = table(

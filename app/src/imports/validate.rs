@@ -395,11 +395,12 @@ impl Validator<'_> {
         id
     }
 
-    fn too_many_fields(&self, row: &TableRow, check: &mut RowCheck) {
+    /// `key`: the column the row is known by, where the report shows the error.
+    fn too_many_fields(&self, row: &TableRow, key: Col, check: &mut RowCheck) {
         if row.extra_cells > 0 {
             check.add(
                 ImportCode::TooManyFields,
-                Col::Username,
+                key,
                 "",
                 format!(
                     "The row has {} more cell(s) than the header has columns.",
@@ -426,6 +427,7 @@ impl Validator<'_> {
         let name = t.cell(row, Col::Name);
         let description = t.cell(row, Col::Description);
         let vis_cell = t.cell(row, Col::Visible);
+        self.too_many_fields(row, Col::IdNumber, &mut check);
         let mut id_ok = false;
         if idn.is_empty() {
             check.add(
@@ -536,6 +538,7 @@ impl Validator<'_> {
         let description = t.cell(row, Col::Description);
         let key = format!("{course_cell} / {name}");
         let course = self.course(course_cell, Col::Course, &mut check);
+        self.too_many_fields(row, Col::GroupName, &mut check);
         if name.is_empty() {
             check.add(
                 ImportCode::MissingGroupname,
@@ -590,9 +593,6 @@ impl Validator<'_> {
                     idn,
                     format!("Group \"{other}\" of this course has this ID number."),
                 );
-            } else {
-                self.group_ids
-                    .insert((course, idn.to_string()), name.to_string());
             }
         }
         if check.errors() {
@@ -651,6 +651,11 @@ impl Validator<'_> {
                 self.bar(course_cell).added += 1;
             }
         }
+        // Only a group that will exist holds its ID number against later lines.
+        if !check.errors() && !idn.is_empty() {
+            self.group_ids
+                .insert((course, idn.to_string()), name.to_string());
+        }
         (key, check)
     }
 
@@ -660,7 +665,7 @@ impl Validator<'_> {
         let (key, user) = self.user(row, &mut check);
         let course_cell = t.cell(row, Col::Course);
         let course = self.course(course_cell, Col::Course, &mut check);
-        self.too_many_fields(row, &mut check);
+        self.too_many_fields(row, Col::Username, &mut check);
         let mut groups: Vec<(&str, i32)> = Vec::new();
         for (i, col) in t.columns.iter().enumerate() {
             let Col::Group(_) = col else { continue };
@@ -746,7 +751,7 @@ impl Validator<'_> {
         let t = self.table;
         let mut check = RowCheck::new();
         let (key, user) = self.user(row, &mut check);
-        self.too_many_fields(row, &mut check);
+        self.too_many_fields(row, Col::Username, &mut check);
         let mut wanted: Vec<(&str, i32, EnrolmentStatus)> = Vec::new();
         for (i, col) in t.columns.iter().enumerate() {
             match *col {

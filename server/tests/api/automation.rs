@@ -399,12 +399,19 @@ async fn the_invariant_follows_profile_changes_uploads_rules_and_repairs_into_co
     assert_eq!(report.row_outcomes(0)[0].code.as_str(), "automated_segment");
 
     // Drift (a write behind the console's back) is repaired by `server sync`'s recompute.
-    db.execute_unprepared("DELETE FROM segment_members")
-        .await
-        .unwrap();
+    // The group row that follows the member back is drift it fixed, and is reported.
+    for table in ["segment_members", "group_members"] {
+        db.execute_unprepared(&format!("DELETE FROM {table}"))
+            .await
+            .unwrap();
+    }
     let txn = app::sync::begin(db).await.unwrap();
-    assert_eq!(auto::repair(&txn).await.unwrap(), (1, 0));
-    assert_eq!(auto::repair(&txn).await.unwrap(), (0, 0));
+    let fixed = auto::repair(&txn).await.unwrap();
+    assert_eq!((fixed.added, fixed.removed), (1, 0));
+    assert_eq!(fixed.drift.group_memberships_added, 1);
+    let again = auto::repair(&txn).await.unwrap();
+    assert_eq!((again.added, again.removed), (0, 0));
+    assert!(again.drift.is_empty());
     txn.commit().await.unwrap();
     common::assert_consistent(db).await;
 
@@ -547,8 +554,9 @@ async fn random_steps_keep_automated_segments_and_courses_exact() {
             }
         }
         let txn = app::sync::begin(db).await.unwrap();
+        let r = auto::repair(&txn).await.unwrap();
         assert_eq!(
-            auto::repair(&txn).await.unwrap(),
+            (r.added, r.removed),
             (0, 0),
             "step {step} ({what}): automated segment drifted"
         );
@@ -587,6 +595,10 @@ async fn the_cli_creates_fields_and_automates_segments() {
     );
     let out = server(&["profile-field", "create", "dept", "Again"]);
     assert_eq!(out.status.code(), Some(1));
+    // A user column's name would shadow the field in every rule.
+    let out = server(&["profile-field", "create", "email", "Work e-mail"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("user column"));
     let fields = auto::fields(db).await.unwrap();
     let ann = user(db, "ann", "a@example.com").await;
     set(db, ann, &[(fields[0].id, "Sales")]).await;
@@ -622,12 +634,21 @@ async fn the_cli_creates_fields_and_automates_segments() {
     let bad = server(&["segment", "automate", "sales", r]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("Rule 1 (nope equals)"));
-    let off = server(&["segment", "automate", "sales", "--off"]);
+    // "--off" cannot be previewed: refused, and the segment stays automated.
+    let refused = server(&["segment", "automate", "sales", "--off", "--dry-run"]);
+    assert!(!refused.status.success());
+    assert_eq!(auto::automated(db).await.unwrap().len(), 1);
+    let off = server(&["segment", "automate", "sales", "--off", "--json"]);
     assert!(
         off.status.success(),
         "{}",
         String::from_utf8_lossy(&off.stderr)
     );
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&off.stdout).unwrap(),
+        json!({"added": 0, "removed": 0, "enrolments_added": 0, "group_memberships_added": 0})
+    );
+    assert!(auto::automated(db).await.unwrap().is_empty());
     let list = server(&["segment", "list", "--json"]);
     let list: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
     assert_eq!(list[0]["members"], 1, "--off keeps the members");
@@ -698,6 +719,138 @@ async fn the_upload_sets_profile_values_and_automated_segments_follow() {
         .unwrap_err();
     assert!(err.to_string().contains("profile_field_nope"), "{err}");
     let txn = app::sync::begin(db).await.unwrap();
-    assert_eq!(auto::repair(&txn).await.unwrap(), (0, 0));
+    let r = auto::repair(&txn).await.unwrap();
+    assert_eq!((r.added, r.removed), (0, 0));
     txn.rollback().await.unwrap();
+}
+
+/// Automating a segment hands its members over to the rules: undoing the upload that first
+/// added them takes back none of them, so a member the rules match keeps her place and her
+/// course (SPEC 8: the members are exactly the matches; the undo only takes back what its
+/// batch still owns).
+#[tokio::test]
+async fn undoing_an_upload_leaves_the_members_the_rules_took_over() {
+    use app::courses::service::{self as courses, SyncGroup};
+    let t = common::fresh_db().await;
+    let db = &t.db;
+    let s = site(db).await;
+    let course = courses::create_course(db, "c1", "Course").await.unwrap();
+    let group = courses::create_group(db, course, "G").await.unwrap();
+    let (instance, _) =
+        courses::add_segment_sync(db, course, s.segment, SyncGroup::Existing(group), false)
+            .await
+            .unwrap();
+    let (_, _, batch) = app::upload::service::run(
+        db,
+        b"username,cohort1\nann,auto\nbob,auto\n",
+        "m.csv",
+        Default::default(),
+        None,
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(members(db, s.segment).await, ["ann", "bob"]);
+    // The rules keep ann (Sales) and take bob out.
+    automate(
+        db,
+        s.segment,
+        json!({"match": "all", "rules": [{"field": "dept", "op": "equals", "value": "sales"}]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(members(db, s.segment).await, ["ann"]);
+    let txn = app::sync::begin(db).await.unwrap();
+    let removed = app::upload::service::undo(&txn, batch.unwrap(), None)
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+    assert_eq!(removed, 0);
+    assert_eq!(members(db, s.segment).await, ["ann"], "the rules match ann");
+    let ann: i32 = user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .filter(user::Column::Username.eq("ann"))
+        .into_tuple()
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        common::status(db, instance, ann).await.as_deref(),
+        Some("active")
+    );
+    assert!(common::in_group(db, group, ann).await);
+    common::assert_consistent(db).await;
+}
+
+/// Rules that read the calendar follow it with no change to anyone: when the date turns, a
+/// member whose date has left "within the last 30 days" leaves the segment, and its course group
+/// with her. Time passing is played by moving her stored date back behind the console's back.
+/// A segment whose rules do not read the calendar is not recomputed then (its drift is
+/// `server sync`'s).
+#[tokio::test]
+async fn the_turning_date_recomputes_the_segments_whose_rules_read_it() {
+    let t = common::fresh_db().await;
+    let db = &t.db;
+    let s = site(db).await;
+    let course = app::courses::service::create_course(db, "C", "Course")
+        .await
+        .unwrap();
+    let g = app::courses::service::create_group(db, course, "Recent")
+        .await
+        .unwrap();
+    app::courses::service::add_segment_to_group(db, course, s.segment, g)
+        .await
+        .unwrap();
+    let ids = user_ids(db).await;
+    app::courses::service::enrol(db, course, &ids)
+        .await
+        .unwrap();
+    automate(
+        db,
+        s.segment,
+        json!({"match": "all", "rules": [{"field": "start", "op": "within_last_days", "value": 30}]}),
+    )
+    .await
+    .unwrap();
+    let by_dept = common::segment(db, "by-dept").await;
+    automate(
+        db,
+        by_dept,
+        json!({"match": "all", "rules": [{"field": "dept", "op": "equals", "value": "sales"}]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(members(db, s.segment).await, ["ann"]);
+    assert!(common::in_group(db, g, ids[0]).await);
+    let txn = app::sync::begin(db).await.unwrap();
+    let none = auto::the_date_turned(&txn).await.unwrap();
+    txn.commit().await.unwrap();
+    assert_eq!((none.added, none.removed), (0, 0), "nothing turned yet");
+
+    let ann = ids[0];
+    db.execute_unprepared(&format!(
+        "UPDATE user_profile_values SET value = '2001-01-01', folded = '2001-01-01' \
+         WHERE field_id = {} AND user_id = {ann}",
+        s.start
+    ))
+    .await
+    .unwrap();
+    db.execute_unprepared(&format!(
+        "DELETE FROM segment_members WHERE segment_id = {by_dept}"
+    ))
+    .await
+    .unwrap();
+    let txn = app::sync::begin(db).await.unwrap();
+    let turned = auto::the_date_turned(&txn).await.unwrap();
+    txn.commit().await.unwrap();
+    assert_eq!((turned.added, turned.removed), (0, 1));
+    assert_eq!(turned.drift.group_memberships_removed, 1);
+    assert!(members(db, s.segment).await.is_empty());
+    assert!(!common::in_group(db, g, ann).await);
+    assert!(
+        members(db, by_dept).await.is_empty(),
+        "rules that do not read the calendar wait for a change or `server sync`"
+    );
 }

@@ -170,6 +170,117 @@ async fn groups_are_created_and_a_taken_id_number_is_a_row_error() {
 
 /// A course whose group G is filled from segment S ("User segment members to group"), and
 /// users ann (in S) and bob (not in S), neither enrolled.
+/// Undo restores a field only while it still holds what its batch wrote: a field changed since
+/// (by hand or by a later import) keeps its newer value, newest-first undo walks every change
+/// back, and an ID number another group has taken since refuses the undo, which then changes
+/// nothing.
+#[tokio::test]
+async fn undo_restores_only_the_fields_its_batch_still_holds() {
+    use sea_orm::sea_query::Expr;
+    let t = common::fresh_db().await;
+    let db = &t.db;
+    let sales = common::segment(db, "sales").await;
+    let mut update = opts(ImportKind::Segments);
+    update.mode = ImportMode::CreateAndUpdate;
+    let name = || async {
+        let s = segment::Entity::find_by_id(sales)
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        (s.name, s.description)
+    };
+    let a = import(
+        db,
+        update,
+        "idnumber,name,description\nsales,One,A's\n",
+        RunMode::Commit,
+    )
+    .await;
+    let b = import(db, update, "idnumber,name\nsales,Two\n", RunMode::Commit).await;
+    // Newest first: each undo restores what its batch found.
+    assert_eq!(undo(db, b.batch_id.unwrap()).await, 1);
+    assert_eq!(name().await, ("One".into(), "A's".into()));
+    assert_eq!(undo(db, a.batch_id.unwrap()).await, 1);
+    assert_eq!(name().await, ("sales".into(), "".into()));
+    // A rename by hand after the import stays; the description it did not touch comes back.
+    let c = import(
+        db,
+        update,
+        "idnumber,name,description\nsales,Three,C's\n",
+        RunMode::Commit,
+    )
+    .await;
+    segment::Entity::update_many()
+        .col_expr(segment::Column::Name, Expr::value("By hand"))
+        .filter(segment::Column::Id.eq(sales))
+        .exec(db)
+        .await
+        .unwrap();
+    assert_eq!(undo(db, c.batch_id.unwrap()).await, 1);
+    assert_eq!(name().await, ("By hand".into(), "".into()));
+
+    // Group G1's ID number x -> y by one import, then a new group takes x: undoing the first
+    // would give G1 a taken ID number, so it is refused and nothing is undone.
+    let math = app::courses::service::create_course(db, "MATH", "Maths")
+        .await
+        .unwrap();
+    let g1 = app::courses::service::create_group(db, math, "G1")
+        .await
+        .unwrap();
+    course_group::Entity::update_many()
+        .col_expr(course_group::Column::IdNumber, Expr::value("x"))
+        .filter(course_group::Column::Id.eq(g1))
+        .exec(db)
+        .await
+        .unwrap();
+    let mut groups = opts(ImportKind::Groups);
+    groups.mode = ImportMode::CreateAndUpdate;
+    let moved = import(
+        db,
+        groups,
+        "course,groupname,groupidnumber\nMATH,G1,y\n",
+        RunMode::Commit,
+    )
+    .await;
+    let took = import(
+        db,
+        groups,
+        "course,groupname,groupidnumber\nMATH,G2,x\n",
+        RunMode::Commit,
+    )
+    .await;
+    assert_eq!(took.summary.get("groups_created"), 1, "{:?}", took.rows);
+    let txn = sea_orm::TransactionTrait::begin(db).await.unwrap();
+    let err = app::upload::service::undo(&txn, moved.batch_id.unwrap(), None)
+        .await
+        .unwrap_err();
+    drop(txn);
+    assert!(err.to_string().contains("G2"), "{err}");
+    let id_number = |id| async move {
+        course_group::Entity::find_by_id(id)
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap()
+            .id_number
+    };
+    assert_eq!(id_number(g1).await.as_deref(), Some("y"));
+    let batch = upload_batch::Entity::find_by_id(moved.batch_id.unwrap())
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        batch.undone_at.is_none(),
+        "the refused undo left the batch undoable"
+    );
+    // Undoing the newer import first frees x; then the first undo goes through.
+    assert_eq!(undo(db, took.batch_id.unwrap()).await, 1);
+    assert_eq!(undo(db, moved.batch_id.unwrap()).await, 1);
+    assert_eq!(id_number(g1).await.as_deref(), Some("x"));
+}
+
 async fn synced_course(db: &DatabaseConnection) -> (i32, i32, Vec<i32>) {
     let users = common::users(db, &["ann", "bob"]).await;
     let s = common::segment(db, "s").await;
@@ -481,10 +592,54 @@ async fn the_cli_imports_with_json_dry_run_and_exit_codes() {
     assert_eq!(dry["rows"][1]["outcomes"][0]["code"], "unknown_user");
     assert_eq!(dry["rows"][1]["outcomes"][0]["level"], "error");
     assert_eq!(dry["rows"][1]["line"], 3);
-    let done = server(&["import", "enrolments", f, "--json"]);
+    assert_eq!(
+        dry["rows"][1]["username"], "ghost",
+        "upload-users' row shape"
+    );
+    // A report that cannot be written is refused before anything is committed.
+    let nowhere = dir.path().join("no such dir").join("r.csv");
+    let refused = server(&[
+        "import",
+        "enrolments",
+        f,
+        "--report",
+        nowhere.to_str().unwrap(),
+    ]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--report"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert_eq!(
+        enrolment::Entity::find()
+            .filter(enrolment::Column::BatchId.is_not_null())
+            .count(&t.db)
+            .await
+            .unwrap(),
+        0,
+        "nothing committed"
+    );
+    let report = dir.path().join("r.csv");
+    let done = server(&[
+        "import",
+        "enrolments",
+        f,
+        "--json",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
     assert!(done.status.success());
     let done: serde_json::Value = serde_json::from_slice(&done.stdout).unwrap();
     assert_eq!(done["summary"], dry["summary"]);
+    assert!(std::fs::read_to_string(&report)
+        .unwrap()
+        .contains("unknown_user"));
+    std::fs::write(&file, "idnumber,name\nhr,HR\n").unwrap();
+    let segments = server(&["import", "segments", f, "--json"]);
+    let segments: serde_json::Value = serde_json::from_slice(&segments.stdout).unwrap();
+    assert_eq!(segments["rows"][0]["username"], serde_json::Value::Null);
+    assert_eq!(segments["rows"][0]["key"], "hr");
     std::fs::write(&file, "username,cohort1\nann,s\n").unwrap();
     let bad = server(&["import", "group-members", f, "--json"]);
     assert_eq!(bad.status.code(), Some(4));

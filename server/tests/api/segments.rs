@@ -304,6 +304,61 @@ async fn demo_seed_is_idempotent() {
     );
 }
 
+/// A second seed puts back a member removed since through the segment's own add, so the course
+/// that segment syncs to follows (SPEC 5); it leaves an automated segment to its rules (SPEC 8).
+#[tokio::test]
+async fn demo_seed_runs_the_sync_and_leaves_automated_segments_alone() {
+    use app::courses::service::{self as courses, SyncGroup};
+    use app::entities::segment_member;
+    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+    let t = fresh_db().await;
+    let db = &t.db;
+    app::demo::seed(db).await.unwrap();
+    let segments = Query::all(db).await.unwrap();
+    let id = |idn: &str| segments.iter().find(|s| s.id_number == idn).unwrap().id;
+    let (sales, managers) = (id("sales"), id("managers"));
+    let course = courses::create_course(db, "synced", "Synced")
+        .await
+        .unwrap();
+    let (instance, _) = courses::add_segment_sync(db, course, sales, SyncGroup::None, false)
+        .await
+        .unwrap();
+    let member: i32 = segment_member::Entity::find()
+        .select_only()
+        .column(segment_member::Column::UserId)
+        .filter(segment_member::Column::SegmentId.eq(sales))
+        .into_tuple()
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    Mutation::remove_members(db, sales, &[member])
+        .await
+        .unwrap();
+    assert_eq!(crate::common::status(db, instance, member).await, None);
+    let nobody: app::automation::RuleSet = serde_json::from_value(serde_json::json!(
+        {"match": "all", "rules": [{"field": "username", "op": "equals", "value": "nobody"}]}
+    ))
+    .unwrap();
+    app::automation::service::set_rules(db, managers, Some(&nobody))
+        .await
+        .unwrap();
+
+    let again = app::demo::seed(db).await.unwrap();
+    assert_eq!(again.memberships, 1, "the removed member only");
+    assert_eq!(
+        crate::common::status(db, instance, member).await.as_deref(),
+        Some("active")
+    );
+    let managers_left = segment_member::Entity::find()
+        .filter(segment_member::Column::SegmentId.eq(managers))
+        .count(db)
+        .await
+        .unwrap();
+    assert_eq!(managers_left, 0, "the rules own the automated segment");
+    crate::common::assert_consistent(db).await;
+}
+
 #[tokio::test]
 async fn sessions_round_trip_expire_and_delete() {
     use tower_sessions::session::{Id, Record};

@@ -63,7 +63,9 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     // BENCH_SKIP_SQLITE=1 runs PostgreSQL alone (the SQLite baseline takes minutes);
     // BENCH_GROW_ONLY=1 runs only the growing segment; BENCH_SKIP_BASELINE=1 skips the
-    // per-event loop (minutes) to compare builds by their ratio to the ceiling.
+    // per-event loop (minutes) to compare builds by their ratio to the ceiling;
+    // BENCH_WITHOUT_FOREIGN_KEYS=1 drops the membership tables' foreign keys in the PostgreSQL
+    // databases, to show what the checks cost every side (an experiment: the schema keeps them).
     let grow_only = std::env::var("BENCH_GROW_ONLY").is_ok();
     if std::env::var("BENCH_SKIP_SQLITE").is_err() {
         let url = |name: &str| format!("sqlite://{}/{name}.db?mode=rwc", dir.path().display());
@@ -82,7 +84,12 @@ async fn main() {
             let ours = tools::bench::ScratchDb::create(&admin_url, "bsync").await;
             let base = tools::bench::ScratchDb::create(&admin_url, "bsync").await;
             let ceiling = tools::bench::ScratchDb::create(&admin_url, "bsync").await;
-            bench("postgres", [&ours.url, &base.url, &ceiling.url], users).await;
+            let label = if without_foreign_keys() {
+                "postgres, no foreign keys"
+            } else {
+                "postgres"
+            };
+            bench(label, [&ours.url, &base.url, &ceiling.url], users).await;
             ours.drop().await;
             base.drop().await;
             ceiling.drop().await;
@@ -93,6 +100,29 @@ async fn main() {
         ours.drop().await;
         ceiling.drop().await;
     }
+}
+
+fn without_foreign_keys() -> bool {
+    std::env::var("BENCH_WITHOUT_FOREIGN_KEYS").is_ok()
+}
+
+/// A migrated database; on PostgreSQL under `BENCH_WITHOUT_FOREIGN_KEYS`, with no foreign key
+/// left on the three tables the sync writes.
+async fn open(url: &str) -> DatabaseConnection {
+    let db = app::db::connect_and_migrate(url).await.unwrap();
+    if without_foreign_keys() && db.get_database_backend() == DbBackend::Postgres {
+        db.execute_unprepared(
+            "DO $$ DECLARE r record; BEGIN \
+               FOR r IN SELECT conrelid::regclass AS t, conname FROM pg_constraint \
+                 WHERE contype = 'f' AND conrelid::regclass::text \
+                   IN ('segment_members', 'enrolments', 'group_members') LOOP \
+                 EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.t, r.conname); \
+               END LOOP; END $$",
+        )
+        .await
+        .unwrap();
+    }
+    db
 }
 
 struct Setup {
@@ -221,7 +251,7 @@ async fn sync_add(db: &DatabaseConnection, segment: i32, users: &[i32]) -> (f64,
 /// The ceiling: the rows the sync writes, by `plain_writes`, in a fresh database. Returns
 /// seconds.
 async fn ceiling(url: &str, users: usize) -> f64 {
-    let db = app::db::connect_and_migrate(url).await.unwrap();
+    let db = open(url).await;
     let s = setup(&db, users, true).await;
     let secs = plain_writes(&db, &s, 0).await;
     // The same rows the sync makes, and they meet its rules.
@@ -238,7 +268,7 @@ async fn bench(label: &str, [ours_url, base_url, ceiling_url]: [&str; 3], users:
     let floor = ceiling(ceiling_url, users).await;
     println!("\n[{label}] ceiling (plain INSERT … SELECT per table and instance): {floor:.2} s");
     // Ours: add everyone to the segment; the sync module does the rest, set-based.
-    let db = app::db::connect_and_migrate(ours_url).await.unwrap();
+    let db = open(ours_url).await;
     let s = setup(&db, users, true).await;
     let (ours, ours_statements) = sync_add(&db, s.segment, &s.user_ids).await;
     let enrolments = count(&db, "SELECT COUNT(*) FROM enrolments e JOIN enrol_instances i ON i.id = e.instance_id WHERE i.kind = 'segment_sync'").await;
@@ -256,7 +286,7 @@ async fn bench(label: &str, [ours_url, base_url, ceiling_url]: [&str; 3], users:
     }
 
     // Baseline: per-event observers, one statement per membership, enrolment and group row.
-    let db = app::db::connect_and_migrate(base_url).await.unwrap();
+    let db = open(base_url).await;
     let s = setup(&db, users, false).await;
     let sync_instances: Vec<i32> = {
         let mut v = Vec::new();
@@ -379,7 +409,7 @@ async fn grow(label: &str, [ours_url, ceiling_url]: [&str; 2], users: usize) {
     let prepared = |url: &str| {
         let url = url.to_string();
         async move {
-            let db = app::db::connect_and_migrate(&url).await.unwrap();
+            let db = open(&url).await;
             let s = setup(&db, users + extra, true).await;
             app::segments::service::Mutation::add_members(&db, s.segment, &s.user_ids[..users])
                 .await

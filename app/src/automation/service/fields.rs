@@ -1,5 +1,5 @@
 //! Profile fields and users' values.
-use crate::automation::rules::{valid_shortname, FieldKind, ProfileField};
+use crate::automation::rules::{is_user_column, valid_shortname, FieldKind, ProfileField};
 use crate::entities::{profile_field, user_profile_value};
 use crate::error::AppError;
 use chrono::Utc;
@@ -45,6 +45,11 @@ pub async fn create_field(
         return Err(AppError::Invalid(
             "A shortname is lowercase letters, digits and _ (at most 100).".into(),
         ));
+    }
+    if is_user_column(shortname) {
+        return Err(AppError::Invalid(format!(
+            "\"{shortname}\" is a user column that rules already read; choose another shortname."
+        )));
     }
     let name = crate::domain::DisplayName::parse(name)
         .map_err(|e| AppError::Invalid(format!("Field name: {e}")))?;

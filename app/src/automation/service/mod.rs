@@ -6,4 +6,6 @@ mod recompute;
 pub mod sql;
 
 pub use fields::{create_field, fields, set_user_values, user_values};
-pub use recompute::{automated, preview, repair, save_rules, set_rules, users_changed, RuleChange};
+pub use recompute::{
+    automated, preview, repair, save_rules, set_rules, the_date_turned, users_changed, RuleChange,
+};

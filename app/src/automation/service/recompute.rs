@@ -5,7 +5,7 @@
 use super::sql::{condition, Bind, Reach};
 use crate::automation::rules::{check, CheckedRule, RuleSet};
 use crate::automation::types::RulePreview;
-use crate::entities::segment;
+use crate::entities::{segment, segment_member};
 use crate::error::AppError;
 use crate::sync::Drift;
 use sea_orm::sea_query::Expr;
@@ -147,15 +147,29 @@ pub async fn set_rules(
         Some(set) => Some(check(set, &fields).map_err(AppError::Invalid)?),
         None => None,
     };
+    let Some(before) = segment::Entity::find_by_id(segment_id).one(db).await? else {
+        return Err(AppError::NotFound(format!("Segment {segment_id}")));
+    };
     let stored = rules.map(|r| serde_json::to_value(r).unwrap_or_default());
-    let res = segment::Entity::update_many()
+    segment::Entity::update_many()
         .col_expr(segment::Column::Rules, Expr::value(stored))
         .col_expr(segment::Column::UpdatedAt, Expr::value(chrono::Utc::now()))
         .filter(segment::Column::Id.eq(segment_id))
         .exec(db)
         .await?;
-    if res.rows_affected == 0 {
-        return Err(AppError::NotFound(format!("Segment {segment_id}")));
+    if rules.is_some() && before.rules.is_none() {
+        // Automating a manual segment hands its members over to the rules: the uploads that
+        // added them no longer own them, so undoing one cannot take out a member the rules
+        // match. Once automated, nothing adds rows with a batch, so this runs once.
+        segment_member::Entity::update_many()
+            .col_expr(
+                segment_member::Column::BatchId,
+                Expr::value(Option::<i32>::None),
+            )
+            .filter(segment_member::Column::SegmentId.eq(segment_id))
+            .filter(segment_member::Column::BatchId.is_not_null())
+            .exec(db)
+            .await?;
     }
     let (Some(set), Some(checked)) = (rules, checked) else {
         return Ok(RuleChange::default());
@@ -239,11 +253,36 @@ pub async fn preview(
     })
 }
 
-/// `server sync`: every automated segment recomputed from scratch; returns (added, removed).
-pub async fn repair(db: &impl ConnectionTrait) -> Result<(u64, u64), AppError> {
+/// `server sync`: every automated segment recomputed from scratch: the members it added and
+/// removed, and the SPEC 5 drift the sync that follows fixed for them (reported with the rest).
+pub async fn repair(db: &impl ConnectionTrait) -> Result<RuleChange, AppError> {
+    recompute_whole(db, |_| true).await
+}
+
+/// Rules that read the calendar (`within_last_days`) match other users as days pass, with no
+/// change to anyone: the server calls this when the date turns (SPEC 8's "at all times"). Those
+/// segments only are recomputed whole, then the sync follows.
+pub async fn the_date_turned(db: &impl ConnectionTrait) -> Result<RuleChange, AppError> {
+    recompute_whole(db, |rules| {
+        rules
+            .iter()
+            .any(|r| r.op == crate::automation::rules::Op::WithinLastDays)
+    })
+    .await
+}
+
+/// The automated segments whose checked rules `pick` takes, each recomputed over every user,
+/// then the sync for those that moved.
+async fn recompute_whole(
+    db: &impl ConnectionTrait,
+    pick: impl Fn(&[CheckedRule]) -> bool,
+) -> Result<RuleChange, AppError> {
     let (mut added, mut removed) = (0, 0);
     let mut moved = Vec::new();
     for (id, set, rules) in automated(db).await? {
+        if !pick(&rules) {
+            continue;
+        }
         let (a, r) = recompute(db, id, &set, &rules, None).await?;
         added += a;
         removed += r;
@@ -251,6 +290,10 @@ pub async fn repair(db: &impl ConnectionTrait) -> Result<(u64, u64), AppError> {
             moved.push(id);
         }
     }
-    crate::sync::segments_changed(db, &moved).await?;
-    Ok((added, removed))
+    let drift = crate::sync::segments_changed(db, &moved).await?;
+    Ok(RuleChange {
+        added,
+        removed,
+        drift,
+    })
 }

@@ -25,17 +25,37 @@ const GROUP: &str = "group";
 const CREATED: &str = "created";
 const UPDATED: &str = "updated";
 
-#[derive(Serialize, Deserialize)]
-struct SegmentBefore {
+#[derive(Serialize, Deserialize, Clone, PartialEq)]
+struct SegmentFields {
     name: String,
     description: String,
     visible: bool,
 }
 
-#[derive(Serialize, Deserialize)]
-struct GroupBefore {
+#[derive(Serialize, Deserialize, Clone, PartialEq)]
+struct GroupFields {
     id_number: Option<String>,
     description: String,
+}
+
+/// An update's record: the fields before it and, since session 31, what it wrote. Undo restores
+/// a field only while it still holds what the batch wrote, so a later change (by hand or by a
+/// later import) stays; records without `after` restore as before.
+#[derive(Serialize, Deserialize)]
+struct Before<F> {
+    #[serde(flatten)]
+    before: F,
+    /// (Missing in older records: serde reads that as None.)
+    after: Option<F>,
+}
+
+/// `before`'s value where `now` still holds what the batch wrote (or nothing says what it
+/// wrote), else `now`.
+fn restored<T: PartialEq + Clone>(now: &T, before: &T, after: Option<&T>) -> T {
+    match after {
+        Some(after) if after != now => now.clone(),
+        _ => before.clone(),
+    }
 }
 
 /// Applies `plan` in the caller's transaction and runs the section 5 sync for the courses whose
@@ -120,10 +140,17 @@ pub async fn apply(
         .await?;
     }
     for s in updated {
-        let fields = known.segments.get(&s.id_number).map(|f| SegmentBefore {
-            name: f.name.clone(),
-            description: f.description.clone(),
-            visible: f.visible,
+        let fields = known.segments.get(&s.id_number).map(|f| Before {
+            before: SegmentFields {
+                name: f.name.clone(),
+                description: f.description.clone(),
+                visible: f.visible,
+            },
+            after: Some(SegmentFields {
+                name: s.name.clone(),
+                description: s.description.clone(),
+                visible: s.visible,
+            }),
         });
         records.push((
             SEGMENT,
@@ -220,9 +247,15 @@ pub async fn apply(
     }
     for g in updated {
         let id = g.existing.unwrap_or_default();
-        let fields = stored.get(&id).map(|f| GroupBefore {
-            id_number: f.id_number.clone(),
-            description: f.description.clone(),
+        let fields = stored.get(&id).map(|f| Before {
+            before: GroupFields {
+                id_number: f.id_number.clone(),
+                description: f.description.clone(),
+            },
+            after: Some(GroupFields {
+                id_number: g.id_number.clone(),
+                description: g.description.clone(),
+            }),
         });
         records.push((
             GROUP,
@@ -354,14 +387,29 @@ pub async fn undo(db: &impl ConnectionTrait, batch_id: i32) -> Result<u64, AppEr
             (SEGMENT, UPDATED) => {
                 let Some(b) = r
                     .previous
-                    .and_then(|p| serde_json::from_value::<SegmentBefore>(p).ok())
+                    .and_then(|p| serde_json::from_value::<Before<SegmentFields>>(p).ok())
                 else {
                     continue;
                 };
+                // (Deleted since by hand: nothing left to restore.)
+                let Some(now) = segment::Entity::find_by_id(r.target_id).one(db).await? else {
+                    continue;
+                };
+                let after = b.after.as_ref();
+                let name = restored(&now.name, &b.before.name, after.map(|a| &a.name));
+                let description = restored(
+                    &now.description,
+                    &b.before.description,
+                    after.map(|a| &a.description),
+                );
+                let visible = restored(&now.visible, &b.before.visible, after.map(|a| &a.visible));
+                if (&name, &description, visible) == (&now.name, &now.description, now.visible) {
+                    continue;
+                }
                 changed += segment::Entity::update_many()
-                    .col_expr(segment::Column::Name, Expr::value(b.name))
-                    .col_expr(segment::Column::Description, Expr::value(b.description))
-                    .col_expr(segment::Column::Visible, Expr::value(b.visible))
+                    .col_expr(segment::Column::Name, Expr::value(name))
+                    .col_expr(segment::Column::Description, Expr::value(description))
+                    .col_expr(segment::Column::Visible, Expr::value(visible))
                     .col_expr(segment::Column::UpdatedAt, Expr::value(Utc::now()))
                     .filter(segment::Column::Id.eq(r.target_id))
                     .exec(db)
@@ -371,16 +419,36 @@ pub async fn undo(db: &impl ConnectionTrait, batch_id: i32) -> Result<u64, AppEr
             (GROUP, UPDATED) => {
                 let Some(b) = r
                     .previous
-                    .and_then(|p| serde_json::from_value::<GroupBefore>(p).ok())
+                    .and_then(|p| serde_json::from_value::<Before<GroupFields>>(p).ok())
                 else {
                     continue;
                 };
+                let Some(now) = course_group::Entity::find_by_id(r.target_id)
+                    .one(db)
+                    .await?
+                else {
+                    continue;
+                };
+                let after = b.after.as_ref();
+                let id_number = restored(
+                    &now.id_number,
+                    &b.before.id_number,
+                    after.map(|a| &a.id_number),
+                );
+                let description = restored(
+                    &now.description,
+                    &b.before.description,
+                    after.map(|a| &a.description),
+                );
+                if (&id_number, &description) == (&now.id_number, &now.description) {
+                    continue;
+                }
+                if id_number != now.id_number {
+                    refuse_taken_group_id_number(db, &now, id_number.as_deref()).await?;
+                }
                 changed += course_group::Entity::update_many()
-                    .col_expr(course_group::Column::IdNumber, Expr::value(b.id_number))
-                    .col_expr(
-                        course_group::Column::Description,
-                        Expr::value(b.description),
-                    )
+                    .col_expr(course_group::Column::IdNumber, Expr::value(id_number))
+                    .col_expr(course_group::Column::Description, Expr::value(description))
                     .filter(course_group::Column::Id.eq(r.target_id))
                     .exec(db)
                     .await?
@@ -393,6 +461,32 @@ pub async fn undo(db: &impl ConnectionTrait, batch_id: i32) -> Result<u64, AppEr
     courses.dedup();
     crate::sync::courses_changed(db, &courses).await?;
     Ok(changed)
+}
+
+/// An ID number a group would get back by undo, refused while another group of its course has
+/// it (the import refuses the same as `groupidnumber_taken`): the caller's transaction rolls
+/// back and nothing is undone.
+async fn refuse_taken_group_id_number(
+    db: &impl ConnectionTrait,
+    group: &course_group::Model,
+    id_number: Option<&str>,
+) -> Result<(), AppError> {
+    let Some(id_number) = id_number else {
+        return Ok(());
+    };
+    let other = course_group::Entity::find()
+        .filter(course_group::Column::CourseId.eq(group.course_id))
+        .filter(course_group::Column::IdNumber.eq(id_number))
+        .filter(course_group::Column::Id.ne(group.id))
+        .one(db)
+        .await?;
+    match other {
+        Some(o) => Err(AppError::Conflict(format!(
+            "Undo would give group \"{}\" back the ID number \"{id_number}\", which group \"{}\" of its course has now. Change one of them, then undo again; nothing was undone.",
+            group.name, o.name
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// What undoing a batch would take with it, for the history page's confirm step.
