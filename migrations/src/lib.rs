@@ -9,6 +9,7 @@ mod m0004_automation;
 mod m0005_enrolment_user_index;
 mod m0006_partial_batch_indexes;
 mod m0007_username_epoch;
+mod m0008_automated_members_unbatched;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_enrolment_user_index::Migration),
             Box::new(m0006_partial_batch_indexes::Migration),
             Box::new(m0007_username_epoch::Migration),
+            Box::new(m0008_automated_members_unbatched::Migration),
         ]
     }
 }

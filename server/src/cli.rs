@@ -235,9 +235,11 @@ pub async fn create_admin(db: &DatabaseConnection, username: &str) -> Result<(),
             p
         }
     };
-    // The admin is a user that automated segments may match: the sync runs, under its lock.
+    // The admin is a user that automated segments may match: the sync runs, under its lock,
+    // which is taken once the password is hashed.
+    let hash = app::auth::service::admin_password_hash(&password).await?;
     let txn = app::sync::begin(db).await?;
-    app::auth::service::create_or_reset_admin(&txn, username, &password).await?;
+    app::auth::service::set_admin(&txn, username, hash).await?;
     txn.commit().await?;
     say!(
         "site admin {} is ready to sign in",
@@ -383,18 +385,10 @@ impl<O> FileArgs<O> {
         Ok((std::fs::read(&self.file)?, name))
     }
 
-    /// The report's file, made before anything runs, so a path that cannot be written is
+    /// The report's file, opened before anything runs, so a path that cannot be written is
     /// refused while nothing is committed (SPEC 6: a failed command changed nothing).
-    fn open_report(&self) -> Result<Option<std::fs::File>, CliError> {
-        let Some(path) = &self.report else {
-            return Ok(None);
-        };
-        std::fs::File::create(path).map(Some).map_err(|e| {
-            CliError::Io(std::io::Error::new(
-                e.kind(),
-                format!("--report {}: {e}", path.display()),
-            ))
-        })
+    fn open_report(&self) -> Result<Option<ReportFile>, CliError> {
+        self.report.as_deref().map(ReportFile::open).transpose()
     }
 
     /// A file error: printed as JSON with `--json`, and exit code 4 (nothing committed). Not
@@ -409,14 +403,61 @@ impl<O> FileArgs<O> {
     }
 }
 
-/// Writes the report last, once the outcome is printed: what was committed is said first,
-/// whatever the disk does then.
-fn write_report(report: Option<(std::fs::File, String)>) -> Result<(), CliError> {
-    use std::io::Write;
-    if let Some((mut file, csv)) = report {
-        file.write_all(csv.as_bytes())?;
+/// `--report`'s file, opened (not emptied) before the command runs. A command that fails leaves
+/// an existing report as it was and removes one it made.
+struct ReportFile {
+    file: std::fs::File,
+    path: PathBuf,
+    made: bool,
+    written: bool,
+}
+
+impl ReportFile {
+    fn open(path: &std::path::Path) -> Result<Self, CliError> {
+        let made = !path.exists();
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| {
+                CliError::Io(std::io::Error::new(
+                    e.kind(),
+                    format!("--report {}: {e}", path.display()),
+                ))
+            })?;
+        Ok(Self {
+            file,
+            path: path.to_path_buf(),
+            made,
+            written: false,
+        })
     }
-    Ok(())
+
+    fn write(mut self, csv: &str) -> std::io::Result<()> {
+        use std::io::Write;
+        self.written = true;
+        self.file.set_len(0)?;
+        self.file.write_all(csv.as_bytes())
+    }
+}
+
+impl Drop for ReportFile {
+    fn drop(&mut self) {
+        if self.made && !self.written {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Writes the report before the outcome is printed (a reader that goes away ends the command
+/// there) and returns what the write did, to be raised once the outcome is out: a commit is
+/// always said.
+fn write_report(report: Option<ReportFile>, csv: impl FnOnce() -> String) -> std::io::Result<()> {
+    match report {
+        Some(file) => file.write(&csv()),
+        None => Ok(()),
+    }
 }
 
 /// `segment automate --json`: SPEC 6's shape.
@@ -441,14 +482,14 @@ pub async fn upload_users(db: &DatabaseConnection, args: UploadArgs) -> Result<(
             Err(UploadError::File(e)) => return Err(args.file_error(e)),
             Err(UploadError::App(e)) => return Err(e.into()),
         };
-    let report_out = report_file.map(|f| (f, report_csv(&parsed, &report)));
+    let written = write_report(report_file, || report_csv(&parsed, &report));
     if args.json {
         let rows: Vec<_> = (0..parsed.rows.len())
             .map(|i| row_view(&parsed, &report, i))
             .collect();
         let out = serde_json::json!({"summary": report.summary, "rows": rows});
         say!("{out}");
-        return write_report(report_out);
+        return Ok(written?);
     }
     let s = report.summary;
     match batch {
@@ -472,7 +513,7 @@ pub async fn upload_users(db: &DatabaseConnection, args: UploadArgs) -> Result<(
             report.error_rows.len() - 20
         );
     }
-    write_report(report_out)
+    Ok(written?)
 }
 
 /// `server import KIND FILE`: SPEC 6-7, with `upload-users`' JSON shape and exit codes.
@@ -492,7 +533,7 @@ pub async fn import(db: &DatabaseConnection, args: ImportArgs) -> Result<(), Cli
         Err(UploadError::File(e)) => return Err(args.file_error(e)),
         Err(UploadError::App(e)) => return Err(e.into()),
     };
-    let report_out = report_file.map(|f| (f, report_csv(&result.rows)));
+    let written = write_report(report_file, || report_csv(&result.rows));
     if args.json {
         let user_rows = matches!(
             args.options.kind,
@@ -523,7 +564,7 @@ pub async fn import(db: &DatabaseConnection, args: ImportArgs) -> Result<(), Cli
             "summary": result.summary, "effects": result.effects, "rows": rows,
         });
         say!("{out}");
-        return write_report(report_out);
+        return Ok(written?);
     }
     match result.batch_id {
         Some(id) => say!("committed as upload batch {id}"),
@@ -555,7 +596,7 @@ pub async fn import(db: &DatabaseConnection, args: ImportArgs) -> Result<(), Cli
             errors.len() - 20
         );
     }
-    write_report(report_out)
+    Ok(written?)
 }
 
 /// `server sync`: SPEC 5's repair command, in one transaction under the write lock that every

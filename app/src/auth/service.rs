@@ -86,16 +86,31 @@ pub async fn create_or_reset_admin(
     username: &str,
     password: &str,
 ) -> Result<i32, AppError> {
-    let username = Username::parse(username).map_err(|e| AppError::Invalid(e.to_string()))?;
+    let hash = admin_password_hash(password).await?;
+    set_admin(db, username, hash).await
+}
+
+/// An admin password checked and hashed (Argon2, off the async threads): done before a
+/// transaction takes the write lock, so no writer waits for the hash.
+pub async fn admin_password_hash(password: &str) -> Result<String, AppError> {
     if password.chars().count() < MIN_PASSWORD_LEN {
         return Err(AppError::Invalid(format!(
             "The password must have at least {MIN_PASSWORD_LEN} characters."
         )));
     }
     let owned = password.to_string();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&owned))
+    tokio::task::spawn_blocking(move || hash_password(&owned))
         .await
-        .map_err(|e| AppError::Internal(e.to_string()))??;
+        .map_err(|e| AppError::Internal(e.to_string()))?
+}
+
+/// `create_or_reset_admin` with the password already hashed.
+pub async fn set_admin(
+    db: &impl ConnectionTrait,
+    username: &str,
+    hash: String,
+) -> Result<i32, AppError> {
+    let username = Username::parse(username).map_err(|e| AppError::Invalid(e.to_string()))?;
     let now = Utc::now();
     user::Entity::insert(user::ActiveModel::new_user(
         username.as_str(),

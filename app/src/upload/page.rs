@@ -554,7 +554,7 @@ fn plural(n: u64, one: &str, many: &str) -> String {
 fn import_undo_text(kind: &str, i: &crate::imports::UndoImpact) -> String {
     if kind == "segments" || kind == "groups" {
         format!(
-            "This deletes {} it created, with the {}, {} and {} that go with them, and restores the fields of {} it changed.",
+            "This deletes {} it created, with the {}, {} and {} that go with them, and restores the fields of {} it changed (a field changed since keeps its newer value).",
             plural(i.deletes, "segment or group", "segments or groups"),
             plural(i.memberships, "segment membership", "segment memberships"),
             plural(i.enrolment_methods, "enrolment method", "enrolment methods"),

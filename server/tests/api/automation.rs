@@ -6,8 +6,8 @@ use app::automation::service as auto;
 use app::automation::{FieldKind, RulePreview, RuleSet};
 use app::entities::{segment_member, user};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 
@@ -120,6 +120,20 @@ struct Site {
     mentor: i32,
     start: i32,
     segment: i32,
+}
+
+/// A course where everyone is enrolled and `segment` fills a group by "User segment members to
+/// group": (the group, every user's id).
+async fn grouped_course(db: &DatabaseConnection, segment: i32) -> (i32, Vec<i32>) {
+    use app::courses::service as courses;
+    let course = courses::create_course(db, "C", "Course").await.unwrap();
+    let g = courses::create_group(db, course, "Group").await.unwrap();
+    courses::add_segment_to_group(db, course, segment, g)
+        .await
+        .unwrap();
+    let ids = user_ids(db).await;
+    courses::enrol(db, course, &ids).await.unwrap();
+    (g, ids)
 }
 
 /// ann: Sales, Paris, mentor, started 10 days ago; bob: Ops, PARIS-Nord, not mentor, 2020;
@@ -318,19 +332,7 @@ async fn the_invariant_follows_profile_changes_uploads_rules_and_repairs_into_co
     let t = common::fresh_db().await;
     let db = &t.db;
     let s = site(db).await;
-    let course = app::courses::service::create_course(db, "C", "Course")
-        .await
-        .unwrap();
-    let g = app::courses::service::create_group(db, course, "Sales group")
-        .await
-        .unwrap();
-    app::courses::service::add_segment_to_group(db, course, s.segment, g)
-        .await
-        .unwrap();
-    let ids = user_ids(db).await;
-    app::courses::service::enrol(db, course, &ids)
-        .await
-        .unwrap();
+    let (g, ids) = grouped_course(db, s.segment).await;
 
     // The preview says what saving does, with the group memberships that follow; saving does it.
     let rules: RuleSet = serde_json::from_value(
@@ -760,6 +762,28 @@ async fn undoing_an_upload_leaves_the_members_the_rules_took_over() {
     .await
     .unwrap();
     assert_eq!(members(db, s.segment).await, ["ann"]);
+    let batched = || async {
+        segment_member::Entity::find()
+            .filter(segment_member::Column::BatchId.is_not_null())
+            .count(db)
+            .await
+            .unwrap()
+    };
+    assert_eq!(
+        batched().await,
+        0,
+        "automating handed ann over to the rules"
+    );
+    // A database automated before that hand-over (migration m0008 clears these) still has the
+    // row under its batch: the undo leaves it all the same.
+    db.execute_unprepared(&format!(
+        "UPDATE segment_members SET batch_id = {} WHERE segment_id = {}",
+        batch.unwrap(),
+        s.segment
+    ))
+    .await
+    .unwrap();
+    assert_eq!(batched().await, 1);
     let txn = app::sync::begin(db).await.unwrap();
     let removed = app::upload::service::undo(&txn, batch.unwrap(), None)
         .await
@@ -794,19 +818,7 @@ async fn the_turning_date_recomputes_the_segments_whose_rules_read_it() {
     let t = common::fresh_db().await;
     let db = &t.db;
     let s = site(db).await;
-    let course = app::courses::service::create_course(db, "C", "Course")
-        .await
-        .unwrap();
-    let g = app::courses::service::create_group(db, course, "Recent")
-        .await
-        .unwrap();
-    app::courses::service::add_segment_to_group(db, course, s.segment, g)
-        .await
-        .unwrap();
-    let ids = user_ids(db).await;
-    app::courses::service::enrol(db, course, &ids)
-        .await
-        .unwrap();
+    let (g, ids) = grouped_course(db, s.segment).await;
     automate(
         db,
         s.segment,

@@ -168,8 +168,6 @@ async fn groups_are_created_and_a_taken_id_number_is_a_row_error() {
     assert_eq!(counts(db).await[1], 1);
 }
 
-/// A course whose group G is filled from segment S ("User segment members to group"), and
-/// users ann (in S) and bob (not in S), neither enrolled.
 /// Undo restores a field only while it still holds what its batch wrote: a field changed since
 /// (by hand or by a later import) keeps its newer value, newest-first undo walks every change
 /// back, and an ID number another group has taken since refuses the undo, which then changes
@@ -281,6 +279,8 @@ async fn undo_restores_only_the_fields_its_batch_still_holds() {
     assert_eq!(id_number(g1).await.as_deref(), Some("x"));
 }
 
+/// A course whose group G is filled from segment S ("User segment members to group"), and
+/// users ann (in S) and bob (not in S), neither enrolled.
 async fn synced_course(db: &DatabaseConnection) -> (i32, i32, Vec<i32>) {
     let users = common::users(db, &["ann", "bob"]).await;
     let s = common::segment(db, "s").await;
@@ -638,11 +638,22 @@ async fn the_cli_imports_with_json_dry_run_and_exit_codes() {
     std::fs::write(&file, "idnumber,name\nhr,HR\n").unwrap();
     let segments = server(&["import", "segments", f, "--json"]);
     let segments: serde_json::Value = serde_json::from_slice(&segments.stdout).unwrap();
-    assert_eq!(segments["rows"][0]["username"], serde_json::Value::Null);
+    assert!(segments["rows"][0].as_object().unwrap()["username"].is_null());
     assert_eq!(segments["rows"][0]["key"], "hr");
     std::fs::write(&file, "username,cohort1\nann,s\n").unwrap();
-    let bad = server(&["import", "group-members", f, "--json"]);
+    // A command that fails leaves an earlier report as it was.
+    let bad = server(&[
+        "import",
+        "group-members",
+        f,
+        "--json",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
     assert_eq!(bad.status.code(), Some(4));
+    assert!(std::fs::read_to_string(&report)
+        .unwrap()
+        .contains("unknown_user"));
     let bad: serde_json::Value = serde_json::from_slice(&bad.stdout).unwrap();
     assert_eq!(bad["error"]["kind"], "file");
 }

@@ -1,5 +1,5 @@
 //! Upload history and exact undo: a batch's recorded changes are what undo takes back.
-use crate::entities::{segment_member, upload_batch, user};
+use crate::entities::{segment, segment_member, upload_batch, user};
 use crate::error::AppError;
 use crate::upload::types::BatchRow;
 use chrono::Utc;
@@ -51,15 +51,28 @@ pub async fn undo(
     // The batch's memberships, read before they go (folded into one value, as the look-ups
     // read theirs: an upload can hold a million): the sync then looks at their users only, so
     // undoing a small upload into a large segment costs O(upload).
+    // An automated segment's members are its rules' (SPEC 8): automating hands them over
+    // (`batch_id` cleared), and this keeps any row that still names the batch there.
+    let manual = || {
+        segment_member::Column::SegmentId.not_in_subquery(
+            sea_orm::sea_query::Query::select()
+                .column(segment::Column::Id)
+                .from(segment::Entity)
+                .and_where(segment::Column::Rules.is_not_null())
+                .to_owned(),
+        )
+    };
     let select = segment_member::Entity::find()
         .select_only()
         .column(segment_member::Column::SegmentId)
         .column(segment_member::Column::UserId)
         .filter(segment_member::Column::BatchId.eq(batch_id))
+        .filter(manual())
         .into_query();
     let pairs = crate::db::int_pairs(db, &select, ["segment_id", "user_id"]).await?;
     let removed = segment_member::Entity::delete_many()
         .filter(segment_member::Column::BatchId.eq(batch_id))
+        .filter(manual())
         .exec(db)
         .await?
         .rows_affected;
