@@ -48,7 +48,8 @@ pub async fn connect_with_mmap(url: &str, mmap_bytes: u64) -> Result<DatabaseCon
         // once reaches only the connection that ran it). WAL lets readers proceed while a long
         // upload commits; the busy timeout, long enough to wait out another admin's 1M-row
         // commit (~5 s), turns write contention into waiting instead of "database is locked";
-        // foreign keys drive the cascades.
+        // foreign keys drive the cascades; REGEXP (sqlx's, the regex crate) folds case in Unicode
+        // for user-column rules, where SQLite's LOWER folds ASCII only.
         opts.map_sqlx_sqlite_opts(move |o| {
             use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
             o.journal_mode(SqliteJournalMode::Wal)
@@ -56,6 +57,7 @@ pub async fn connect_with_mmap(url: &str, mmap_bytes: u64) -> Result<DatabaseCon
                 .foreign_keys(true)
                 .synchronous(SqliteSynchronous::Normal)
                 .pragma("mmap_size", mmap_bytes.to_string())
+                .with_regexp()
         });
     } else {
         opts.max_connections(16);

@@ -866,3 +866,77 @@ async fn the_turning_date_recomputes_the_segments_whose_rules_read_it() {
         "rules that do not read the calendar wait for a change or `server sync`"
     );
 }
+
+/// Rules on the user's own columns fold case in Unicode on both databases (SQLite's LOWER and
+/// LIKE fold ASCII only, so there they match through REGEXP): "Émile" is matched by its own
+/// spelling, by any case of it and by parts of it, and a regex character in a value is literal.
+#[tokio::test]
+async fn user_column_rules_fold_non_ascii_case_on_both_databases() {
+    let t = common::fresh_db().await;
+    let db = &t.db;
+    let seg = common::segment(db, "names").await;
+    for (name, first, last) in [
+        ("emile", "Émile", "Zola"),
+        ("eve", "émilie", "Ørsted"),
+        ("bob", "Bob", "A.B"),
+    ] {
+        user::Entity::insert(user::ActiveModel::new_user(
+            name,
+            first,
+            last,
+            "x@example.com",
+            chrono::Utc::now(),
+        ))
+        .exec(db)
+        .await
+        .unwrap();
+    }
+    let cases: Vec<(serde_json::Value, &[&str])> = vec![
+        (
+            json!({"field": "firstname", "op": "equals", "value": "Émile"}),
+            &["emile"],
+        ),
+        (
+            json!({"field": "firstname", "op": "equals", "value": "ÉMILE"}),
+            &["emile"],
+        ),
+        (
+            json!({"field": "firstname", "op": "not_equals", "value": "émile"}),
+            &["bob", "eve"],
+        ),
+        (
+            json!({"field": "firstname", "op": "starts_with", "value": "ÉMIL"}),
+            &["emile", "eve"],
+        ),
+        (
+            json!({"field": "firstname", "op": "contains", "value": "MIL"}),
+            &["emile", "eve"],
+        ),
+        (
+            json!({"field": "firstname", "op": "not_contains", "value": "mil"}),
+            &["bob"],
+        ),
+        (
+            json!({"field": "lastname", "op": "equals", "value": "ørsted"}),
+            &["eve"],
+        ),
+        (
+            json!({"field": "lastname", "op": "ends_with", "value": "STED"}),
+            &["eve"],
+        ),
+        (
+            json!({"field": "lastname", "op": "contains", "value": "."}),
+            &["bob"],
+        ),
+        (
+            json!({"field": "lastname", "op": "equals", "value": "a?b"}),
+            &[],
+        ),
+    ];
+    for (rule, want) in cases {
+        automate(db, seg, json!({"match": "all", "rules": [rule.clone()]}))
+            .await
+            .unwrap();
+        assert_eq!(members(db, seg).await, want, "{rule}");
+    }
+}

@@ -73,6 +73,24 @@ fn rule(r: &CheckedRule, b: &mut Bind, today: &str, reach: Reach) -> String {
         Target::User(Builtin::Suspended) => {
             format!("u.suspended = {}", b.p(r.op == Op::IsChecked))
         }
+        Target::User(col) if b.backend == DatabaseBackend::Sqlite => {
+            // SQLite's LOWER and LIKE fold ASCII only: "Émile" would not equal "émile", and not
+            // even itself once the rule's value is folded. The regex crate folds in Unicode as
+            // PostgreSQL's LOWER does here; the value is matched literally (escaped).
+            let c = col.column();
+            let v = regex::escape(&first());
+            let mut regexp = |pattern: String| format!("u.{c} REGEXP {}", b.p(pattern));
+            match r.op {
+                Op::Equals => regexp(format!("(?i)\\A{v}\\z")),
+                Op::NotEquals => format!("NOT ({})", regexp(format!("(?i)\\A{v}\\z"))),
+                Op::Contains => regexp(format!("(?i){v}")),
+                Op::NotContains => format!("NOT ({})", regexp(format!("(?i){v}"))),
+                Op::StartsWith => regexp(format!("(?i)\\A{v}")),
+                Op::EndsWith => regexp(format!("(?i){v}\\z")),
+                Op::IsEmpty => format!("u.{c} = {}", b.p("")),
+                _ => format!("u.{c} <> {}", b.p("")),
+            }
+        }
         Target::User(col) => {
             let c = col.column();
             let lower = format!("LOWER(u.{c})");
