@@ -277,7 +277,7 @@ pub async fn seed(db: &impl ConnectionTrait) -> Result<SeedReport, AppError> {
                 ..Default::default()
             })
             .collect();
-        report.enrolments += enrolment::Entity::insert_many(rows)
+        let added = enrolment::Entity::insert_many(rows)
             .on_conflict(
                 OnConflict::columns([enrolment::Column::InstanceId, enrolment::Column::UserId])
                     .do_nothing()
@@ -285,11 +285,17 @@ pub async fn seed(db: &impl ConnectionTrait) -> Result<SeedReport, AppError> {
             )
             .exec_without_returning(db)
             .await?;
-        crate::sync::courses_changed_by(db, &[course_id], enrolled, crate::sync::Moved::In).await?;
+        report.enrolments += added;
+        if added > 0 {
+            crate::sync::courses_changed_by(db, &[course_id], enrolled, crate::sync::Moved::In)
+                .await?;
+        }
     }
-    // New users may match an automated segment's rules.
-    let ids: Vec<i32> = user_ids.into_values().collect();
-    crate::automation::service::users_changed(db, &ids).await?;
+    // New users may match an automated segment's rules (a second run makes none).
+    if report.users > 0 {
+        let ids: Vec<i32> = user_ids.into_values().collect();
+        crate::automation::service::users_changed(db, &ids).await?;
+    }
     Ok(report)
 }
 

@@ -13,7 +13,6 @@ use crate::imports::types::{Knowledge, UndoImpact};
 use crate::imports::validate::Plan;
 use crate::sync::Drift;
 use chrono::Utc;
-use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
 };
@@ -42,7 +41,7 @@ struct GroupFields {
 /// a field only while it still holds what the batch wrote, so a later change (by hand or by a
 /// later import) stays; records without `after` restore as before.
 #[derive(Serialize, Deserialize)]
-struct Before<F> {
+struct UpdateRecord<F> {
     #[serde(flatten)]
     before: F,
     /// (Missing in older records: serde reads that as None.)
@@ -140,7 +139,7 @@ pub async fn apply(
         .await?;
     }
     for s in updated {
-        let fields = known.segments.get(&s.id_number).map(|f| Before {
+        let fields = known.segments.get(&s.id_number).map(|f| UpdateRecord {
             before: SegmentFields {
                 name: f.name.clone(),
                 description: f.description.clone(),
@@ -247,7 +246,7 @@ pub async fn apply(
     }
     for g in updated {
         let id = g.existing.unwrap_or_default();
-        let fields = stored.get(&id).map(|f| Before {
+        let fields = stored.get(&id).map(|f| UpdateRecord {
             before: GroupFields {
                 id_number: f.id_number.clone(),
                 description: f.description.clone(),
@@ -362,6 +361,8 @@ pub async fn undo(db: &impl ConnectionTrait, batch_id: i32) -> Result<u64, AppEr
         .filter(import_record::Column::BatchId.eq(batch_id))
         .all(db)
         .await?;
+    let mut segment_updates = Vec::new();
+    let mut group_updates = Vec::new();
     for r in records {
         match (r.entity.as_str(), r.action.as_str()) {
             // (Deleted since by hand: nothing left to take back.)
@@ -384,109 +385,189 @@ pub async fn undo(db: &impl ConnectionTrait, batch_id: i32) -> Result<u64, AppEr
                     changed += 1;
                 }
             }
-            (SEGMENT, UPDATED) => {
-                let Some(b) = r
-                    .previous
-                    .and_then(|p| serde_json::from_value::<Before<SegmentFields>>(p).ok())
-                else {
-                    continue;
-                };
-                // (Deleted since by hand: nothing left to restore.)
-                let Some(now) = segment::Entity::find_by_id(r.target_id).one(db).await? else {
-                    continue;
-                };
-                let after = b.after.as_ref();
-                let name = restored(&now.name, &b.before.name, after.map(|a| &a.name));
-                let description = restored(
-                    &now.description,
-                    &b.before.description,
-                    after.map(|a| &a.description),
-                );
-                let visible = restored(&now.visible, &b.before.visible, after.map(|a| &a.visible));
-                if (&name, &description, visible) == (&now.name, &now.description, now.visible) {
-                    continue;
-                }
-                changed += segment::Entity::update_many()
-                    .col_expr(segment::Column::Name, Expr::value(name))
-                    .col_expr(segment::Column::Description, Expr::value(description))
-                    .col_expr(segment::Column::Visible, Expr::value(visible))
-                    .col_expr(segment::Column::UpdatedAt, Expr::value(Utc::now()))
-                    .filter(segment::Column::Id.eq(r.target_id))
-                    .exec(db)
-                    .await?
-                    .rows_affected;
-            }
-            (GROUP, UPDATED) => {
-                let Some(b) = r
-                    .previous
-                    .and_then(|p| serde_json::from_value::<Before<GroupFields>>(p).ok())
-                else {
-                    continue;
-                };
-                let Some(now) = course_group::Entity::find_by_id(r.target_id)
-                    .one(db)
-                    .await?
-                else {
-                    continue;
-                };
-                let after = b.after.as_ref();
-                let id_number = restored(
-                    &now.id_number,
-                    &b.before.id_number,
-                    after.map(|a| &a.id_number),
-                );
-                let description = restored(
-                    &now.description,
-                    &b.before.description,
-                    after.map(|a| &a.description),
-                );
-                if (&id_number, &description) == (&now.id_number, &now.description) {
-                    continue;
-                }
-                if id_number != now.id_number {
-                    refuse_taken_group_id_number(db, &now, id_number.as_deref()).await?;
-                }
-                changed += course_group::Entity::update_many()
-                    .col_expr(course_group::Column::IdNumber, Expr::value(id_number))
-                    .col_expr(course_group::Column::Description, Expr::value(description))
-                    .filter(course_group::Column::Id.eq(r.target_id))
-                    .exec(db)
-                    .await?
-                    .rows_affected;
-            }
+            (SEGMENT, UPDATED) => segment_updates.extend(record(r.target_id, r.previous)),
+            (GROUP, UPDATED) => group_updates.extend(record(r.target_id, r.previous)),
             _ => {}
         }
     }
+    changed += restore_segments(db, segment_updates).await?;
+    changed += restore_groups(db, group_updates).await?;
     courses.sort_unstable();
     courses.dedup();
     crate::sync::courses_changed(db, &courses).await?;
     Ok(changed)
 }
 
-/// An ID number a group would get back by undo, refused while another group of its course has
-/// it (the import refuses the same as `groupidnumber_taken`): the caller's transaction rolls
-/// back and nothing is undone.
-async fn refuse_taken_group_id_number(
+/// An update's record read back: (its target, what it found and wrote). None for a record this
+/// code cannot read (nothing to restore then).
+fn record<F: serde::de::DeserializeOwned>(
+    target: i32,
+    previous: Option<serde_json::Value>,
+) -> Option<(i32, UpdateRecord<F>)> {
+    let r = serde_json::from_value(previous?).ok()?;
+    Some((target, r))
+}
+
+/// Puts back the segment fields a batch changed that still hold what it wrote: the segments read
+/// in one query per chunk, the changed ones written by one statement per chunk. Returns how many.
+async fn restore_segments(
     db: &impl ConnectionTrait,
-    group: &course_group::Model,
-    id_number: Option<&str>,
-) -> Result<(), AppError> {
-    let Some(id_number) = id_number else {
-        return Ok(());
-    };
-    let other = course_group::Entity::find()
-        .filter(course_group::Column::CourseId.eq(group.course_id))
-        .filter(course_group::Column::IdNumber.eq(id_number))
-        .filter(course_group::Column::Id.ne(group.id))
-        .one(db)
-        .await?;
-    match other {
-        Some(o) => Err(AppError::Conflict(format!(
-            "Undo would give group \"{}\" back the ID number \"{id_number}\", which group \"{}\" of its course has now. Change one of them, then undo again; nothing was undone.",
-            group.name, o.name
-        ))),
-        None => Ok(()),
+    updates: Vec<(i32, UpdateRecord<SegmentFields>)>,
+) -> Result<u64, AppError> {
+    let mut rows = Vec::new();
+    for chunk in updates.chunks(CHUNK) {
+        // (Deleted since by hand: nothing left to restore.)
+        let now: HashMap<i32, segment::Model> = segment::Entity::find()
+            .filter(segment::Column::Id.is_in(chunk.iter().map(|u| u.0)))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect();
+        for (id, r) in chunk {
+            let Some(now) = now.get(id) else { continue };
+            let after = r.after.as_ref();
+            let name = restored(&now.name, &r.before.name, after.map(|a| &a.name));
+            let description = restored(
+                &now.description,
+                &r.before.description,
+                after.map(|a| &a.description),
+            );
+            let visible = restored(&now.visible, &r.before.visible, after.map(|a| &a.visible));
+            if (&name, &description, visible) != (&now.name, &now.description, now.visible) {
+                rows.push(vec![
+                    (*id).into(),
+                    name.into(),
+                    description.into(),
+                    visible.into(),
+                ]);
+            }
+        }
     }
+    for chunk in rows.chunks(CHUNK / 8) {
+        crate::db::update_rows(
+            db,
+            "segments",
+            &["name", "description", "visible"],
+            Some(("updated_at", Utc::now().into())),
+            chunk.to_vec(),
+        )
+        .await?;
+    }
+    Ok(rows.len() as u64)
+}
+
+/// As `restore_segments`, for groups. An ID number that, once every restore is applied, another
+/// group of the course would have too (the import refuses the same as `groupidnumber_taken`)
+/// refuses the undo: the caller's transaction rolls back and nothing is undone.
+async fn restore_groups(
+    db: &impl ConnectionTrait,
+    updates: Vec<(i32, UpdateRecord<GroupFields>)>,
+) -> Result<u64, AppError> {
+    // Each changed group: (its row now, the ID number and description it gets back).
+    let mut restores: Vec<(course_group::Model, Option<String>, String)> = Vec::new();
+    for chunk in updates.chunks(CHUNK) {
+        let now: HashMap<i32, course_group::Model> = course_group::Entity::find()
+            .filter(course_group::Column::Id.is_in(chunk.iter().map(|u| u.0)))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|g| (g.id, g))
+            .collect();
+        for (id, r) in chunk {
+            let Some(now) = now.get(id) else { continue };
+            let after = r.after.as_ref();
+            let id_number = restored(
+                &now.id_number,
+                &r.before.id_number,
+                after.map(|a| &a.id_number),
+            );
+            let description = restored(
+                &now.description,
+                &r.before.description,
+                after.map(|a| &a.description),
+            );
+            if (&id_number, &description) != (&now.id_number, &now.description) {
+                restores.push((now.clone(), id_number, description));
+            }
+        }
+    }
+    refuse_taken_group_id_numbers(db, &restores).await?;
+    let rows: Vec<Vec<sea_orm::Value>> = restores
+        .iter()
+        .map(|(g, id_number, description)| {
+            vec![
+                g.id.into(),
+                id_number.clone().into(),
+                description.clone().into(),
+            ]
+        })
+        .collect();
+    for chunk in rows.chunks(CHUNK / 8) {
+        crate::db::update_rows(
+            db,
+            "course_groups",
+            &["id_number", "description"],
+            None,
+            chunk.to_vec(),
+        )
+        .await?;
+    }
+    Ok(rows.len() as u64)
+}
+
+/// Refuses restores after which two groups of a course would share an ID number: the groups of
+/// the courses concerned are read once and the restores laid over them.
+async fn refuse_taken_group_id_numbers(
+    db: &impl ConnectionTrait,
+    restores: &[(course_group::Model, Option<String>, String)],
+) -> Result<(), AppError> {
+    let mut courses: Vec<i32> = restores
+        .iter()
+        .filter(|(g, id_number, _)| id_number.is_some() && *id_number != g.id_number)
+        .map(|(g, ..)| g.course_id)
+        .collect();
+    courses.sort_unstable();
+    courses.dedup();
+    // Every group of those courses with its ID number once the undo is done.
+    let mut after: HashMap<i32, course_group::Model> = HashMap::new();
+    for chunk in courses.chunks(CHUNK) {
+        let groups = course_group::Entity::find()
+            .filter(course_group::Column::CourseId.is_in(chunk.iter().copied()))
+            .filter(course_group::Column::IdNumber.is_not_null())
+            .all(db)
+            .await?;
+        after.extend(groups.into_iter().map(|g| (g.id, g)));
+    }
+    for (g, id_number, _) in restores {
+        let mut held = g.clone();
+        held.id_number = id_number.clone();
+        after.insert(g.id, held);
+    }
+    let mut by_number: HashMap<(i32, &str), Vec<&course_group::Model>> = HashMap::new();
+    for g in after.values() {
+        if let Some(n) = g.id_number.as_deref() {
+            by_number.entry((g.course_id, n)).or_default().push(g);
+        }
+    }
+    for (g, id_number, _) in restores {
+        let Some(n) = id_number
+            .as_deref()
+            .filter(|n| Some(*n) != g.id_number.as_deref())
+        else {
+            continue;
+        };
+        let other = by_number
+            .get(&(g.course_id, n))
+            .and_then(|holders| holders.iter().find(|o| o.id != g.id));
+        if let Some(other) = other {
+            return Err(AppError::Conflict(format!(
+                "Undo would give group \"{}\" back the ID number \"{n}\", which group \"{}\" of its course would have too. Change one of them, then undo again; nothing was undone.",
+                g.name, other.name
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// What undoing a batch would take with it, for the history page's confirm step.
